@@ -1,0 +1,13 @@
+"""cavitylab's symbolic layer: models written in sympy, and every derivation.
+
+``derive`` imports sympy (and mpmath) only. Every derivation returns an
+:class:`Equations`, the one object that crosses into ``numerics``.
+"""
+
+from .equations import Equations
+from .errors import ModelError
+from .functions import GaussianExpectation, LogSumExp
+from .spins import BETA, PairwiseModel, local_energy, meanfield
+
+__all__ = ["Equations", "ModelError", "GaussianExpectation", "LogSumExp", "PairwiseModel",
+           "meanfield", "local_energy", "BETA"]

@@ -1,0 +1,253 @@
+"""``Equations``: the one type that crosses from ``derive`` to ``numerics``.
+
+Every derivation returns an :class:`Equations`. It holds ordered sympy
+expressions and the symbols they depend on, nothing numeric. It is immutable
+and hashable by its content; :attr:`Equations.key` (a SHA-256 of the canonical
+``srepr`` of the content) names every cache entry and every generated module.
+
+Graph structure is expressed without any graph: an *aggregate* is an input of a
+node that equals a sum over the node's neighbours ``j`` of an expression in the
+neighbour's symbols (:attr:`Equations.neighbor`) and the edge parameters
+(:attr:`Equations.edge_params`). A solver on a graph evaluates the aggregates
+over CSR arrays, then the outputs.
+"""
+
+import hashlib
+from types import MappingProxyType
+
+import sympy as sp
+
+from .errors import ModelError
+from .functions import GaussianExpectation
+
+__all__ = ["Equations"]
+
+KINDS = ("fixed_point", "ode", "message", "map")
+
+
+def _pairs(mapping, what):
+    """Normalise a mapping or sequence of pairs into a tuple of (Symbol, Expr)."""
+    items = mapping.items() if hasattr(mapping, "items") else mapping
+    out = []
+    for symbol, expr in items:
+        if not isinstance(symbol, sp.Symbol):
+            raise ModelError(f"{what}: key {symbol!r} is not a sympy Symbol")
+        out.append((symbol, sp.sympify(expr)))
+    return tuple(out)
+
+
+def _symbols(seq, what):
+    seq = tuple(seq)
+    for s in seq:
+        if not isinstance(s, sp.Symbol):
+            raise ModelError(f"{what}: {s!r} is not a sympy Symbol")
+    if len(set(seq)) != len(seq):
+        raise ModelError(f"{what}: repeated symbol in {seq}")
+    return seq
+
+
+def _free(expr):
+    """Free symbols of ``expr``; the dummies of GaussianExpectation are bound."""
+    return expr.free_symbols
+
+
+class Equations:
+    """A named, ordered set of derived equations.
+
+    Parameters
+    ----------
+    name : str
+        Human-readable name, e.g. ``"naive mean-field"``.
+    kind : {"fixed_point", "ode", "message", "map"}
+        How the outputs are meant to be used: a fixed point ``x = F(x)``, a
+        right-hand side ``dx/dt = F(x)``, a message update, or a plain map.
+    inputs : sequence of Symbol
+        Ordered arguments that vary per call (state, incoming messages, data,
+        aggregate symbols).
+    params : sequence of Symbol
+        Ordered parameters (``beta``, ``J``, ``h``, ...).
+    outputs : mapping Symbol -> Expr
+        The equations, in order.
+    observables : mapping Symbol -> Expr, optional
+        Further quantities computed from the same arguments but not iterated
+        (for instance the marginal probabilities of a site).
+    aggregates : mapping Symbol -> Expr, optional
+        For graph models: ``inputs`` symbol ``H`` equals ``sum_j expr`` over the
+        neighbours ``j`` of a node, with ``expr`` depending on :attr:`neighbor`
+        symbols, edge parameters and parameters.
+    neighbor : sequence of Symbol, optional
+        The state of a neighbour as it enters the aggregates. For a
+        ``fixed_point`` on a graph, ``neighbor[k]`` is output ``k`` of the
+        neighbour.
+    edge_params : sequence of Symbol, optional
+        The parameters (a subset of ``params``) that live on edges.
+    model : object, optional
+        The model the equations were derived from (not part of the key).
+    methods : mapping Symbol -> str, optional
+        How each output was obtained (``"closed form"``, ``"log-sum-exp"``,
+        ``"gaussian quadrature"``...). Filled in automatically where missing.
+    description : str, optional
+        The equations in words, with their source; copied into exported solvers.
+
+    Raises
+    ------
+    ModelError
+        If an expression uses a symbol that is neither an input nor a parameter.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> m, beta, J = sp.symbols("m beta J")
+    >>> eqs = Equations("Weiss", "fixed_point", [m], [beta, J], {m: sp.tanh(beta * J * m)})
+    >>> eqs.arguments
+    (m, beta, J)
+    >>> print(eqs)
+    Weiss (fixed_point)
+      m = tanh(J*beta*m)
+    """
+
+    __slots__ = ("name", "kind", "inputs", "params", "_outputs", "_observables",
+                 "_aggregates", "neighbor", "edge_params", "model", "_methods",
+                 "description", "_key")
+
+    def __init__(self, name, kind, inputs, params, outputs, *, observables=(),
+                 aggregates=(), neighbor=(), edge_params=(), model=None,
+                 methods=None, description=""):
+        if kind not in KINDS:
+            raise ModelError(f"kind must be one of {KINDS}, got {kind!r}")
+        set_ = object.__setattr__
+        set_(self, "name", str(name))
+        set_(self, "kind", kind)
+        set_(self, "inputs", _symbols(inputs, "inputs"))
+        set_(self, "params", _symbols(params, "params"))
+        set_(self, "_outputs", _pairs(outputs, "outputs"))
+        set_(self, "_observables", _pairs(observables, "observables"))
+        set_(self, "_aggregates", _pairs(aggregates, "aggregates"))
+        set_(self, "neighbor", _symbols(neighbor, "neighbor"))
+        set_(self, "edge_params", _symbols(edge_params, "edge_params"))
+        set_(self, "model", model)
+        set_(self, "description", str(description))
+        methods = dict(methods or {})
+        for sym, expr in self._outputs + self._observables:
+            methods.setdefault(sym, "gaussian quadrature" if expr.has(GaussianExpectation)
+                               else "closed form")
+        set_(self, "_methods", tuple((s, methods[s]) for s, _ in self._outputs + self._observables))
+        self._check()
+        content = sp.srepr((self.name, self.kind, self.inputs, self.params, self._outputs,
+                            self._observables, self._aggregates, self.neighbor, self.edge_params))
+        set_(self, "_key", hashlib.sha256(content.encode()).hexdigest())
+
+    def _check(self):
+        if not set(self.edge_params) <= set(self.params):
+            raise ModelError("edge_params must be a subset of params")
+        for sym, _ in self._aggregates:
+            if sym not in self.inputs:
+                raise ModelError(f"aggregate {sym} is not one of the inputs {self.inputs}")
+        node_level = set(self.inputs) | set(self.params) - set(self.edge_params)
+        for what, pairs, allowed in (
+                ("output", self._outputs, node_level),
+                ("observable", self._observables, node_level),
+                ("aggregate", self._aggregates,
+                 set(self.neighbor) | set(self.params)
+                 | (set(self.inputs) - {s for s, _ in self._aggregates}))):
+            for sym, expr in pairs:
+                stray = _free(expr) - allowed
+                if stray:
+                    names = ", ".join(sorted(map(str, stray)))
+                    raise ModelError(f"{what} {sym} = {expr} uses undeclared symbol(s) {names}")
+
+    def __setattr__(self, name, value):
+        raise AttributeError("Equations are immutable")
+
+    # --- mappings -------------------------------------------------------------------
+    @property
+    def outputs(self):
+        """Ordered, read-only mapping output symbol -> expression."""
+        return MappingProxyType(dict(self._outputs))
+
+    @property
+    def observables(self):
+        """Ordered, read-only mapping observable symbol -> expression."""
+        return MappingProxyType(dict(self._observables))
+
+    @property
+    def aggregates(self):
+        """Ordered, read-only mapping input symbol -> summand over neighbours."""
+        return MappingProxyType(dict(self._aggregates))
+
+    @property
+    def methods(self):
+        """Ordered, read-only mapping output symbol -> how it was obtained."""
+        return MappingProxyType(dict(self._methods))
+
+    @property
+    def node_params(self):
+        """Parameters that are not edge parameters, in order."""
+        return tuple(p for p in self.params if p not in self.edge_params)
+
+    @property
+    def arguments(self):
+        """Argument order of the compiled node kernel: inputs, then node parameters."""
+        return self.inputs + self.node_params
+
+    @property
+    def aggregate_arguments(self):
+        """Argument order of the compiled aggregate summand."""
+        own = tuple(s for s in self.inputs if s not in self.aggregates)
+        return self.neighbor + own + self.params
+
+    @property
+    def key(self):
+        """SHA-256 hex digest of the content: the cache key."""
+        return self._key
+
+    # --- value semantics ----------------------------------------------------------------
+    def __hash__(self):
+        return hash(self._key)
+
+    def __eq__(self, other):
+        return isinstance(other, Equations) and other._key == self._key
+
+    def subs(self, values, name=None):
+        """Substitute parameters by numbers or expressions; returns new Equations.
+
+        Substituted parameters disappear from :attr:`params`.
+        """
+        values = {sp.Symbol(k) if isinstance(k, str) else k: sp.sympify(v)
+                  for k, v in dict(values).items()}
+        sub = lambda pairs: [(s, e.subs(values)) for s, e in pairs]  # noqa: E731
+        keep = lambda seq: [p for p in seq if p not in values]  # noqa: E731
+        return Equations(name or self.name, self.kind, self.inputs, keep(self.params),
+                         sub(self._outputs), observables=sub(self._observables),
+                         aggregates=sub(self._aggregates), neighbor=self.neighbor,
+                         edge_params=keep(self.edge_params), model=self.model,
+                         methods=dict(self._methods), description=self.description)
+
+    # --- display ------------------------------------------------------------------------
+    def __repr__(self):
+        return (f"Equations({self.name!r}, kind={self.kind!r}, inputs={self.inputs}, "
+                f"params={self.params}, outputs={tuple(s for s, _ in self._outputs)})")
+
+    def __str__(self):
+        lines = [f"{self.name} ({self.kind})"]
+        for sym, expr in self._aggregates:
+            lines.append(f"  {sym} = sum_j [{expr}]")
+        arrow = {"ode": "d{}/dt = ", "message": "{}_new = "}.get(self.kind, "{} = ")
+        for sym, expr in self._outputs:
+            lines.append("  " + arrow.format(sym) + str(expr))
+        for sym, expr in self._observables:
+            lines.append(f"  {sym} = {expr}")
+        return "\n".join(lines)
+
+    def latex(self):
+        """The equations as a LaTeX ``aligned`` block."""
+        lhs = {"ode": r"\frac{{d {}}}{{dt}}", "message": r"{}^{{\mathrm{{new}}}}"}.get(
+            self.kind, "{}")
+        rows = [rf"{sp.latex(s)} &= \sum_{{j \in \partial i}} \left[{sp.latex(e)}\right]"
+                for s, e in self._aggregates]
+        rows += [f"{lhs.format(sp.latex(s))} &= {sp.latex(e)}" for s, e in self._outputs]
+        rows += [f"{sp.latex(s)} &= {sp.latex(e)}" for s, e in self._observables]
+        return "\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}"
+
+    def _repr_latex_(self):
+        return "$$" + self.latex() + "$$"

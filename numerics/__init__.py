@@ -1,0 +1,12 @@
+"""cavitylab's numerical layer: compile, export and solve derived equations.
+
+Imports numpy, scipy and numba, never networkx or matplotlib.
+"""
+
+from .compile import Kernel, cache_dir, compile, load_source
+from .errors import CompileError, ConvergenceError
+from .export import export
+from .fixed_point import FixedPointResult, fixed_point
+
+__all__ = ["compile", "export", "fixed_point", "Kernel", "FixedPointResult", "CompileError",
+           "ConvergenceError", "cache_dir", "load_source"]

@@ -1,0 +1,200 @@
+"""Generate the Python source of a kernel module from ``Equations``.
+
+The module is standalone (``math``, ``numpy``, ``numba``; no sympy, no
+cavitylab) and readable: its docstring holds the equations, and every function
+is ``numba.njit(cache=True)``. It defines
+
+``outputs(*arguments)``, ``observables(*arguments)``
+    the equations at one point, as tuples;
+``outputs_array(*arrays, out)``, ``observables_array(*arrays, out)``
+    the same over 1-d arrays, written into ``out`` of shape ``(n_outputs, n)``;
+
+and, when the equations carry aggregates (graph models), over CSR arrays
+``(indptr, indices, edge_id)``, a state array ``(n_nodes, n_neighbor)``, node
+parameters ``(n_nodes, n_node_params)`` and edge parameters
+``(n_edges, n_edge_params)``:
+
+``fields(i, ...)``, ``node_outputs(i, ...)``, ``node_observables(i, ...)``
+    the aggregates and equations of node ``i``;
+``sweep(..., out)`` and ``sweep_sequential(..., order)``
+    parallel (Jacobi) and in-place (Gauss--Seidel) updates of every node, for
+    fixed points whose outputs are the neighbours' state.
+"""
+
+import sympy as sp
+
+from .printer import (RULES, NumbaPrinter, expectation_function, lift_expectations,
+                      print_block, safe_names)
+from .errors import CompileError
+from . import special
+
+__all__ = ["module_source", "DEFAULT_RULE"]
+
+#: Default quadrature rule for ``GaussianExpectation`` (see ``printer.quadrature_rule``).
+DEFAULT_RULE = "trapezoid"
+
+NJIT = "@numba.njit(cache=True)"
+GRAPH_ARGS = "indptr, indices, edge_id, state, node_values, edge_values"
+
+
+def _function(name, args, exprs, printer, doc=""):
+    lines, results = print_block(exprs, printer)
+    body = [f"{NJIT}", f"def {name}({', '.join(args)}):"]
+    if doc:
+        body.append(f'    """{doc}"""')
+    body += lines
+    body.append(f"    return ({', '.join(results)},)" if results else "    return ()")
+    return "\n".join(body)
+
+
+def _array_function(name, scalar, args, n_out):
+    loop_args = ", ".join(f"{a}[i]" for a in args)
+    body = [NJIT, f"def {name}({', '.join(args + ['out'])}):",
+            f'    """``{scalar}`` over 1-d arrays of equal length, into out[k, i]."""',
+            "    for i in range(out.shape[1]):",
+            f"        r = {scalar}({loop_args})"]
+    body += [f"        out[{k}, i] = r[{k}]" for k in range(n_out)]
+    return "\n".join(body)
+
+
+def _graph_functions(eqs, names, printer):
+    node_params = eqs.node_params
+    unpack_node = [f"    {names[p]} = node_values[i, {k}]" for k, p in enumerate(node_params)]
+    agg_syms = list(eqs.aggregates)
+    agg_exprs = [eqs.aggregates[s] for s in agg_syms]
+    lines, results = print_block(agg_exprs, printer, indent="        ")
+    fields = [NJIT, f"def fields(i, {GRAPH_ARGS}):",
+              '    """The aggregates of node i: sums over its neighbours j."""']
+    fields += unpack_node
+    fields += [f"    {names[s]} = 0.0" for s in agg_syms]
+    fields += ["    for e in range(indptr[i], indptr[i + 1]):",
+               "        j = indices[e]"]
+    fields += [f"        {names[s]} = state[j, {k}]" for k, s in enumerate(eqs.neighbor)]
+    fields += [f"        {names[p]} = edge_values[edge_id[e], {k}]"
+               for k, p in enumerate(eqs.edge_params)]
+    fields += lines
+    fields += [f"        {names[s]} += {r}" for s, r in zip(agg_syms, results)]
+    fields.append(f"    return ({', '.join(names[s] for s in agg_syms)},)")
+    call_args = ", ".join([f"a[{k}]" for k in range(len(agg_syms))]
+                          + [f"node_values[i, {k}]" for k in range(len(node_params))])
+    parts = ["\n".join(fields)]
+    for what in ("outputs", "observables"):
+        parts.append("\n".join([
+            NJIT, f"def node_{what}(i, {GRAPH_ARGS}):",
+            f'    """``{what}`` of node i, with its aggregates computed from the state."""',
+            f"    a = fields(i, {GRAPH_ARGS})",
+            f"    return {what}({call_args})"]))
+    n_state = len(eqs.neighbor)
+    if eqs.kind == "fixed_point" and len(eqs.outputs) == n_state:
+        parts.append("\n".join([
+            NJIT, f"def sweep({GRAPH_ARGS}, out):",
+            '    """Parallel (Jacobi) update: out[i] = F_i(state) for every node."""',
+            "    for i in range(state.shape[0]):",
+            f"        r = node_outputs(i, {GRAPH_ARGS})"]
+            + [f"        out[i, {k}] = r[{k}]" for k in range(n_state)]))
+        parts.append("\n".join([
+            NJIT, f"def sweep_sequential({GRAPH_ARGS}, order, damping):",
+            '    """In-place (Gauss--Seidel) update in the given order; returns the max change."""',
+            "    change = 0.0",
+            "    for i in order:",
+            f"        r = node_outputs(i, {GRAPH_ARGS})"]
+            + [f"        new = (1.0 - damping) * r[{k}] + damping * state[i, {k}]\n"
+               f"        change = max(change, abs(new - state[i, {k}]))\n"
+               f"        state[i, {k}] = new" for k in range(n_state)]
+            + ["    return change"]))
+    return parts
+
+
+def module_source(eqs, quadrature=DEFAULT_RULE, order=None):
+    """Python source of the kernel module of ``eqs``.
+
+    Parameters
+    ----------
+    eqs : derive.Equations
+    quadrature : {"trapezoid", "hermite"}
+        Rule that lowers each ``GaussianExpectation``.
+    order : int, optional
+        Nodes per Gaussian variable; default by rule and dimension.
+
+    Raises
+    ------
+    CompileError
+        If an expression uses a function that cannot be printed for numba.
+    """
+    symbols = list(dict.fromkeys(eqs.inputs + eqs.params + eqs.neighbor
+                                 + tuple(eqs.outputs) + tuple(eqs.observables)))
+    names = safe_names(symbols)
+    rename = {s: sp.Symbol(n) for s, n in names.items()}
+    outs = [e.xreplace(rename) for e in eqs.outputs.values()]
+    obs = [e.xreplace(rename) for e in eqs.observables.values()]
+    aggs = {rename[s]: e.xreplace(rename) for s, e in eqs.aggregates.items()}
+    (outs_obs, lifted) = lift_expectations(outs + obs)
+    outs, obs = outs_obs[:len(outs)], outs_obs[len(outs):]
+    printer = NumbaPrinter()
+    args = [names[s] for s in eqs.arguments]
+
+    if quadrature not in RULES:
+        raise CompileError(f"unknown quadrature rule {quadrature!r}; use one of {RULES}")
+    parts, constants = [], {}
+    for name, fargs, node in lifted:
+        fn, const = expectation_function(name, fargs, node, quadrature, order, printer)
+        parts.append(NJIT + "\n" + fn)
+        constants[const] = None
+    parts.append(_function("outputs", args, outs, printer, "The equations at one point."))
+    parts.append(_function("observables", args, obs, printer, "The observables at one point."))
+    parts.append(_array_function("outputs_array", "outputs", args, len(outs)))
+    parts.append(_array_function("observables_array", "observables", args, len(obs)))
+    graph = bool(eqs.aggregates) and set(eqs.aggregates) == set(eqs.inputs)
+    if graph:
+        renamed = _Renamed(eqs, rename, aggs)
+        parts += _graph_functions(renamed, {v: v.name for v in rename.values()}, printer)
+    if printer.unsupported:
+        raise CompileError(
+            "cannot compile " + ", ".join(sorted(printer.unsupported)) + f" in '{eqs.name}': "
+            "numba's math has no such function and cavitylab carries no implementation of it")
+
+    header = _header(eqs, names, graph)
+    helpers = special.helper_source(sorted(printer.helpers)) if printer.helpers else ""
+    constants = "\n".join(constants)
+    meta = "\n".join([
+        f"KEY = {eqs.key!r}",
+        f"ARGUMENTS = {tuple(args)!r}",
+        f"OUTPUTS = {tuple(names[s] for s in eqs.outputs)!r}",
+        f"OBSERVABLES = {tuple(names[s] for s in eqs.observables)!r}",
+        f"NEIGHBOR = {tuple(names[s] for s in eqs.neighbor)!r}",
+        f"NODE_PARAMS = {tuple(names[s] for s in eqs.node_params)!r}",
+        f"EDGE_PARAMS = {tuple(names[s] for s in eqs.edge_params)!r}",
+        f"GRAPH = {graph!r}"])
+    body = "\n\n\n".join(p for p in [helpers.strip(), constants.strip()] + parts if p)
+    return (f'{header}\nimport math\n\nimport numba\nimport numpy as np\n\n{meta}\n\n\n'
+            f'{body}\n')
+
+
+class _Renamed:
+    """The parts of Equations that the graph printer needs, with safe symbol names."""
+
+    def __init__(self, eqs, rename, aggs):
+        self.kind = eqs.kind
+        self.outputs = [rename[s] for s in eqs.outputs]
+        self.aggregates = aggs
+        self.neighbor = tuple(rename[s] for s in eqs.neighbor)
+        self.node_params = tuple(rename[s] for s in eqs.node_params)
+        self.edge_params = tuple(rename[s] for s in eqs.edge_params)
+
+
+def _header(eqs, names, graph):
+    text = str(eqs).replace('"""', "'''").replace("\\", "\\\\")
+    lines = [f'"""{eqs.name}: a solver generated by cavitylab.', "", text, ""]
+    if eqs.description:
+        lines += [eqs.description.replace('"""', "'''").replace("\\", "\\\\"), ""]
+    lines += [f"Arguments of outputs(): {', '.join(names[s] for s in eqs.arguments)}.",
+              "How each output was obtained: "
+              + "; ".join(f"{names[s]}: {m}" for s, m in eqs.methods.items()) + "."]
+    if graph:
+        lines.append("Graph functions take CSR arrays (indptr, indices, edge_id), the state "
+                     f"({', '.join(names[s] for s in eqs.neighbor)} per node), node parameters "
+                     f"({', '.join(names[s] for s in eqs.node_params)}) and edge parameters "
+                     f"({', '.join(names[s] for s in eqs.edge_params)}).")
+    lines += ["", f"Equations key: {eqs.key}",
+              "Standalone: needs numpy and numba only.", '"""']
+    return "\n".join(lines)

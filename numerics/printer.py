@@ -1,0 +1,224 @@
+"""The one code printer: sympy expressions -> numba-compilable Python source.
+
+Both ``numerics.compile`` and ``numerics.export`` print through
+:func:`print_block`, so the exported solver *is* the cached compiled module.
+
+* functions print to ``math`` (never scipy, never ``numpy.select``);
+* ``LogSumExp`` prints to the stable helper ``logsumexp`` of :mod:`numerics.special`;
+* special functions that ``math`` lacks print to helpers copied into the module;
+* ``log(1 + x)`` is rewritten to ``log1p``;
+* each ``GaussianExpectation`` is lifted into its own function, a loop over
+  quadrature nodes (trapezoidal or Gauss--Hermite; a tensor product in several
+  variables);
+* common subexpressions are shared with ``sympy.cse``.
+"""
+
+import keyword
+import re
+
+import numpy as np
+
+import sympy as sp
+from sympy.codegen.rewriting import log1p_opt, optimize
+from sympy.printing.pycode import PythonCodePrinter
+
+from derive import GaussianExpectation, LogSumExp
+
+from .errors import CompileError
+from .special import gauss_hermite
+
+__all__ = ["NumbaPrinter", "safe_names", "print_block", "lift_expectations", "quadrature_rule",
+           "expectation_function", "RULES"]
+
+#: sympy functions printed as calls to helpers of numerics.special
+HELPER_FUNCTIONS = {"erfcx": "erfcx", "erfinv": "erfinv", "LogSumExp": "logsumexp"}
+
+RESERVED = {"math", "np", "numba", "out", "i", "j", "e", "k", "n"}
+
+
+class NumbaPrinter(PythonCodePrinter):
+    """``PythonCodePrinter`` with ``math.`` functions and cavitylab's helpers."""
+
+    def __init__(self, settings=None):
+        super().__init__(dict({"fully_qualified_modules": True, "standard": "python3",
+                               "strict": False},
+                              **(settings or {})))
+        self.helpers = set()
+        self.unsupported = set()
+
+    def _print_LogSumExp(self, expr):
+        self.helpers.add("logsumexp")
+        args = ", ".join(self._print(a) for a in expr.args)
+        return f"logsumexp(({args},))"
+
+    def _print_erfcx(self, expr):
+        self.helpers.add("erfcx")
+        return f"erfcx({self._print(expr.args[0])})"
+
+    def _print_erfinv(self, expr):
+        self.helpers.add("erfinv")
+        return f"erfinv({self._print(expr.args[0])})"
+
+    def _print_KroneckerDelta(self, expr):
+        a, b = (self._print(x) for x in expr.args)
+        return f"(1.0 if {a} == {b} else 0.0)"
+
+    def _print_Rational(self, expr):
+        return f"{expr.p}/{expr.q}" if expr.q != 1 else f"{float(expr.p)!r}"
+
+    def _print_Integer(self, expr):
+        return f"{float(expr.p)!r}" if abs(expr.p) < 2**53 else str(expr.p)
+
+    def _print_Pow(self, expr, rational=False):
+        base, exp = expr.args
+        if exp == sp.S.Half:
+            return f"math.sqrt({self._print(base)})"
+        if exp == -sp.S.Half:
+            return f"1.0/math.sqrt({self._print(base)})"
+        if exp.is_Integer and abs(exp) <= 4:  # small integer powers: products, exact and fast
+            b = self.parenthesize(base, sp.printing.precedence.PRECEDENCE["Mul"] + 1)
+            prod = "*".join([b] * abs(int(exp)))
+            return prod if exp > 0 else f"1.0/({prod})"
+        return super()._print_Pow(expr, rational=rational)
+
+    def _print_Function(self, expr):
+        name = expr.func.__name__
+        if name.startswith("_expect_"):  # a lifted GaussianExpectation
+            return f"{name}({', '.join(self._print(a) for a in expr.args)})"
+        self.unsupported.add(name)
+        return super()._print_Function(expr)
+
+    def _print_not_supported(self, expr):
+        self.unsupported.add(type(expr).__name__)
+        return super()._print_not_supported(expr)
+
+
+def safe_names(symbols):
+    """Map symbols to distinct valid Python identifiers, readable where possible."""
+    names, used = {}, set(RESERVED)
+    for s in symbols:
+        base = re.sub(r"\W", "_", s.name.replace("-", "m")) or "x"
+        if base[0].isdigit():
+            base = "_" + base
+        if keyword.iskeyword(base) or base in used:
+            base = base + "_"
+        name, k = base, 1
+        while name in used:
+            name, k = f"{base}{k}", k + 1
+        used.add(name)
+        names[s] = name
+    return names
+
+
+def lift_expectations(exprs):
+    """Replace every outermost ``GaussianExpectation`` by a call ``_expect_k(args)``.
+
+    Returns ``(exprs, lifted)`` with ``lifted`` a list of
+    ``(function name, argument symbols, GaussianExpectation)``.
+    """
+    lifted, seen = [], {}
+
+    def replace(e):
+        if isinstance(e, GaussianExpectation):
+            if e not in seen:
+                args = tuple(sorted(e.free_symbols, key=str))
+                name = f"_expect_{len(lifted)}"
+                seen[e] = (name, args)
+                lifted.append((name, args, e))
+            name, args = seen[e]
+            return sp.Function(name)(*args)
+        if not e.args or e.is_Atom:
+            return e
+        return e.func(*[replace(a) for a in e.args])
+
+    return [replace(e) for e in exprs], lifted
+
+
+def _stable(expr):
+    """Local rewrites for accuracy: ``log(1 + x) -> log1p(x)``.
+
+    Applied to ``log`` nodes only: sympy's global optimisation passes also
+    split ``exp(a + b)`` into ``exp(a) * exp(b)``, which overflows.
+    """
+    return expr.replace(lambda e: isinstance(e, sp.log), lambda e: optimize(e, [log1p_opt]))
+
+
+def print_block(exprs, printer, indent="    ", cse=True):
+    """Print ``exprs`` as assignments; returns ``(lines, result_strings)``."""
+    exprs = [_stable(sp.sympify(e)) for e in exprs]
+    if cse:
+        replacements, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("_x"), order="none")
+    else:
+        replacements, reduced = [], exprs
+    lines = [f"{indent}{printer.doprint(sym)} = {printer.doprint(val)}"
+             for sym, val in replacements]
+    return lines, [printer.doprint(r) for r in reduced]
+
+
+RULES = ("trapezoid", "hermite")
+
+
+def default_order(rule, dimension):
+    """Nodes per variable: fine in one dimension, coarser for tensor products."""
+    if rule == "hermite":
+        return {1: 160, 2: 64}.get(dimension, 24)
+    return {1: 241, 2: 121}.get(dimension, 41)
+
+
+def quadrature_rule(rule, order):
+    r"""Nodes ``z_k`` and weights ``w_k`` with :math:`\sum_k w_k f(z_k) \approx \mathbb{E}_{z \sim N(0,1)} f(z)`.
+
+    ``"trapezoid"``: the truncated trapezoidal rule on ``[-12, 12]``, weights
+    ``h * phi(z_k)``. For integrands analytic in a strip of half-width ``d`` it
+    converges like ``exp(-2 pi d / h)`` (Trefethen & Weideman, SIAM Review 56,
+    385 (2014)): measured here, ``E tanh(a + 5 z)`` to 2e-9 with 241 nodes, where
+    Gauss--Hermite with 96 nodes is off by 2e-3.
+    ``"hermite"``: probabilists' Gauss--Hermite, exact for polynomials of
+    degree ``2 order - 1``.
+    """
+    if rule == "hermite":
+        return gauss_hermite(order)
+    if rule == "trapezoid":
+        z = np.linspace(-12.0, 12.0, order)
+        h = z[1] - z[0]
+        return z, h * np.exp(-z * z / 2) / np.sqrt(2 * np.pi)
+    raise CompileError(f"unknown quadrature rule {rule!r}; use one of {RULES}")
+
+
+def quadrature_constants(rule, order):
+    """Module-level constant arrays of the nodes and weights of a rule."""
+    z, w = quadrature_rule(rule, order)
+    fmt = lambda a: ", ".join(repr(float(x)) for x in a)  # noqa: E731
+    tag = f"{rule[0].upper()}{order}"
+    return tag, (f"_Z{tag} = np.array([{fmt(z)}])\n_W{tag} = np.array([{fmt(w)}])\n")
+
+
+def expectation_function(name, args, node, rule, order, printer):
+    """Source of a function computing ``node`` by quadrature; returns ``(source, constants)``.
+
+    .. math:: \\mathbb{E}_z f(z) \\approx \\sum_{k_1 \\dots k_d} w_{k_1} \\cdots w_{k_d}\\,
+              f(z_{k_1}, \\dots, z_{k_d})
+    """
+    zs = node.variables
+    order = order or default_order(rule, len(zs))
+    tag, constants = quadrature_constants(rule, order)
+    inner, inner_lifted = lift_expectations([node.integrand])
+    if inner_lifted:
+        raise CompileError("nested GaussianExpectation is not supported: "
+                           f"{node}; merge the variables into one expectation")
+    lines, (result,) = print_block(inner, printer, indent="    " * (len(zs) + 1))
+    src = [f"def {name}({', '.join(printer.doprint(a) for a in args)}):",
+           f'    """{str(node)[:300]}, by the {rule} rule, {order} nodes per variable."""',
+           "    total = 0.0"]
+    depth = 1
+    for k, z in enumerate(zs):
+        pad = "    " * depth
+        src.append(f"{pad}for _k{k} in range({order}):")
+        src.append(f"{pad}    {printer.doprint(z)} = _Z{tag}[_k{k}]")
+        depth += 1
+    pad = "    " * depth
+    weight = " * ".join(f"_W{tag}[_k{k}]" for k in range(len(zs)))
+    src += lines
+    src.append(f"{pad}total += {weight} * ({result})")
+    src.append("    return total")
+    return "\n".join(src), constants

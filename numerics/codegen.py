@@ -16,9 +16,11 @@ parameters ``(n_nodes, n_node_params)`` and edge parameters
 
 ``fields(i, ...)``, ``node_outputs(i, ...)``, ``node_observables(i, ...)``
     the aggregates and equations of node ``i``;
-``sweep(..., out)`` and ``sweep_sequential(..., order)``
-    parallel (Jacobi) and in-place (Gauss--Seidel) updates of every node, for
-    fixed points whose outputs are the neighbours' state.
+``graph_outputs(..., out)``, ``graph_observables(..., out)``
+    the same for every node, into ``out`` of shape ``(n_nodes, n)``;
+``sweep_sequential(..., order, damping)``
+    the in-place (Gauss--Seidel) update of every node, for fixed points whose
+    outputs are the neighbours' state (``graph_outputs`` is the parallel one).
 """
 
 import sympy as sp
@@ -84,14 +86,15 @@ def _graph_functions(eqs, names, printer):
             f'    """``{what}`` of node i, with its aggregates computed from the state."""',
             f"    a = fields(i, {GRAPH_ARGS})",
             f"    return {what}({call_args})"]))
+    for what, n in (("outputs", len(eqs.outputs)), ("observables", len(eqs.observables))):
+        parts.append("\n".join([
+            NJIT, f"def graph_{what}({GRAPH_ARGS}, out):",
+            f'    """``{what}`` of every node, into out[i, k]."""',
+            "    for i in range(out.shape[0]):",
+            f"        r = node_{what}(i, {GRAPH_ARGS})"]
+            + [f"        out[i, {k}] = r[{k}]" for k in range(n)]))
     n_state = len(eqs.neighbor)
     if eqs.kind == "fixed_point" and len(eqs.outputs) == n_state:
-        parts.append("\n".join([
-            NJIT, f"def sweep({GRAPH_ARGS}, out):",
-            '    """Parallel (Jacobi) update: out[i] = F_i(state) for every node."""',
-            "    for i in range(state.shape[0]):",
-            f"        r = node_outputs(i, {GRAPH_ARGS})"]
-            + [f"        out[i, {k}] = r[{k}]" for k in range(n_state)]))
         parts.append("\n".join([
             NJIT, f"def sweep_sequential({GRAPH_ARGS}, order, damping):",
             '    """In-place (Gauss--Seidel) update in the given order; returns the max change."""',
@@ -176,6 +179,7 @@ class _Renamed:
     def __init__(self, eqs, rename, aggs):
         self.kind = eqs.kind
         self.outputs = [rename[s] for s in eqs.outputs]
+        self.observables = [rename[s] for s in eqs.observables]
         self.aggregates = aggs
         self.neighbor = tuple(rename[s] for s in eqs.neighbor)
         self.node_params = tuple(rename[s] for s in eqs.node_params)

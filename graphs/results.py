@@ -1,0 +1,36 @@
+"""Results of solvers on graphs: per-node arrays in the order ``list(G)``."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["GraphResult"]
+
+
+@dataclass
+class GraphResult:
+    """Common fields of every graph result.
+
+    Attributes
+    ----------
+    nodes : tuple
+        ``list(G)``: the order of every per-node array.
+    alphabet : ndarray
+        The states, in the model's order.
+    marginals : ndarray, shape (n_nodes, len(alphabet))
+        ``P(s_i = a)``.
+    """
+
+    nodes: tuple
+    alphabet: np.ndarray
+    marginals: np.ndarray
+
+    @property
+    def magnetization(self):
+        """``E[s_i]`` per node: the marginals averaged over the alphabet values."""
+        return self.marginals @ self.alphabet
+
+    def node_marginal(self, node):
+        """The marginal of one node, by its networkx name."""
+        return self.marginals[self.nodes.index(node)]
+

@@ -8,7 +8,7 @@ import numpy as np
 from derive import ModelError
 from derive.spins import BETA, PairwiseModel
 
-from .csr import edge_values, node_values, to_csr
+from .csr import directed_edge_values, edge_values, node_values, to_csr
 
 __all__ = ["check_beta", "check_model", "GraphArrays", "graph_arrays", "alphabet_values"]
 
@@ -41,7 +41,7 @@ class GraphArrays:
 
     csr: object
     node_values: np.ndarray
-    edge_values: np.ndarray
+    edge_values: np.ndarray  # per directed edge, in CSR order
 
     @property
     def graph_args(self):
@@ -51,7 +51,7 @@ class GraphArrays:
 
 
 def graph_arrays(G, equations, params=None, beta=None):
-    """Arrays of ``equations.node_params`` (nodes) and ``equations.edge_params`` (edges).
+    """Arrays of ``equations.node_params`` (nodes) and ``equations.edge_params`` (directed edges).
 
     A parameter is read from the node or edge attribute of the same name,
     falling back to ``params[name]``; ``beta``, if the equations use it, comes
@@ -68,4 +68,5 @@ def graph_arrays(G, equations, params=None, beta=None):
         col = node_names.index(BETA.name)
         nodes = np.insert(nodes, col, defaults[BETA.name], axis=1)
     edges = edge_values(G, csr, [p.name for p in equations.edge_params], defaults)
+    edges = directed_edge_values(csr, edges)
     return GraphArrays(csr, np.ascontiguousarray(nodes), np.ascontiguousarray(edges))

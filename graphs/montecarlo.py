@@ -56,6 +56,7 @@ def run(indptr, indices, edge_id, spins, state, node_values, edge_values, beta, 
     accepted = 0
     weights = np.empty(q)
     for t in range(sweeps):
+        block = (t - burn_in) * n_blocks // (sweeps - burn_in) if t >= burn_in else -1
         for i in range(n):
             a = spins[i]
             local = node_outputs(i, indptr, indices, edge_id, state, node_values, edge_values)
@@ -77,20 +78,18 @@ def run(indptr, indices, edge_id, spins, state, node_values, edge_values, beta, 
                 accept = b != a
             else:
                 {proposal}
-                delta = local[b] - local[a]
+                delta = {delta}
                 accept = delta <= 0.0 or np.random.random() < math.exp(-beta * delta)
             if accept:
                 accepted += 1
-                energy += local[b] - local[a]
+                energy += {delta}
                 magnetization += VALUES[b] - VALUES[a]
                 spins[i] = b
                 state[i, 0] = VALUES[b]
+            if block >= 0:
+                counts[block, i, spins[i]] += 1.0
         energies[t] = energy
         magnetizations[t] = magnetization / n
-        if t >= burn_in:
-            block = (t - burn_in) * n_blocks // (sweeps - burn_in)
-            for i in range(n):
-                counts[block, i, spins[i]] += 1.0
     return accepted
 '''
 
@@ -142,12 +141,15 @@ def _sampler(model):
     eqs = derive.local_energy(model)
     kernel = numerics.compile(eqs)
     q = len(model.alphabet)
-    proposal = ("b = 1 - a" if q == 2 else
-                "b = (a + 1 + np.random.randint(q - 1)) % q")
-    source = _TEMPLATE.format(kernel=kernel.module.__name__,
-                              values=[float(a) for a in model.alphabet], proposal=proposal)
-    name = f"cavitylab_mc{kernel.module.__name__[len('cavitylab_k'):]}"
-    return eqs, numerics.load_source(source, name)
+    if q == 2:  # the move is forced; static tuple indices are cheaper than dynamic ones
+        proposal = "b = 1 - a"
+        delta = "(local[1] - local[0] if a == 0 else local[0] - local[1])"
+    else:
+        proposal = "b = (a + 1 + np.random.randint(q - 1)) % q"
+        delta = "local[b] - local[a]"
+    source = _TEMPLATE.format(kernel=kernel.module.__name__, proposal=proposal, delta=delta,
+                              values=[float(a) for a in model.alphabet])
+    return eqs, numerics.load_source(source, "cavitylab_mc")
 
 
 def monte_carlo(model, G, beta, params=None, sweeps=1000, burn_in=None, method="metropolis",

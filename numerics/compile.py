@@ -1,12 +1,13 @@
 """``compile``: Equations -> numba kernels, cached in memory and on disk.
 
 The generated source (:func:`numerics.codegen.module_source`) is written to
-``<cache>/cavitylab_k<key>.py`` and imported, so that ``numba.njit(cache=True)``
+``<cache>/cavitylab_k<hash of the source>.py`` and imported, so that ``numba.njit(cache=True)``
 can cache the machine code beside it: a second process loads both from disk.
 The cache directory is ``$CAVITYLAB_CACHE`` if set, else
 ``~/.cache/cavitylab``. The same file is what :func:`numerics.export` writes.
 """
 
+import hashlib
 import importlib
 import os
 import sys
@@ -34,8 +35,14 @@ def cache_dir():
     return path
 
 
-def load_source(source, name):
-    """Write ``source`` to ``<cache>/<name>.py`` (unless identical) and import it."""
+def load_source(source, prefix):
+    """Write ``source`` to ``<cache>/<prefix><hash>.py`` and import it.
+
+    The name carries a hash of the source itself: numba's on-disk cache checks
+    only a module's own file, so a module that imports another generated one
+    must change name whenever anything it depends on changes.
+    """
+    name = f"{prefix}{hashlib.sha256(source.encode()).hexdigest()[:24]}"
     path = cache_dir() / f"{name}.py"
     if not path.exists() or path.read_text() != source:
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -153,8 +160,7 @@ def compile(equations, quadrature=DEFAULT_RULE, order=None):
         if kernel is not None:
             return kernel
         source = module_source(equations, quadrature=quadrature, order=order)
-        name = f"cavitylab_k{equations.key[:24]}_{quadrature[0]}{order or ''}"
-        module = load_source(source, name)
+        module = load_source(source, "cavitylab_k")
         _check_compiles(equations, module)
         kernel = _MEMORY[key] = Kernel(equations, module)
         return kernel
@@ -181,7 +187,7 @@ def _first_failing(exprs):
         args = sorted(expr.free_symbols, key=str)
         eqs = Equations("probe", "map", args, [], {sp.Symbol("probe"): expr})
         try:
-            mod = load_source(module_source(eqs), f"cavitylab_probe{eqs.key[:24]}")
+            mod = load_source(module_source(eqs), "cavitylab_probe")
             mod.outputs.compile((numba.float64,) * len(args))
         except (numba.core.errors.NumbaError, CompileError):
             return f"{sym} = {expr}"

@@ -180,6 +180,21 @@ class Equations:
         """Ordered, read-only mapping output symbol -> how it was obtained."""
         return MappingProxyType(dict(self._methods))
 
+    def __getitem__(self, name):
+        """An output, observable or aggregate by symbol or by name."""
+        for sym, expr in self._outputs + self._observables + self._aggregates:
+            if sym == name or sym.name == name:
+                return expr
+        raise KeyError(f"{name!r} is not an output, observable or aggregate of '{self.name}'")
+
+    def symbol(self, name):
+        """The symbol of that name among inputs, params, neighbor and outputs."""
+        for sym in (self.inputs + self.params + self.neighbor
+                    + tuple(s for s, _ in self._outputs + self._observables)):
+            if sym.name == name:
+                return sym
+        raise KeyError(f"no symbol named {name!r} in '{self.name}'")
+
     @property
     def node_params(self):
         """Parameters that are not edge parameters, in order."""

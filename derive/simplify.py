@@ -33,7 +33,7 @@ def boltzmann_average(values, energies, beta, simplify_up_to=3):
     method : str
         ``"closed form"`` or ``"log-sum-exp"``.
     """
-    exponents = [-beta * e for e in energies]
+    exponents = [sp.factor(sp.expand(-beta * e)) for e in energies]
     lse = LogSumExp(*exponents)
     stable = sp.Add(*[v * sp.exp(x - lse) for v, x in zip(values, exponents) if v != 0])
     if len(energies) <= simplify_up_to:

@@ -343,9 +343,9 @@ def meanfield(model, degree=None):
     naive mean-field (fixed_point)
       H = sum_j [J*m_j]
       m = tanh(beta*(H + h))
-      P_-1 = exp(beta*(-H - h) - LogSumExp(beta*(-H - h), beta*(H + h)))
-      P_1 = exp(beta*(H + h) - LogSumExp(beta*(-H - h), beta*(H + h)))
-    >>> meanfield(ising, degree=4).outputs[sp.Symbol("m")]
+      P_-1 = exp(-beta*(H + h) - LogSumExp(-beta*(H + h), beta*(H + h)))
+      P_1 = exp(beta*(H + h) - LogSumExp(-beta*(H + h), beta*(H + h)))
+    >>> meanfield(ising, degree=4)["m"]
     tanh(beta*(4*J*m + h))
     """
     if not isinstance(model, PairwiseModel):

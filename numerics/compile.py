@@ -96,6 +96,9 @@ class Kernel:
         if len(args) != len(self.arguments) or any(a is None for a in args):
             raise TypeError(f"the kernel takes {len(self.arguments)} arguments "
                             f"{self.arguments}, got {len(args)}")
+        for name, a in zip(self.arguments, args):
+            if np.any(np.isnan(np.asarray(a, dtype=float))):
+                raise ValueError(f"argument {name!r} of '{self.equations.name}' is NaN")
         return args
 
     def __call__(self, *args, **kwargs):

@@ -78,10 +78,11 @@ def family_of(model):
     >>> family_of(3.0)
     Traceback (most recent call last):
         ...
-    cookbooks.errors.CookbookError: model is a float; cavitylab derives from PairwiseModel
+    cookbooks.errors.CookbookError: model is of type float, which no family of cavitylab knows; known model types: PairwiseModel
     """
     for family in FAMILIES:
         if isinstance(model, family.model_type):
             return family
     known = ", ".join(f.model_type.__name__ for f in FAMILIES)
-    raise CookbookError(f"model is a {type(model).__name__}; cavitylab derives from {known}")
+    raise CookbookError(f"model is of type {type(model).__name__}, which no family of cavitylab "
+                        f"knows; known model types: {known}")

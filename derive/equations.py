@@ -140,6 +140,11 @@ class Equations:
     def _check(self):
         if not set(self.edge_params) <= set(self.params):
             raise ModelError("edge_params must be a subset of params")
+        names = [s.name for s in self.inputs + self.params + self.neighbor]
+        clash = sorted({n for n in names if names.count(n) > 1})
+        if clash:
+            raise ModelError(f"symbol name(s) {', '.join(map(repr, clash))} used for more than one "
+                             "of the inputs, params and neighbour symbols")
         for sym, _ in self._aggregates:
             if sym not in self.inputs:
                 raise ModelError(f"aggregate {sym} is not one of the inputs {self.inputs}")
@@ -228,8 +233,16 @@ class Equations:
 
         Substituted parameters disappear from :attr:`params`.
         """
-        values = {sp.Symbol(k) if isinstance(k, str) else k: sp.sympify(v)
-                  for k, v in dict(values).items()}
+        by_name = {p.name: p for p in self.params}
+        resolved = {}
+        for k, v in dict(values).items():
+            if isinstance(k, str):
+                if k not in by_name:
+                    raise ModelError(f"'{self.name}' has no parameter named {k!r}; "
+                                     f"its parameters are {[p.name for p in self.params]}")
+                k = by_name[k]
+            resolved[k] = sp.sympify(v)
+        values = resolved
         sub = lambda pairs: [(s, e.subs(values)) for s, e in pairs]  # noqa: E731
         keep = lambda seq: [p for p in seq if p not in values]  # noqa: E731
         return Equations(name or self.name, self.kind, self.inputs, keep(self.params),

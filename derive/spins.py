@@ -257,6 +257,14 @@ def separable_form(model):
     return f_basis, g_basis, B
 
 
+def _fresh(name, taken):
+    """``name``, or ``name`` with a prime appended until it is not in ``taken``."""
+    while name in taken:
+        name += "'"
+    taken.add(name)
+    return name
+
+
 def _moment_name(g, y, k):
     if g == y:
         return "m"
@@ -284,9 +292,12 @@ def _fields(model):
             f_basis[l] = -f_basis[l]
             for lk in row:
                 C[lk] = -C[lk]
-    H = sp.symbols("H") if len(f_basis) == 1 else sp.symbols(f"H_1:{len(f_basis) + 1}")
-    H = (H,) if isinstance(H, sp.Symbol) else tuple(H)
-    names = [_moment_name(g, y, k) for k, g in enumerate(g_basis)]
+    taken = {p.name for p in model.params} | {BETA.name}
+    labels = ["H"] if len(f_basis) == 1 else [f"H_{l + 1}" for l in range(len(f_basis))]
+    H = tuple(sp.Symbol(_fresh(name, taken), real=True) for name in labels)
+    names = [_fresh(_moment_name(g, y, k), taken) for k, g in enumerate(g_basis)]
+    for name in names:  # the neighbour's copies must be free too
+        _fresh(name + "_j", taken)
     return f_basis, g_basis, C, H, names
 
 
@@ -403,7 +414,7 @@ def local_energy(model):
     """
     f_basis, g_basis, B, H, _ = _fields(model)
     _, y = model.variables
-    s_j = sp.Symbol("s_j_value", real=True)
+    s_j = sp.Symbol(_fresh("s_j_value", {p.name for p in model.params}), real=True)
     g_j = [g.subs(y, s_j) for g in g_basis]
     energies = _local_energies(model, f_basis, H)
     outputs = {sp.Symbol(f"E_{k}", real=True): e for k, e in enumerate(energies)}

@@ -90,6 +90,8 @@ def meanfield(model, G, beta, params=None, init="random", schedule="parallel", d
     check_model(model)
     if schedule not in ("parallel", "sequential"):
         raise ValueError(f"schedule must be 'parallel' or 'sequential', got {schedule!r}")
+    if int(max_iter) < 1:
+        raise ValueError(f"max_iter must be at least 1, got {max_iter}")
     eqs = derive.meanfield(model)
     kernel = numerics.compile(eqs)
     arrays = graph_arrays(G, eqs, params, beta)

@@ -64,7 +64,9 @@ class Kernel:
         The generated module (``outputs``, ``observables``, their ``_array``
         forms and, for graph models, ``fields``, ``sweep``...).
     arguments : tuple of str
-        Argument order of :meth:`__call__`: inputs, then node parameters.
+        Argument order of :meth:`__call__`: inputs, then node parameters, by
+        the names of their symbols (the generated module may rename a symbol
+        that is not a valid or free Python identifier; its ``ARGUMENTS`` says how).
     outputs, observables : tuple of str
         Names of the results, in order.
     """
@@ -72,9 +74,9 @@ class Kernel:
     def __init__(self, equations, module):
         self.equations = equations
         self.module = module
-        self.arguments = module.ARGUMENTS
-        self.outputs = module.OUTPUTS
-        self.observables = module.OBSERVABLES
+        self.arguments = tuple(s.name for s in equations.arguments)
+        self.outputs = tuple(s.name for s in equations.outputs)
+        self.observables = tuple(s.name for s in equations.observables)
 
     @property
     def path(self):
@@ -115,7 +117,7 @@ class Kernel:
         arrays = np.broadcast_arrays(*[np.asarray(a, dtype=np.float64)
                                        for a in self._args(args, kwargs)])
         shape = arrays[0].shape
-        flat = [np.ascontiguousarray(a.ravel()) for a in arrays]
+        flat = [np.array(a, dtype=np.float64).ravel() for a in arrays]  # writeable copies
         names = self.observables if observables else self.outputs
         out = np.empty((len(names), flat[0].size if flat else 1))
         fn = self.module.observables_array if observables else self.module.outputs_array

@@ -94,6 +94,8 @@ def fixed_point(F, x0, params=None, damping=0.0, tol=1e-10, max_iter=10_000, and
     """
     if not 0.0 <= damping < 1.0:
         raise ValueError(f"damping must be in [0, 1), got {damping}")
+    if int(max_iter) < 1:
+        raise ValueError(f"max_iter must be at least 1, got {max_iter}")
     step = _as_map(F, params)
     x = np.array(x0, dtype=float)
     if not np.all(np.isfinite(x)):

@@ -33,7 +33,19 @@ __all__ = ["NumbaPrinter", "safe_names", "print_block", "lift_expectations", "qu
 #: sympy functions printed as calls to helpers of numerics.special
 HELPER_FUNCTIONS = {"erfcx": "erfcx", "erfinv": "erfinv", "LogSumExp": "logsumexp"}
 
-RESERVED = {"math", "np", "numba", "out", "i", "j", "e", "k", "n"}
+#: Names the generated modules use for themselves: modules, locals, arguments,
+#: functions, helpers and metadata. A symbol never prints as one of these
+#: (it gets a trailing underscore), and a symbol starting with "_" gets a
+#: leading "u", leaving "_x0" (cse), "_k0", "_Z...", "_expect_0" to the generator.
+RESERVED = {
+    "math", "np", "numba", "out", "i", "j", "e", "k", "r", "a",
+    "new", "change", "order", "damping", "total",
+    "indptr", "indices", "edge_id", "state", "node_values", "edge_values",
+    "outputs", "observables", "fields", "node_outputs", "node_observables", "graph_outputs",
+    "graph_observables", "sweep_sequential", "outputs_array", "observables_array",
+    "logsumexp", "erfcx", "erfinv", "ndtr", "log_ndtr", "log_gauss_tail", "owens_t",
+    "KEY", "ARGUMENTS", "OUTPUTS", "OBSERVABLES", "NEIGHBOR", "NODE_PARAMS", "EDGE_PARAMS",
+    "GRAPH"}
 
 
 class NumbaPrinter(PythonCodePrinter):
@@ -98,8 +110,8 @@ def safe_names(symbols):
     names, used = {}, set(RESERVED)
     for s in symbols:
         base = re.sub(r"\W", "_", s.name.replace("-", "m")) or "x"
-        if base[0].isdigit():
-            base = "_" + base
+        if base[0].isdigit() or base[0] == "_":
+            base = "u" + base
         if keyword.iskeyword(base) or base in used:
             base = base + "_"
         name, k = base, 1

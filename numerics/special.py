@@ -472,12 +472,11 @@ def _owens_t_quad(h, a):
     b = a
     if h * a > 9.0:
         b = 9.0 / h
-    hh = -0.5 * h * h
     s = 0.0
     for i in range(_OWENS_T_GL_X.shape[0]):
         x = b * _OWENS_T_GL_X[i]
-        x2 = x * x
-        s += _OWENS_T_GL_W[i] * math.exp(hh * x2) / (1.0 + x2)
+        hx = h * x  # <= 9, finite even when h*h overflows
+        s += _OWENS_T_GL_W[i] * math.exp(-0.5 * hx * hx) / (1.0 + x * x)
     # 1/(2 pi) = 0.15915494309189535
     return 0.15915494309189535 * b * s * _expx2(h, -0.5)
 

@@ -295,9 +295,6 @@ def test_parameter_in_both_energies():
         PairwiseModel((-1, 1), -J * si * sj, -J * si, variables=(si, sj))
 
 
-@pytest.mark.xfail(reason="bug: the derived field symbol is sp.Symbol('H'); a model parameter "
-                          "named H (without assumptions) is the same symbol, so the external "
-                          "and the neighbour field merge: m = tanh(2*H*beta)", strict=True)
 def test_parameter_named_like_a_derived_symbol():
     H_ext = sp.Symbol("H")  # the usual name of an external field
     model = PairwiseModel((-1, 1), -J * si * sj, -H_ext * si, variables=(si, sj))
@@ -350,9 +347,6 @@ def test_subs_removes_parameters():
     assert fixed != eqs
 
 
-@pytest.mark.xfail(reason="bug: Equations.subs turns a str key into sp.Symbol(name) without "
-                          "the parameter's assumptions (J is real=True, beta positive=True), "
-                          "so {'J': 1} silently substitutes nothing", strict=True)
 def test_subs_by_name():
     eqs = derive.meanfield(ising())
     fixed = eqs.subs({"J": 1, "beta": 2})

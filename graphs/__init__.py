@@ -1,13 +1,14 @@
-"""cavitylab on networkx graphs: mean-field, exact enumeration, Monte Carlo.
+"""cavitylab on networkx graphs: mean-field, belief propagation, exact enumeration, Monte Carlo.
 
 Graphs become CSR arrays once (:func:`to_csr`, cached on the graph); every loop
 over edges runs in numba on those arrays. Imports networkx, never matplotlib.
 """
 
+from .bp import BPResult, belief_propagation
 from .csr import CSRGraph, to_csr
 from .exact import ExactResult, exact
 from .meanfield import MeanFieldResult, meanfield
 from .montecarlo import MonteCarloResult, monte_carlo
 
 __all__ = ["to_csr", "CSRGraph", "meanfield", "MeanFieldResult", "exact", "ExactResult",
-           "monte_carlo", "MonteCarloResult"]
+           "monte_carlo", "MonteCarloResult", "belief_propagation", "BPResult"]

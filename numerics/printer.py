@@ -44,6 +44,7 @@ RESERVED = {
     "outputs", "observables", "fields", "node_outputs", "node_observables", "graph_outputs",
     "graph_observables", "sweep_sequential", "outputs_array", "observables_array",
     "logsumexp", "erfcx", "erfinv", "ndtr", "log_ndtr", "log_gauss_tail", "owens_t",
+    "logcosh", "atanh_tanh_product",
     "KEY", "ARGUMENTS", "OUTPUTS", "OBSERVABLES", "NEIGHBOR", "NODE_PARAMS", "EDGE_PARAMS",
     "GRAPH"}
 
@@ -70,6 +71,21 @@ class NumbaPrinter(PythonCodePrinter):
     def _print_erfinv(self, expr):
         self.helpers.add("erfinv")
         return f"erfinv({self._print(expr.args[0])})"
+
+    def _print_atanh(self, expr):
+        """``atanh(c tanh(a) tanh(b))`` with ``c = ±1`` prints in a stable log-cosh form."""
+        coeff, factors = expr.args[0].as_coeff_mul()
+        if (coeff in (1, -1) and len(factors) == 2
+                and all(isinstance(f, sp.tanh) for f in factors)):
+            self.helpers.add("atanh_tanh_product")
+            a, b = (self._print(f.args[0]) for f in factors)
+            sign = "-" if coeff == -1 else ""
+            return f"{sign}atanh_tanh_product({a}, {b})"
+        return f"math.atanh({self._print(expr.args[0])})"
+
+    def _print_logcosh(self, expr):
+        self.helpers.add("logcosh")
+        return f"logcosh({self._print(expr.args[0])})"
 
     def _print_KroneckerDelta(self, expr):
         a, b = (self._print(x) for x in expr.args)

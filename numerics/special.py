@@ -56,6 +56,8 @@ __all__ = [
     "logsumexp",
     "erfinv",
     "owens_t",
+    "logcosh",
+    "atanh_tanh_product",
 ]
 
 # ---------------------------------------------------------------------------
@@ -545,6 +547,39 @@ def owens_t(h, a):
     return sgn * (0.5 * (qh + qa) - qh * qa - t)
 
 
+def logcosh(x):
+    """``log(cosh(x))`` without overflow: ``|x| + log1p(exp(-2|x|)) - log 2``.
+
+    Parameters
+    ----------
+    x : float
+
+    Returns
+    -------
+    float
+        Exact to rounding for all real ``x``; ``+inf`` at ``±inf``, NaN at NaN.
+
+    Notes
+    -----
+    Used by the printer for ``atanh(tanh(a) tanh(b)) = (logcosh(a + b) - logcosh(a - b)) / 2``,
+    the cavity bias of two-state belief propagation, which loses everything once
+    ``tanh(a) tanh(b)`` rounds to 1 (low temperature).
+    """
+    a = abs(x)
+    return a + math.log1p(math.exp(-2.0 * a)) - 0.6931471805599453
+
+
+def atanh_tanh_product(a, b):
+    """``atanh(tanh(a) tanh(b))``, stable for large ``|a|``, ``|b|``.
+
+    Uses ``(logcosh(a + b) - logcosh(a - b)) / 2``; returns 0 when either
+    argument is 0 and the limit ``sign(ab) min(|a|, |b|)`` as both grow.
+    """
+    if a == 0.0 or b == 0.0:
+        return 0.0
+    return 0.5 * (logcosh(a + b) - logcosh(a - b))
+
+
 # ---------------------------------------------------------------------------
 # Registry and source emission.
 # ---------------------------------------------------------------------------
@@ -552,6 +587,8 @@ def owens_t(h, a):
 #: helper name -> names of the other helpers it calls directly.
 HELPERS: dict[str, tuple[str, ...]] = {
     "_expx2": (),
+    "logcosh": (),
+    "atanh_tanh_product": ("logcosh",),
     "erfcx": ("_expx2",),
     "ndtr": ("erfcx", "_expx2"),
     "log_ndtr": ("erfcx", "ndtr"),

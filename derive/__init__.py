@@ -7,8 +7,8 @@
 from .equations import Equations
 from .errors import ModelError
 from .functions import GaussianExpectation, LogSumExp
-from .bp import belief_propagation, bethe_edge, bp_jacobian
+from .bp import belief_propagation, bethe_edge, bp_stability
 from .spins import BETA, PairwiseModel, local_energy, meanfield
 
 __all__ = ["Equations", "ModelError", "GaussianExpectation", "LogSumExp", "PairwiseModel",
-           "meanfield", "local_energy", "belief_propagation", "bethe_edge", "bp_jacobian", "BETA"]
+           "meanfield", "local_energy", "belief_propagation", "bethe_edge", "bp_stability", "BETA"]

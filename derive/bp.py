@@ -38,7 +38,7 @@ from .functions import LogSumExp
 from .simplify import boltzmann_average, log_ratio
 from .spins import BETA, PairwiseModel, _fresh
 
-__all__ = ["belief_propagation", "bethe_edge", "bp_jacobian"]
+__all__ = ["belief_propagation", "bethe_edge", "bp_stability"]
 
 
 def _check(model):
@@ -192,7 +192,7 @@ def bethe_edge(model):
                                  "the Bethe free entropy is sum_i log Z_i - sum_ij log Z_ij.")
 
 
-def bp_jacobian(model):
+def bp_stability(model):
     r"""Linearisation of the cavity bias with respect to the incoming message.
 
     .. math:: M_{rs}(h; \theta) = \frac{\partial U_r(h; \theta)}{\partial h_s},

@@ -7,6 +7,7 @@ from .compile import Kernel, cache_dir, compile, load_source
 from .errors import CompileError, ConvergenceError
 from .export import export
 from .fixed_point import FixedPointResult, fixed_point
+from .stability import StabilityResult, bp_stability
 
 __all__ = ["compile", "export", "fixed_point", "Kernel", "FixedPointResult", "CompileError",
-           "ConvergenceError", "cache_dir", "load_source"]
+           "ConvergenceError", "cache_dir", "load_source", "bp_stability", "StabilityResult"]

@@ -77,6 +77,12 @@ class GaussianExpectation(sp.Expr):
             return self
         return None
 
+    def _eval_derivative(self, s):
+        """Differentiation under the expectation (the Gaussian weight does not depend on ``s``)."""
+        if s in self.variables:
+            return sp.S.Zero
+        return GaussianExpectation(sp.diff(self.integrand, s), self.variables)
+
     def as_integral(self):
         """The same expectation as an explicit ``sympy.Integral`` over the real line."""
         weight = sp.Mul(*[gaussian_density(v) for v in self.variables])

@@ -7,7 +7,9 @@ from .compile import Kernel, cache_dir, compile, load_source
 from .errors import CompileError, ConvergenceError
 from .export import export
 from .fixed_point import FixedPointResult, fixed_point
+from .replica import RSResult, replica_symmetric
 from .stability import StabilityResult, bp_stability
 
 __all__ = ["compile", "export", "fixed_point", "Kernel", "FixedPointResult", "CompileError",
-           "ConvergenceError", "cache_dir", "load_source", "bp_stability", "StabilityResult"]
+           "ConvergenceError", "cache_dir", "load_source", "bp_stability", "StabilityResult",
+           "replica_symmetric", "RSResult"]

@@ -1,0 +1,142 @@
+r"""Replica-symmetric theory of a pairwise model with dense Gaussian couplings.
+
+For a :class:`~derive.PairwiseModel` whose pair energy is bilinear,
+:math:`e(s, s') = -K\, \sigma(s)\sigma(s')` with ``K`` an edge parameter, on the
+complete graph with :math:`K_{ij} \sim N(J_0/N, J^2/N)`, the replica-symmetric
+free energy per spin is
+
+.. math::
+    \beta f = \frac{\beta J_0 m^2}{2} + \frac{\beta^2 J^2}{4}(Q^2 - q^2)
+              - \mathbb{E}_z \log \sum_a e^{x_a(z)}, \qquad
+    x_a(z) = \beta (J_0 m + J\sqrt{q}\, z)\,\sigma(a) + \frac{\beta^2 J^2}{2}(Q - q)\,\sigma(a)^2
+             - \beta \phi(a),
+
+stationary at :math:`m = \mathbb{E}_z\langle\sigma\rangle`,
+:math:`q = \mathbb{E}_z\langle\sigma\rangle^2`, :math:`Q = \mathbb{E}_z\langle\sigma^2\rangle`
+(:math:`\langle\cdot\rangle` under the weights :math:`e^{x_a(z)}`). The
+replica-symmetric solution is stable while
+:math:`\beta^2 J^2\, \mathbb{E}_z (\langle\sigma^2\rangle - \langle\sigma\rangle^2)^2 < 1`
+(de Almeida & Thouless). For Ising spins :math:`Q = 1` and this is the SK
+model, :math:`m = \mathbb{E}_z \tanh \beta(J_0 m + J\sqrt{q} z + h)`; for spin-1
+with a crystal field :math:`D s^2` it is the Ghatak--Sherrington model.
+
+References
+----------
+Sherrington & Kirkpatrick, PRL 35, 1792 (1975); de Almeida & Thouless, J. Phys. A
+11, 983 (1978); Ghatak & Sherrington, J. Phys. C 10, 3149 (1977); Mézard, Parisi &
+Virasoro, *Spin Glass Theory and Beyond*, World Scientific (1987), ch. II.
+"""
+
+import sympy as sp
+
+from .equations import Equations
+from .errors import ModelError
+from .functions import GaussianExpectation, LogSumExp
+from .simplify import boltzmann_average
+from .spins import BETA, PairwiseModel, _fields, _fresh
+
+__all__ = ["replica_symmetric"]
+
+
+def _bilinear(model):
+    """``(sigma, kappa, K)`` with ``e(s, s') = -kappa K sigma(s) sigma(s')``, or a ModelError."""
+    f_basis, g_basis, C, _, _ = _fields(model)
+    x, y = model.variables
+    why = None
+    if len(f_basis) != 1 or len(g_basis) != 1 or (0, None) in C:
+        why = "it is not a single product sigma(s_i) sigma(s_j) (its separable form has " \
+              f"{len(f_basis)} x {len(g_basis)} terms)"
+    else:
+        f, g = f_basis[0], g_basis[0].subs(y, x)
+        ratio = {sp.nsimplify(g.subs(x, a) / f.subs(x, a)) for a in model.alphabet
+                 if f.subs(x, a) != 0}
+        zeros_match = all((f.subs(x, a) == 0) == (g.subs(x, a) == 0) for a in model.alphabet)
+        coef = C[(0, 0)]
+        params = coef.free_symbols & set(model.edge_params)
+        if len(ratio) != 1 or not zeros_match:
+            why = "the two sides are different functions of the state"
+        elif len(params) != 1:
+            why = f"its coefficient {coef} is not linear in one edge parameter"
+        else:
+            (K,) = params
+            kappa = sp.simplify(coef / K * ratio.pop())
+            if kappa.free_symbols or kappa == 0:
+                why = f"its coefficient {coef} is not linear in one edge parameter"
+    if why:
+        raise ModelError(f"replica_symmetric needs a bilinear pair energy -K sigma(s_i) "
+                         f"sigma(s_j) with Gaussian couplings K; {model.pair_energy}: {why}")
+    return f_basis[0], kappa, K
+
+
+def replica_symmetric(model):
+    r"""RS saddle-point equations, free energy, energy, entropy and AT stability.
+
+    Returns
+    -------
+    Equations
+        ``kind="fixed_point"`` in ``(m, q)`` or ``(m, q, Q)`` (``Q`` only where
+        :math:`\sigma^2` is not constant on the alphabet); params ``beta``,
+        ``J_0``, ``J`` and the node parameters; observables ``f`` (free energy
+        per spin), ``u`` (energy per spin, :math:`\partial(\beta f)/\partial\beta`
+        at the saddle point), ``s`` (entropy per spin) and ``AT``
+        (:math:`\beta^2 J^2 \mathbb{E}_z(\langle\sigma^2\rangle - \langle\sigma\rangle^2)^2`,
+        stable below 1), and ``Q`` itself when it is a constant. Expectations over
+        ``z`` are :class:`GaussianExpectation` nodes.
+
+    Raises
+    ------
+    ModelError
+        If the pair energy is not bilinear.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from derive import PairwiseModel
+    >>> si, sj, K, h = sp.symbols("s_i s_j K h", real=True)
+    >>> sk = PairwiseModel((-1, 1), -K * si * sj, -h * si, variables=(si, sj))
+    >>> print(replica_symmetric(sk)["m"])
+    E_{z}[tanh(beta*(J*sqrt(q)*z + J_0*m + h))]
+    """
+    if not isinstance(model, PairwiseModel):
+        raise ModelError(f"replica_symmetric needs a PairwiseModel, got {type(model).__name__}")
+    sigma, kappa, _ = _bilinear(model)
+    x = model.variables[0]
+    taken = {p.name for p in model.node_params} | {BETA.name}
+    J0 = sp.Symbol(_fresh("J_0", taken), real=True)
+    J = sp.Symbol(_fresh("J", taken), positive=True)
+    m = sp.Symbol(_fresh("m", taken), real=True)
+    q = sp.Symbol(_fresh("q", taken), nonnegative=True)
+    z = sp.Symbol(_fresh("z", taken), real=True)
+    s_vals = [sigma.subs(x, a) for a in model.alphabet]
+    sq_vals = [v**2 for v in s_vals]
+    square_constant = len(set(sq_vals)) == 1
+    Q = sq_vals[0] if square_constant else sp.Symbol(_fresh("Q", taken), nonnegative=True)
+    # effective couplings kappa K: mean kappa J0 / N, standard deviation |kappa| J / sqrt(N)
+    J0e, Je = kappa * J0, sp.Abs(kappa) * J
+    field = J0e * m + Je * sp.sqrt(q) * z
+    exponents = [BETA * field * s + BETA**2 * Je**2 / 2 * (Q - q) * s2
+                 - BETA * model.field_energy.subs(x, a)
+                 for s, s2, a in zip(s_vals, sq_vals, model.alphabet)]
+    energies = [-e / BETA for e in exponents]
+    mean, _ = boltzmann_average(s_vals, energies, BETA)
+    square, _ = boltzmann_average(sq_vals, energies, BETA)
+    E = lambda expr: GaussianExpectation(expr, z)  # noqa: E731
+    outputs = {m: E(mean), q: E(mean**2)}
+    if not square_constant:
+        outputs[Q] = E(square)
+    beta_f = (BETA * J0e * m**2 / 2 + BETA**2 * Je**2 / 4 * (Q**2 - q**2)
+              - E(LogSumExp(*exponents)))
+    u = sp.diff(beta_f, BETA)
+    f = beta_f / BETA
+    observables = {sp.Symbol("f", real=True): f, sp.Symbol("u", real=True): u,
+                   sp.Symbol("s", real=True): BETA * (u - f),
+                   sp.Symbol("AT", real=True): BETA**2 * Je**2 * E((square - mean**2)**2)}
+    if square_constant:  # the self-overlap is not a variable, report its value
+        observables[sp.Symbol("Q", real=True)] = Q
+    state = tuple(outputs)
+    return Equations("replica-symmetric saddle point", "fixed_point", state,
+                     (BETA, J0, J) + model.node_params, outputs, observables=observables,
+                     model=model,
+                     description="Replica-symmetric theory with couplings N(J_0/N, J^2/N) for "
+                                 f"pair energy {model.pair_energy}, field energy "
+                                 f"{model.field_energy} on the alphabet {model.alphabet}.")

@@ -8,9 +8,9 @@ from .equations import Equations
 from .errors import ModelError
 from .functions import GaussianExpectation, LogSumExp
 from .bp import belief_propagation, bethe_edge, bp_stability
-from .replica import replica_symmetric
+from .replica import replica_symmetric, tap
 from .spins import BETA, PairwiseModel, local_energy, meanfield
 
 __all__ = ["Equations", "ModelError", "GaussianExpectation", "LogSumExp", "PairwiseModel",
            "meanfield", "local_energy", "belief_propagation", "bethe_edge", "bp_stability",
-           "replica_symmetric", "BETA"]
+           "replica_symmetric", "tap", "BETA"]

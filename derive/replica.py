@@ -35,7 +35,7 @@ from .functions import GaussianExpectation, LogSumExp
 from .simplify import boltzmann_average
 from .spins import BETA, PairwiseModel, _fields, _fresh
 
-__all__ = ["replica_symmetric"]
+__all__ = ["replica_symmetric", "tap"]
 
 
 def _bilinear(model):
@@ -140,3 +140,52 @@ def replica_symmetric(model):
                      description="Replica-symmetric theory with couplings N(J_0/N, J^2/N) for "
                                  f"pair energy {model.pair_energy}, field energy "
                                  f"{model.field_energy} on the alphabet {model.alphabet}.")
+
+
+def tap(model):
+    r"""The single-site law of the TAP equations of a bilinear model with dense couplings.
+
+    Plefka's expansion to second order in the couplings (Plefka, J. Phys. A 15,
+    1971 (1982)) gives each site the law
+
+    .. math::
+        P_i(a) \propto \exp\Big(\beta H_i\,\sigma(a) + \frac{\beta^2}{2}\Lambda_i\,\sigma(a)^2
+        - \beta\phi_i(a)\Big), \quad
+        H_i = \sum_j K_{ij} m_j - \beta m_i \sum_j K_{ij}^2 V_j, \quad
+        \Lambda_i = \sum_j K_{ij}^2 V_j,
+
+    with :math:`m_j = \langle\sigma\rangle_j` and :math:`V_j = \langle\sigma^2\rangle_j - m_j^2`.
+    For Ising spins the :math:`\Lambda` term is a constant and
+    :math:`m_i = \tanh\beta(h_i + \sum_j K_{ij} m_j - \beta m_i \sum_j K_{ij}^2 (1 - m_j^2))`
+    (Thouless, Anderson & Palmer, Phil. Mag. 35, 593 (1977)). The local fields
+    ``H`` and ``Lambda`` are sums over the dense neighbourhood; the solver
+    (``numerics.tap``) forms them with matrix products and iterates them with
+    time indices (Bolthausen, Commun. Math. Phys. 325, 333 (2014)).
+
+    Returns
+    -------
+    Equations
+        ``kind="map"``; inputs ``H``, ``Lambda``; params ``beta`` and the
+        node parameters; outputs ``m`` and ``V``.
+    """
+    if not isinstance(model, PairwiseModel):
+        raise ModelError(f"tap needs a PairwiseModel, got {type(model).__name__}")
+    sigma, kappa, _ = _bilinear(model)
+    x = model.variables[0]
+    taken = {p.name for p in model.node_params} | {BETA.name}
+    H = sp.Symbol(_fresh("H", taken), real=True)
+    Lam = sp.Symbol(_fresh("Lambda", taken), nonnegative=True)
+    s_vals = [kappa * sigma.subs(x, a) for a in model.alphabet]  # spins of the coupling K
+    energies = [-(H * s + BETA / 2 * Lam * s**2) + model.field_energy.subs(x, a)
+                for s, a in zip(s_vals, model.alphabet)]
+    mean, method = boltzmann_average(s_vals, energies, BETA)
+    square, _ = boltzmann_average([s**2 for s in s_vals], energies, BETA)
+    m = sp.Symbol(_fresh("m", taken), real=True)
+    V = sp.Symbol(_fresh("V", taken), nonnegative=True)
+    return Equations("TAP site law", "map", (H, Lam), (BETA,) + model.node_params,
+                     {m: mean, V: sp.simplify(square - mean**2) if method == "closed form"
+                      else square - mean**2},
+                     model=model, methods={m: method},
+                     description="Site law exp(beta H sigma + beta^2 Lambda sigma^2 / 2 - beta "
+                                 f"phi) of the TAP equations, for pair energy {model.pair_energy}"
+                                 f" and field energy {model.field_energy}.")

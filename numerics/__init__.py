@@ -9,7 +9,8 @@ from .export import export
 from .fixed_point import FixedPointResult, fixed_point
 from .replica import RSResult, replica_symmetric
 from .stability import StabilityResult, bp_stability
+from .tap import TAPResult, tap
 
 __all__ = ["compile", "export", "fixed_point", "Kernel", "FixedPointResult", "CompileError",
            "ConvergenceError", "cache_dir", "load_source", "bp_stability", "StabilityResult",
-           "replica_symmetric", "RSResult"]
+           "replica_symmetric", "RSResult", "tap", "TAPResult"]

@@ -1,0 +1,266 @@
+r"""Rule-based Gaussian integration: the one engine every family closes its integrals with.
+
+:func:`expectation` computes :math:`\mathbb{E}_{z \sim N(\mu, v)}[f(z)]` for an
+integrand built from
+
+* polynomials in ``z``,
+* ``exp`` of a linear or quadratic form in ``z`` (completed into a new Gaussian),
+* at most one indicator of a half-line in a linear form, ``Heaviside(a z + b)``
+  (and ``sign``, rewritten through it), which becomes an integration limit,
+* at most one ``Phi(a z + b)`` (the normal CDF; ``erf``/``erfc`` of a linear
+  form are rewritten to it), closed by
+  :math:`\mathbb{E}\,\Phi(a z + b) = \Phi\big((a\mu + b)/\sqrt{1 + a^2 v}\big)` and
+  Stein's lemma for polynomial prefactors,
+
+and returns a closed form in terms of ``exp``, ``erfc`` and powers. What the rules
+do not close is left as an explicit :class:`GaussianExpectation` node, which
+``numerics.compile`` lowers to quadrature. Odd integrands against a centred
+Gaussian give an exact zero (parity) before anything else is tried.
+
+Why rules and not ``sympy.integrate``: measured with sympy 1.14,
+``∫ Heaviside(y z) N(z; omega, V) dz`` comes back unevaluated, the probit channel
+takes more than a minute; the rules close both in milliseconds.
+
+References
+----------
+Owen, "A table of normal integrals", Commun. Stat. Simul. Comput. 9, 389 (1980),
+for the identities of ``Phi`` against a Gaussian.
+"""
+
+import sympy as sp
+
+from .errors import ModelError
+from .functions import GaussianExpectation
+
+__all__ = ["Phi", "expectation", "integrate_gaussian_weight", "normal_cdf", "normal_pdf"]
+
+
+def normal_pdf(x):
+    """The standard normal density as a sympy expression."""
+    return sp.exp(-x**2 / 2) / sp.sqrt(2 * sp.pi)
+
+
+def normal_cdf(x):
+    """The standard normal CDF written with ``erfc`` (accurate in the lower tail)."""
+    return sp.erfc(-x / sp.sqrt(2)) / 2
+
+
+class Phi(sp.Function):
+    r"""The standard normal CDF :math:`\Phi(x)`, kept as a node so that the rules can see it.
+
+    ``doit()`` and numerical evaluation go through ``erfc``.
+    """
+
+    @classmethod
+    def eval(cls, x):
+        if x is sp.oo:
+            return sp.S.One
+        if x is -sp.oo:
+            return sp.S.Zero
+        if x == 0:
+            return sp.S.Half
+        return None
+
+    def fdiff(self, argindex=1):
+        return normal_pdf(self.args[0])
+
+    def _eval_rewrite_as_erfc(self, x, **kwargs):
+        return normal_cdf(x)
+
+    def doit(self, **hints):
+        return normal_cdf(self.args[0].doit(**hints))
+
+    def _eval_evalf(self, prec):
+        return normal_cdf(self.args[0])._eval_evalf(prec)
+
+    def _latex(self, printer):
+        return rf"\Phi\left({printer.doprint(self.args[0])}\right)"
+
+
+def _to_phi(expr):
+    """``erf``/``erfc`` of anything, and ``sign``, rewritten through ``Phi`` and ``Heaviside``."""
+    return expr.replace(sp.erf, lambda x: 2 * Phi(sp.sqrt(2) * x) - 1) \
+               .replace(sp.erfc, lambda x: 2 * Phi(-sp.sqrt(2) * x)) \
+               .replace(sp.sign, lambda x: 2 * sp.Heaviside(x) - 1)
+
+
+def _linear(expr, z):
+    """``(a, b)`` with ``expr = a z + b``, or None."""
+    poly = sp.Poly(sp.expand(expr), z) if expr.has(z) else None
+    if poly is None or poly.degree() != 1:
+        return None
+    a, b = poly.all_coeffs()
+    if a.has(z) or b.has(z):
+        return None
+    return a, b
+
+
+def _truncated_moments(k, lo, hi):
+    r""":math:`\int_{lo}^{hi} t^j \phi(t)\, dt` for ``j = 0..k``, by the usual recursion."""
+    def edge(t, j):
+        if t in (sp.oo, -sp.oo):
+            return sp.S.Zero
+        return t**j * normal_pdf(t)
+    if hi is sp.oo:  # Phi(-lo), not 1 - Phi(lo): no cancellation in the upper tail
+        mass = Phi(-lo) if lo is not -sp.oo else sp.S.One
+    else:
+        mass = Phi(hi) - (Phi(lo) if lo is not -sp.oo else 0)
+    moments = [mass, edge(lo, 0) - edge(hi, 0)]
+    for j in range(2, k + 1):
+        moments.append((j - 1) * moments[j - 2] + edge(lo, j - 1) - edge(hi, j - 1))
+    return moments[:k + 1]
+
+
+class _Term:
+    """One product: ``coeff * z**k * exp(c2 z^2 + c1 z) * [indicator] * [Phi]``."""
+
+    def __init__(self, z):
+        self.z = z
+        self.coeff, self.power, self.exponent = sp.S.One, 0, sp.S.Zero
+        self.step = None  # (a, b): Heaviside(a z + b)
+        self.phi = None   # (a, b): Phi(a z + b)
+
+    @classmethod
+    def parse(cls, term, z):
+        t = cls(z)
+        for factor in sp.Mul.make_args(term):
+            if not factor.has(z):
+                t.coeff *= factor
+                continue
+            base, e = factor.as_base_exp()
+            if base == z and e.is_Integer and e >= 0:
+                t.power += int(e)
+            elif isinstance(factor, sp.exp) or (isinstance(base, sp.exp) and not e.has(z)):
+                arg = factor.args[0] if isinstance(factor, sp.exp) else base.args[0] * e
+                poly = sp.Poly(sp.expand(arg), z)
+                if poly.degree() > 2 or any(c.has(z) for c in poly.all_coeffs()):
+                    return None
+                t.exponent += sp.expand(arg)
+            elif isinstance(factor, sp.Heaviside) and e == 1 and t.step is None:
+                lin = _linear(factor.args[0], z)
+                if lin is None:
+                    return None
+                t.step = lin
+            elif isinstance(factor, Phi) and e == 1 and t.phi is None:
+                lin = _linear(factor.args[0], z)
+                if lin is None:
+                    return None
+                t.phi = lin
+            else:
+                return None
+        return t
+
+
+def _complete_square(term, mean, var):
+    """Absorb ``exp(c2 z^2 + c1 z)`` into the Gaussian: new (mean, var) and a prefactor."""
+    z = term.z
+    poly = sp.Poly(term.exponent, z) if term.exponent != 0 else None
+    c2, c1 = ((poly.coeff_monomial(z**2), poly.coeff_monomial(z)) if poly else (0, 0))
+    c0 = poly.coeff_monomial(1) if poly else 0
+    precision = 1 / var - 2 * c2
+    new_var = sp.simplify(1 / precision)
+    new_mean = sp.simplify(new_var * (mean / var + c1))
+    prefactor = sp.sqrt(new_var / var) * sp.exp(
+        sp.simplify(new_mean**2 / (2 * new_var) - mean**2 / (2 * var) + c0))
+    return new_mean, new_var, prefactor
+
+
+def _polynomial_against(k, mean, var, step):
+    r""":math:`\mathbb{E}[z^k\, \Theta(a z + b)]` for :math:`z \sim N(\mu, v)` (no indicator: plain moments)."""
+    s = sp.sqrt(var)
+    if step is None:
+        lo, hi, sgn = -sp.oo, sp.oo, 1
+    else:
+        a, b = step
+        # Theta(a z + b) = Theta(sgn * z + b / |a|) with sgn = a / |a|; in u = sgn * z
+        # (u ~ N(sgn mu, v)) the event is u > -b / |a|.
+        sgn = sp.simplify(a / sp.Abs(a))
+        lo, hi = sp.simplify((-b / sp.Abs(a) - sgn * mean) / s), sp.oo
+        mean = sgn * mean
+    moments = _truncated_moments(k, lo, hi)
+    # E[u^k; event] with u = mean + s t
+    total = sp.Add(*[sp.binomial(k, j) * mean**(k - j) * s**j * moments[j] for j in range(k + 1)])
+    return sp.expand(sgn**k * total) if step is not None else total
+
+
+def _phi_against(k, mean, var, lin):
+    r""":math:`\mathbb{E}[z^k \Phi(a z + b)]`, by Stein's lemma down to :math:`\mathbb{E}\,\Phi = \Phi(\cdot)`."""
+    a, b = lin
+    if k == 0:
+        return Phi((a * mean + b) / sp.sqrt(1 + a**2 * var))
+    z = sp.Dummy("z", real=True)
+    # E[z g(z)] = mean E[g] + var E[g'], g = z^(k-1) Phi(a z + b)
+    first = mean * _phi_against(k - 1, mean, var, lin)
+    derivative = sp.expand(sp.diff(z**(k - 1) * Phi(a * z + b), z))
+    return first + var * expectation(derivative, z, mean, var)
+
+
+def _close_term(term, mean, var):
+    mean, var, prefactor = _complete_square(term, mean, var)
+    if term.step is not None and term.phi is not None:
+        return None  # Theta * Phi: Owen's T territory, left to quadrature
+    if term.phi is not None:
+        core = _phi_against(term.power, mean, var, term.phi)
+    else:
+        core = _polynomial_against(term.power, mean, var, term.step)
+    return term.coeff * prefactor * core
+
+
+def expectation(expr, z, mean=0, var=1):
+    r""":math:`\mathbb{E}_{z \sim N(\mu, v)}[f(z)]`: a closed form when the rules close it.
+
+    Parameters
+    ----------
+    expr : sympy expression in ``z``
+    z : Symbol
+    mean, var : sympy expressions
+        ``var`` must be positive (as a symbol: declare it ``positive=True``).
+
+    Returns
+    -------
+    sympy expression
+        Closed form, or one containing :class:`GaussianExpectation` nodes for
+        the terms that did not close.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> y, z, w = sp.symbols("y z omega", real=True)
+    >>> V = sp.Symbol("V", positive=True)
+    >>> expectation(sp.Heaviside(y * z), z, w, V)
+    Phi(omega*y/(sqrt(V)*Abs(y)))
+    >>> expectation(Phi(z), z, w, V)
+    Phi(omega/sqrt(V + 1))
+    >>> expectation(z**3, z)
+    0
+    """
+    expr = sp.expand(_to_phi(sp.sympify(expr)))
+    if not expr.has(z):
+        return expr
+    if mean == 0 and sp.simplify(expr.subs(z, -z) + expr) == 0:
+        return sp.S.Zero  # parity
+    closed, left = [], []
+    for term in sp.Add.make_args(expr):
+        parsed = _Term.parse(term, z)
+        value = _close_term(parsed, mean, var) if parsed is not None else None
+        (closed if value is not None else left).append(value if value is not None else term)
+    result = sp.Add(*closed)
+    if left:
+        t = sp.Dummy("t", real=True)
+        rest = sp.Add(*left).subs(z, mean + sp.sqrt(var) * t)
+        result += GaussianExpectation(rest, t)
+    return result
+
+
+def integrate_gaussian_weight(expr, w, precision, linear):
+    r""":math:`\int dw\, f(w)\, e^{-A w^2/2 + B w}` for densities ``f`` built like the integrands
+    of :func:`expectation` (polynomials, exponentials of quadratics, one indicator, one ``Phi``).
+
+    Rewritten as :math:`\sqrt{2\pi/A}\, e^{B^2/(2A)}\, \mathbb{E}_{w \sim N(B/A, 1/A)} f(w)`.
+    This is the input partition function :math:`Z_0(A, B)` of a continuous prior.
+    """
+    if precision == 0:
+        raise ModelError("the Gaussian weight needs a positive precision A")
+    mean, var = linear / precision, 1 / precision
+    return sp.sqrt(2 * sp.pi * var) * sp.exp(linear**2 / (2 * precision)) * \
+        expectation(expr, w, mean, var)

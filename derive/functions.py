@@ -20,6 +20,16 @@ def gaussian_density(z):
     return sp.exp(-z**2 / 2) / sp.sqrt(2 * sp.pi)
 
 
+def _mp_logsumexp(*xs):
+    top = max(xs)
+    return top + mpmath.log(mpmath.fsum(mpmath.exp(x - top) for x in xs))
+
+
+#: mpmath implementations of cavitylab's own functions, for the numerical oracle
+_MPMATH_EXTRA = {"LogSumExp": _mp_logsumexp, "Phi": mpmath.ncdf,
+                 "LogPhi": lambda x: mpmath.log(mpmath.ncdf(x))}
+
+
 class GaussianExpectation(sp.Expr):
     r"""Unevaluated :math:`\mathbb{E}_{z}[f(z)]` over independent :math:`z_k \sim N(0, 1)`.
 
@@ -93,7 +103,7 @@ class GaussianExpectation(sp.Expr):
         if self.free_symbols:
             return None
         dps = max(15, mpmath.libmp.prec_to_dps(prec))
-        f = sp.lambdify(self.variables, self.integrand, modules="mpmath")
+        f = sp.lambdify(self.variables, self.integrand, modules=[_MPMATH_EXTRA, "mpmath"])
         with mpmath.workdps(dps + 5):
             def weighted(*z):
                 w = mpmath.mpf(1)
@@ -146,9 +156,6 @@ class LogSumExp(sp.Function):
             top = max(xs)
             value = top + mpmath.log(mpmath.fsum(mpmath.exp(x - top) for x in xs))
         return sp.Float(value, dps)
-
-    def doit(self, **hints):
-        return self._eval_rewrite_as_log(*self.args)
 
     def _latex(self, printer):
         inner = ", ".join(printer.doprint(a) for a in self.args)

@@ -32,7 +32,8 @@ import sympy as sp
 from .errors import ModelError
 from .functions import GaussianExpectation
 
-__all__ = ["Phi", "expectation", "integrate_gaussian_weight", "normal_cdf", "normal_pdf"]
+__all__ = ["Phi", "LogPhi", "expectation", "integrate_gaussian_weight", "normal_cdf",
+           "normal_pdf", "stable_log"]
 
 
 def normal_pdf(x):
@@ -48,7 +49,8 @@ def normal_cdf(x):
 class Phi(sp.Function):
     r"""The standard normal CDF :math:`\Phi(x)`, kept as a node so that the rules can see it.
 
-    ``doit()`` and numerical evaluation go through ``erfc``.
+    ``rewrite(sp.erfc)`` and numerical evaluation go through ``erfc``; ``simplify``
+    leaves it alone.
     """
 
     @classmethod
@@ -67,14 +69,58 @@ class Phi(sp.Function):
     def _eval_rewrite_as_erfc(self, x, **kwargs):
         return normal_cdf(x)
 
-    def doit(self, **hints):
-        return normal_cdf(self.args[0].doit(**hints))
-
     def _eval_evalf(self, prec):
         return normal_cdf(self.args[0])._eval_evalf(prec)
 
     def _latex(self, printer):
         return rf"\Phi\left({printer.doprint(self.args[0])}\right)"
+
+
+class LogPhi(sp.Function):
+    r""":math:`\log\Phi(x)`, with the stable derivative :math:`e^{-x^2/2 - \log\Phi(x)}/\sqrt{2\pi}`.
+
+    Printed through ``log_ndtr``: finite far in the lower tail, where ``Phi``
+    underflows and ``phi / Phi`` would be ``0 / 0``.
+    """
+
+    @classmethod
+    def eval(cls, x):
+        if x is sp.oo:
+            return sp.S.Zero
+        if x == 0:
+            return -sp.log(2)
+        return None
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        return sp.exp(-x**2 / 2 - self) / sp.sqrt(2 * sp.pi)
+
+    def _eval_rewrite_as_log(self, x, **kwargs):
+        return sp.log(normal_cdf(x))
+
+    def _eval_evalf(self, prec):
+        return sp.log(normal_cdf(self.args[0]))._eval_evalf(prec)
+
+    def _latex(self, printer):
+        return rf"\log\Phi\left({printer.doprint(self.args[0])}\right)"
+
+
+def stable_log(expr):
+    """``log(expr)`` with ``log(c * Phi(x)) -> log(c) + LogPhi(x)`` and ``log(exp(a)) -> a``."""
+    expr = sp.powsimp(sp.sympify(expr))
+    terms = []
+    for factor in sp.Mul.make_args(expr):
+        if isinstance(factor, Phi):
+            terms.append(LogPhi(factor.args[0]))
+        elif isinstance(factor, sp.exp):
+            terms.append(factor.args[0])
+        elif factor.is_Pow and isinstance(factor.base, Phi):
+            terms.append(factor.exp * LogPhi(factor.base.args[0]))
+        elif factor.is_Pow and isinstance(factor.base, sp.exp):
+            terms.append(factor.exp * factor.base.args[0])
+        else:
+            terms.append(sp.expand_log(sp.log(factor), force=True))
+    return sp.Add(*terms)
 
 
 def _to_phi(expr):
@@ -132,6 +178,8 @@ class _Term:
                 t.power += int(e)
             elif isinstance(factor, sp.exp) or (isinstance(base, sp.exp) and not e.has(z)):
                 arg = factor.args[0] if isinstance(factor, sp.exp) else base.args[0] * e
+                if not sp.expand(arg).is_polynomial(z):
+                    return None
                 poly = sp.Poly(sp.expand(arg), z)
                 if poly.degree() > 2 or any(c.has(z) for c in poly.all_coeffs()):
                     return None
@@ -234,7 +282,9 @@ def expectation(expr, z, mean=0, var=1):
     >>> expectation(z**3, z)
     0
     """
-    expr = sp.expand(_to_phi(sp.sympify(expr)))
+    mean, var = sp.sympify(mean), sp.sympify(var)
+    # power_exp=False: exp(a + b) must stay one exponential (a stable log-domain form)
+    expr = sp.expand(_to_phi(sp.sympify(expr)), power_exp=False, log=False)
     if not expr.has(z):
         return expr
     if mean == 0 and sp.simplify(expr.subs(z, -z) + expr) == 0:
@@ -259,6 +309,7 @@ def integrate_gaussian_weight(expr, w, precision, linear):
     Rewritten as :math:`\sqrt{2\pi/A}\, e^{B^2/(2A)}\, \mathbb{E}_{w \sim N(B/A, 1/A)} f(w)`.
     This is the input partition function :math:`Z_0(A, B)` of a continuous prior.
     """
+    precision, linear = sp.sympify(precision), sp.sympify(linear)
     if precision == 0:
         raise ModelError("the Gaussian weight needs a positive precision A")
     mean, var = linear / precision, 1 / precision

@@ -83,6 +83,14 @@ class NumbaPrinter(PythonCodePrinter):
             return f"{sign}atanh_tanh_product({a}, {b})"
         return f"math.atanh({self._print(expr.args[0])})"
 
+    def _print_Phi(self, expr):
+        self.helpers.add("ndtr")
+        return f"ndtr({self._print(expr.args[0])})"
+
+    def _print_LogPhi(self, expr):
+        self.helpers.add("log_ndtr")
+        return f"log_ndtr({self._print(expr.args[0])})"
+
     def _print_logcosh(self, expr):
         self.helpers.add("logcosh")
         return f"logcosh({self._print(expr.args[0])})"

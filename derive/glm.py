@@ -29,6 +29,7 @@ from .gaussian import Phi, expectation, integrate_gaussian_weight, stable_log
 from .simplify import boltzmann_average
 
 __all__ = ["Prior", "Channel", "GLM", "denoisers", "state_evolution", "free_entropy",
+           "classification_errors",
            "A", "B", "OMEGA", "V", "Y"]
 
 #: Symbols of the denoisers' arguments.
@@ -381,3 +382,36 @@ def free_entropy(glm):
                      observables={sp.Symbol("psi_0", real=True): psi0,
                                   sp.Symbol("psi_out", real=True): psi_out},
                      description="phi = psi_0(q_hat) + alpha psi_out(q) - q q_hat / 2.")
+
+
+def classification_errors(glm):
+    r"""Bayes-optimal and Gibbs generalisation errors at overlap ``q``, for a discrete ``y``.
+
+    .. math::
+        \epsilon_\mathrm{Bayes} = 1 - \mathbb{E}_\xi \max_y Z_\mathrm{out}(y, \sqrt{q}\xi, \rho - q),
+        \qquad
+        \epsilon_\mathrm{Gibbs} = 1 - \mathbb{E}_{z \sim N(0, \rho)} \sum_y P_\mathrm{out}(y \mid z)\,
+        Z_\mathrm{out}(y, qz/\rho, \rho - q^2/\rho)
+
+    (the second: a student drawn from the posterior has a field correlated ``q``
+    with the teacher's). For the sign channel with ``rho = 1`` these are
+    ``arccos(sqrt q)/pi`` and ``arccos(q)/pi``.
+    """
+    channel = glm.channel
+    if channel.support is None:
+        raise ModelError("classification errors need a channel with a discrete y")
+    q = sp.Symbol("q", nonnegative=True)
+    xi = sp.Symbol("xi", real=True)
+    rho = glm.prior.second_moment
+    z_out = sp.exp(_log_zout(channel))
+    bayes = 1 - expectation(sp.Max(*[z_out.subs({Y: v, OMEGA: sp.sqrt(q) * xi, V: rho - q})
+                                     for v in channel.support]), xi)
+    z_t = sp.Symbol("z_t", real=True)
+    agree = sp.Add(*[channel.likelihood.subs({channel.y: v, channel.z: z_t})
+                     * z_out.subs({Y: v, OMEGA: q * z_t / rho, V: rho - q**2 / rho})
+                     for v in channel.support])
+    gibbs = 1 - expectation(agree, z_t, 0, rho)
+    return Equations("classification errors", "map", (q,), glm.params,
+                     {sp.Symbol("bayes_error", real=True): bayes,
+                      sp.Symbol("gibbs_error", real=True): gibbs}, model=glm,
+                     description="Bayes-optimal and Gibbs generalisation errors at overlap q.")

@@ -9,8 +9,10 @@ from .export import export
 from .fixed_point import FixedPointResult, fixed_point
 from .replica import RSResult, replica_symmetric
 from .stability import StabilityResult, bp_stability
+from .state_evolution import SEResult, Thresholds, state_evolution, thresholds
 from .tap import TAPResult, tap
 
 __all__ = ["compile", "export", "fixed_point", "Kernel", "FixedPointResult", "CompileError",
            "ConvergenceError", "cache_dir", "load_source", "bp_stability", "StabilityResult",
-           "replica_symmetric", "RSResult", "tap", "TAPResult"]
+           "replica_symmetric", "RSResult", "tap", "TAPResult", "state_evolution", "SEResult",
+           "thresholds", "Thresholds"]

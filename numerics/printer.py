@@ -95,6 +95,11 @@ class NumbaPrinter(PythonCodePrinter):
         self.helpers.add("logcosh")
         return f"logcosh({self._print(expr.args[0])})"
 
+    def _print_Heaviside(self, expr):
+        """Heaviside(x) with sympy's convention Heaviside(0) = 1/2."""
+        x = self._print(expr.args[0])
+        return f"(1.0 if {x} > 0 else (0.5 if {x} == 0 else 0.0))"
+
     def _print_KroneckerDelta(self, expr):
         a, b = (self._print(x) for x in expr.args)
         return f"(1.0 if {a} == {b} else 0.0)"

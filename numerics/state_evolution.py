@@ -1,0 +1,250 @@
+r"""Solve the state evolution of a GLM; free entropies and phase-transition thresholds.
+
+The equations are :func:`derive.state_evolution` and :func:`derive.free_entropy`,
+compiled with a trapezoid rule whose spacing follows the sharpest feature of
+the integrands: at overlap ``q`` they vary on the scale
+:math:`\sqrt{(\rho - q)/q}` in the Gaussian variable, so the number of nodes
+grows as ``q -> rho`` (a ladder of cached kernels, see :func:`order_for`).
+
+Thresholds follow REFERENCE.md: the algorithmic threshold is where the
+uninformed branch stops existing, located by bisection on ``alpha`` with the
+branch found by root-finding on :math:`q - Q(q)` (never by iterating near the
+spinodal, where the iteration slows down critically); the
+information-theoretic one is where the free entropies of the two branches cross.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import brentq
+
+import derive
+
+from .compile import compile
+
+__all__ = ["state_evolution", "SEResult", "thresholds", "Thresholds", "order_for"]
+
+#: Node counts of the trapezoid rule on [-12, 12] used as q approaches rho.
+ORDER_LADDER = (241, 961, 3841, 15361)
+
+
+def order_for(q, rho):
+    """Smallest rung of :data:`ORDER_LADDER` whose spacing resolves ``sqrt((rho - q) / q)`` by 4."""
+    scale = np.sqrt(max(rho - q, 1e-300) / max(q, 1e-12))
+    for order in ORDER_LADDER:
+        if 24.0 / (order - 1) <= scale / 4:
+            return order
+    return ORDER_LADDER[-1]
+
+
+@dataclass
+class SEResult:
+    """State evolution at one ``alpha``.
+
+    Attributes
+    ----------
+    overlap : float
+        ``q``, the overlap of the Bayes-optimal estimator with the teacher.
+    q_hat : float
+    mse : float
+        ``rho - q``.
+    generalization_error, gibbs_error : float or None
+        For channels with a discrete ``y``: the Bayes-optimal error
+        ``1 - E max_y Zout`` and the Gibbs error (a posterior sample as
+        predictor); for the sign channel, ``arccos(sqrt q)/pi`` and ``arccos(q)/pi``.
+    free_entropy : float
+    converged : bool
+    iterations : int
+    history : list of (q, q_hat)
+    """
+
+    overlap: float
+    q_hat: float
+    mse: float
+    free_entropy: float
+    converged: bool
+    iterations: int
+    history: list = field(repr=False, default_factory=list)
+    generalization_error: float = None
+    gibbs_error: float = None
+    alpha: float = None
+
+
+class _SE:
+    """Compiled state evolution, free entropy and errors of one GLM."""
+
+    def __init__(self, glm, params):
+        self.glm = glm
+        self.eqs = derive.state_evolution(glm)
+        self.phi_eqs = derive.free_entropy(glm)
+        self.error_eqs = derive.classification_errors(glm) if glm.channel.support else None
+        params = {str(k): float(v) for k, v in dict(params or {}).items()}
+        missing = [p.name for p in glm.params if p.name not in params]
+        if missing:
+            raise ValueError(f"params: no value for model parameter(s) {missing}")
+        self.values = [params[p.name] for p in glm.params]
+        rho = glm.prior.second_moment.subs({p: params[p.name] for p in glm.params})
+        self.rho = float(rho)
+        self._kernels = {}
+
+    def kernel(self, which, order):
+        key = (which, order)
+        if key not in self._kernels:
+            eqs = {"se": self.eqs, "phi": self.phi_eqs, "err": self.error_eqs}[which]
+            self._kernels[key] = compile(eqs, order=order)
+        return self._kernels[key]
+
+    def q_hat(self, q, alpha):
+        q = min(q, self.rho * (1 - 1e-12))
+        k = self.kernel("se", order_for(q, self.rho))
+        return k.module.outputs(q, 0.0, alpha, *self.values)[0]
+
+    def q_of(self, q_hat, alpha, q_guess):
+        k = self.kernel("se", order_for(q_guess, self.rho))
+        return k.module.outputs(q_guess, q_hat, alpha, *self.values)[1]
+
+    def step(self, q, alpha):
+        """One SE iteration ``q -> Q(q)``."""
+        qh = self.q_hat(q, alpha)
+        return self.q_of(qh, alpha, q), qh
+
+    def free_entropy(self, q, q_hat, alpha):
+        k = self.kernel("phi", order_for(q, self.rho))
+        return k.module.outputs(q, q_hat, alpha, *self.values)[0]
+
+    def errors(self, q):
+        """Evaluated once per solution: the finest rung, since the integrands have kinks
+        (a max, an indicator) where the trapezoid rule is only second order."""
+        if self.error_eqs is None:
+            return None, None
+        k = self.kernel("err", ORDER_LADDER[-1])
+        return k.module.outputs(q, *self.values)
+
+
+def state_evolution(glm, alpha, init="uninformed", params=None, tol=1e-10, max_iter=10_000,
+                    damping=0.0):
+    r"""Iterate Bayes-optimal state evolution at sample ratio ``alpha``.
+
+    Parameters
+    ----------
+    glm : derive.GLM
+    alpha : float
+        ``M / N`` > 0.
+    init : {"uninformed", "informed"} or float
+        Starting overlap: 0, ``rho (1 - 1e-6)``, or a value.
+    params : dict, optional
+        Values of the prior's and channel's parameters.
+
+    Returns
+    -------
+    SEResult
+    """
+    alpha = float(alpha)
+    if not np.isfinite(alpha) or alpha <= 0:
+        raise ValueError(f"alpha must be a positive number, got {alpha}")
+    se = _SE(glm, params)
+    return _iterate(se, alpha, init, tol, max_iter, damping)
+
+
+def _iterate(se, alpha, init, tol, max_iter, damping):
+    starts = {"uninformed": 0.0, "informed": se.rho * (1 - 1e-6)}
+    q = starts.get(init, init) if isinstance(init, str) else float(init)
+    if isinstance(q, str):
+        raise ValueError(f"init must be 'uninformed', 'informed' or a number, got {init!r}")
+    history, converged, qh = [], False, 0.0
+    it = 0
+    for it in range(1, int(max_iter) + 1):
+        new, qh = se.step(q, alpha)
+        # keep V = rho - q > 0: at q = rho the output denoiser is 0 / 0
+        new = min(max((1 - damping) * new + damping * q, 0.0), se.rho * (1 - 1e-12))
+        history.append((new, qh))
+        if not np.isfinite(new):
+            break
+        if abs(new - q) < tol:
+            q, converged = new, True
+            break
+        q = new
+    gen, gibbs = se.errors(q)
+    return SEResult(overlap=q, q_hat=qh, mse=se.rho - q,
+                    free_entropy=se.free_entropy(q, qh, alpha), converged=converged,
+                    iterations=it, history=history, generalization_error=gen,
+                    gibbs_error=gibbs, alpha=alpha)
+
+
+@dataclass
+class Thresholds:
+    """``alpha_alg``: the uninformed branch jumps; ``alpha_it``: the free entropies cross."""
+
+    alpha_alg: float
+    alpha_it: float
+
+
+def _first_root(se, alpha, grid):
+    """The smallest q with Q(q) = q on the grid (the uninformed fixed point), refined."""
+    gap = np.array([se.step(q, alpha)[0] - q for q in grid])
+    sign_change = np.nonzero((gap[:-1] > 0) & (gap[1:] <= 0))[0]
+    if sign_change.size == 0:
+        return None
+    k = sign_change[0]
+    return brentq(lambda q: se.step(q, alpha)[0] - q, grid[k], grid[k + 1], xtol=1e-12)
+
+
+def thresholds(glm, alphas=(0.5, 3.0), params=None, jump=0.99, xtol=1e-5, grid=None):
+    r"""Algorithmic and information-theoretic thresholds of a GLM.
+
+    Parameters
+    ----------
+    glm : derive.GLM
+    alphas : (float, float)
+        Bracket in which the uninformed branch disappears.
+    params : dict, optional
+    jump : float
+        The uninformed branch counts as gone when its smallest fixed point
+        exceeds ``jump * rho``.
+    xtol : float
+        Tolerance of the bisections in ``alpha``.
+    grid : array, optional
+        Overlaps scanned for the smallest root of :math:`Q(q) - q`; default
+        400 points dense near ``rho``.
+
+    Returns
+    -------
+    Thresholds
+    """
+    se = _SE(glm, params)
+    rho = se.rho
+    if grid is None:
+        grid = rho * (1 - np.geomspace(1.0, 1e-7, 400))
+        grid = np.concatenate([[0.0], grid[1:]])
+    lo, hi = map(float, alphas)
+
+    def gone(alpha):
+        root = _first_root(se, alpha, grid)
+        return root is None or root > jump * rho
+
+    if gone(lo) or not gone(hi):
+        raise ValueError(f"the uninformed branch must exist at alpha = {lo} and be gone at "
+                         f"alpha = {hi}; widen alphas")
+    while hi - lo > xtol:
+        mid = 0.5 * (lo + hi)
+        lo, hi = (lo, mid) if gone(mid) else (mid, hi)
+    alpha_alg = 0.5 * (lo + hi)
+
+    def phi_branch(alpha, root):
+        q = root
+        qh = se.q_hat(q, alpha)
+        return se.free_entropy(q, qh, alpha)
+
+    def informed(alpha):
+        res = _iterate(se, alpha, "informed", 1e-12, 2000, 0.0)
+        return res.free_entropy
+
+    def difference(alpha):
+        return phi_branch(alpha, _first_root(se, alpha, grid)) - informed(alpha)
+
+    a_lo = float(alphas[0])
+    if difference(a_lo) < 0:
+        raise ValueError(f"the informed branch already dominates at alpha = {a_lo}")
+    alpha_it = brentq(difference, a_lo, alpha_alg - xtol, xtol=xtol)
+    return Thresholds(alpha_alg=alpha_alg, alpha_it=alpha_it)
+

@@ -192,6 +192,19 @@ class Equations:
                 return expr
         raise KeyError(f"{name!r} is not an output, observable or aggregate of '{self.name}'")
 
+    def select(self, *names, name=None):
+        """Equations with only the named outputs, and only the inputs and params they use."""
+        keep = [(s, e) for s, e in self._outputs if s.name in names or s in names]
+        if len(keep) != len(names):
+            missing = set(map(str, names)) - {s.name for s, _ in keep}
+            raise KeyError(f"no output(s) {sorted(missing)} in '{self.name}'")
+        used = set().union(*(e.free_symbols for _, e in keep))
+        return Equations(name or f"{self.name} ({', '.join(s.name for s, _ in keep)})",
+                         self.kind, [s for s in self.inputs if s in used],
+                         [p for p in self.params if p in used], keep, model=self.model,
+                         methods={s: m for s, m in self._methods if s in dict(keep)},
+                         description=self.description)
+
     def symbol(self, name):
         """The symbol of that name among inputs, params, neighbor and outputs."""
         for sym in (self.inputs + self.params + self.neighbor

@@ -131,6 +131,26 @@ class Prior:
         if sp.simplify(total - 1) != 0:
             raise ModelError(f"prior does not normalise: its total mass is {total}, not 1")
 
+    def parts(self):
+        """The components as ``(weight, "atom", value)`` or ``(weight, "gaussian", mean, var)``.
+
+        Raises ModelError for a continuous component that is not Gaussian.
+        """
+        out = []
+        for p, c in self.components:
+            if c[0] == "atom":
+                out.append((p, "atom", c[1]))
+                continue
+            _, f, w = c
+            log_f = sp.expand(sp.log(f), force=True)
+            poly = sp.Poly(log_f, w) if log_f.is_polynomial(w) else None
+            if poly is None or poly.degree() != 2:
+                raise ModelError("this operation handles priors made of atoms and Gaussian "
+                                 f"components; {f} is neither")
+            var = sp.simplify(-1 / (2 * poly.coeff_monomial(w**2)))
+            out.append((p, "gaussian", sp.simplify(poly.coeff_monomial(w) * var), var))
+        return out
+
     def log_partition(self):
         r""":math:`\log Z_0(A, B)` as a ``LogSumExp`` over components (stable)."""
         logs = []
@@ -194,6 +214,23 @@ class Channel:
     @property
     def params(self):
         return tuple(sorted(self.likelihood.free_symbols - {self.y, self.z}, key=str))
+
+    def noise_variance(self):
+        """For ``y = z + noise`` with Gaussian noise: its variance, from ``-1 / d^2 log P / dy^2``."""
+        curvature = sp.simplify(sp.diff(sp.expand_log(sp.log(self.likelihood), force=True),
+                                        self.y, 2))
+        if self.support is not None or curvature.has(self.y) or curvature.has(self.z) \
+                or curvature == 0:
+            raise ModelError(f"the channel {self.likelihood} is not y = z + Gaussian noise")
+        return sp.simplify(-1 / curvature)
+
+    def likelihoods(self):
+        """``P(y = v | z)`` for each ``v`` of a discrete support, as Equations in ``z``."""
+        if self.support is None:
+            raise ModelError("likelihoods() needs a channel with a discrete y")
+        return Equations("channel likelihood", "map", (self.z,), self.params,
+                         {sp.Symbol(f"P_{k}", real=True): self.likelihood.subs(self.y, v)
+                          for k, v in enumerate(self.support)}, model=self)
 
     def _check(self):
         if self.support is not None:
@@ -307,22 +344,14 @@ def _input_average(glm, integrand_of, q_hat):
     r""":math:`\mathbb{E}_{w_0, \xi}\, F(q̂, q̂ w_0 + \sqrt{q̂}\xi)` over the prior's atoms and Gaussian parts."""
     xi = sp.Symbol("xi", real=True)
     total = sp.S.Zero
-    for p, c in glm.prior.components:
-        if c[0] == "atom":
-            field = q_hat * c[1] + sp.sqrt(q_hat) * xi
-            total += p * expectation(integrand_of(field), xi)
-            continue
-        _, f, w = c
-        log_f = sp.expand(sp.log(f), force=True)
-        poly = sp.Poly(log_f, w) if log_f.is_polynomial(w) else None
-        if poly is None or poly.degree() != 2:
-            raise ModelError("state evolution handles priors made of atoms and Gaussian "
-                             f"components; {f} is neither")
-        c2, c1 = poly.coeff_monomial(w**2), poly.coeff_monomial(w)
-        var = -1 / (2 * c2)
-        mean = c1 * var
-        # B = q_hat w0 + sqrt(q_hat) xi is Gaussian with this mean and variance
-        total += p * expectation(integrand_of(xi), xi, q_hat * mean, q_hat**2 * var + q_hat)
+    for part in glm.prior.parts():
+        if part[1] == "atom":
+            field = q_hat * part[2] + sp.sqrt(q_hat) * xi
+            total += part[0] * expectation(integrand_of(field), xi)
+        else:  # B = q_hat w0 + sqrt(q_hat) xi is Gaussian with this mean and variance
+            _, _, mean, var = part
+            total += part[0] * expectation(integrand_of(xi), xi, q_hat * mean,
+                                           q_hat**2 * var + q_hat)
     return _tidy(total)
 
 

@@ -3,6 +3,7 @@
 Imports numpy, scipy and numba, never networkx or matplotlib.
 """
 
+from .amp import AMPResult, TeacherStudent, amp, teacher_student, vamp
 from .compile import Kernel, cache_dir, compile, load_source
 from .errors import CompileError, ConvergenceError
 from .export import export
@@ -15,4 +16,5 @@ from .tap import TAPResult, tap
 __all__ = ["compile", "export", "fixed_point", "Kernel", "FixedPointResult", "CompileError",
            "ConvergenceError", "cache_dir", "load_source", "bp_stability", "StabilityResult",
            "replica_symmetric", "RSResult", "tap", "TAPResult", "state_evolution", "SEResult",
-           "thresholds", "Thresholds"]
+           "thresholds", "Thresholds", "amp", "vamp", "AMPResult", "teacher_student",
+           "TeacherStudent"]

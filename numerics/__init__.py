@@ -3,7 +3,7 @@
 Imports numpy, scipy and numba, never networkx or matplotlib.
 """
 
-from .amp import AMPResult, TeacherStudent, amp, teacher_student, vamp
+from .amp import AMPResult, TeacherStudent, amp, export_amp, teacher_student, vamp
 from .compile import Kernel, cache_dir, compile, load_source
 from .errors import CompileError, ConvergenceError
 from .export import export
@@ -17,4 +17,4 @@ __all__ = ["compile", "export", "fixed_point", "Kernel", "FixedPointResult", "Co
            "ConvergenceError", "cache_dir", "load_source", "bp_stability", "StabilityResult",
            "replica_symmetric", "RSResult", "tap", "TAPResult", "state_evolution", "SEResult",
            "thresholds", "Thresholds", "amp", "vamp", "AMPResult", "teacher_student",
-           "TeacherStudent"]
+           "TeacherStudent", "export_amp"]

@@ -18,6 +18,8 @@ estimator computed from the SVD of ``X``; it converges on ill-conditioned and
 right-rotationally-invariant matrices where GAMP diverges.
 """
 
+import functools
+from pathlib import Path
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,7 +29,7 @@ from derive.glm import A as SYM_A, B as SYM_B
 
 from .compile import compile
 
-__all__ = ["amp", "vamp", "AMPResult", "teacher_student", "TeacherStudent"]
+__all__ = ["amp", "vamp", "AMPResult", "teacher_student", "TeacherStudent", "export_amp"]
 
 
 @dataclass
@@ -52,6 +54,16 @@ class AMPResult:
     iterations: int
     history: dict = field(default_factory=dict)
     message: str = ""
+
+
+@functools.lru_cache(maxsize=32)
+def _denoisers(glm, params):
+    """One derivation and compilation per (GLM object, parameter values)."""
+    return _Denoisers(glm, dict(params))
+
+
+def _prepared(glm, params):
+    return _denoisers(glm, tuple(sorted((str(k), float(v)) for k, v in dict(params or {}).items())))
 
 
 class _Denoisers:
@@ -131,7 +143,7 @@ def amp(glm, X, y, params=None, truth=None, damping=0.0, max_iter=200, tol=1e-8,
         raise ValueError(f"variances must be 'scalar' or 'full', got {variances!r}")
     if not 0.0 <= damping < 1.0:
         raise ValueError(f"damping must be in [0, 1), got {damping}")
-    den = _Denoisers(glm, params)
+    den = _prepared(glm, params)
     M, N = X.shape
     X2 = X * X if variances == "full" else None
     scale = float(np.sum(X * X)) / (M * N) if variances == "scalar" else None
@@ -175,7 +187,7 @@ def vamp(glm, X, y, params=None, truth=None, damping=0.0, max_iter=200, tol=1e-8
     """
     X, y = _checked(X, y)
     noise = _gaussian_noise(glm, params)
-    den = _Denoisers(glm, params)
+    den = _prepared(glm, params)
     M, N = X.shape
     U, s, Vt = np.linalg.svd(X, full_matrices=True)
     s2 = np.zeros(N)
@@ -296,3 +308,64 @@ def teacher_student(glm, n, alpha, seed=None, params=None, condition_number=None
         X = (U[:, :k] * s) @ Vt[:k, :]
     y = _sample_channel(glm, {p.name: v for p, v in values.items()}, X @ w, rng)
     return TeacherStudent(X, y, w)
+
+
+_AMP_TEMPLATE = '''
+
+# --- GAMP with these denoisers (scalar variances), added by cavitylab.export_amp -------------
+
+def gamp(X, y, params=(), rho=1.0, max_iter=200, tol=1e-8, damping=0.0):
+    """GAMP for y ~ Pout(. | X w), w ~ P0, with the denoisers above.
+
+    X has entries of variance 1/N; params are the model parameters in the order
+    PARAMS = {params!r}; rho = E w^2 starts the variances. Returns
+    (estimate, variance, iterations, converged).
+    """
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    M, N = X.shape
+    scale = float(np.sum(X * X)) / (M * N)
+
+    def denoise(A, B, yy, omega, V):
+        n = max(np.size(A), np.size(yy))
+        cols = [np.ascontiguousarray(np.broadcast_to(np.asarray(c, dtype=np.float64), (n,)))
+                for c in (A, B, yy, omega, V)]
+        cols += [np.full(n, float(p)) for p in params]
+        out = np.empty((4, n))
+        outputs_array(*cols, out)
+        return out
+
+    what, v, g = np.zeros(N), np.full(N, float(rho)), np.zeros(M)
+    for it in range(1, max_iter + 1):
+        V = np.full(M, scale * v.sum())
+        omega = X @ what - V * g
+        out = denoise(0.0, 0.0, y, omega, V)
+        g, dg = out[2], out[3]
+        A = np.full(N, -scale * dg.sum())
+        B = X.T @ g + A * what
+        out = denoise(A, B, 0.0, 0.0, 1.0)
+        new_w = (1 - damping) * out[0] + damping * what
+        new_v = (1 - damping) * out[1] + damping * v
+        change = float(np.max(np.abs(new_w - what)))
+        what, v = new_w, new_v
+        if not np.all(np.isfinite(what)):
+            return what, v, it, False
+        if change < tol:
+            return what, v, it, True
+    return what, v, max_iter, False
+'''
+
+
+def export_amp(glm, path):
+    """Write a standalone GAMP solver for ``glm``: its denoisers module plus a ``gamp`` function.
+
+    The file needs numpy and numba only. Returns the path.
+    """
+    kernel = compile(derive.denoisers(glm))
+    path = Path(path)
+    if path.suffix != ".py":
+        raise ValueError(f"export path must end in .py, got {str(path)!r}")
+    params = tuple(a for a in kernel.arguments[5:])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(kernel.source + _AMP_TEMPLATE.format(params=params))
+    return path

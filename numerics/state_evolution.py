@@ -13,6 +13,7 @@ spinodal, where the iteration slows down critically); the
 information-theoretic one is where the free entropies of the two branches cross.
 """
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -121,6 +122,16 @@ class _SE:
         return k.module.outputs(q, *self.values)
 
 
+@functools.lru_cache(maxsize=32)
+def _compiled(glm, params):
+    """One derivation and compilation per (GLM object, parameter values)."""
+    return _SE(glm, dict(params))
+
+
+def _prepared(glm, params):
+    return _compiled(glm, tuple(sorted((str(k), float(v)) for k, v in dict(params or {}).items())))
+
+
 def state_evolution(glm, alpha, init="uninformed", params=None, tol=1e-10, max_iter=10_000,
                     damping=0.0):
     r"""Iterate Bayes-optimal state evolution at sample ratio ``alpha``.
@@ -142,8 +153,7 @@ def state_evolution(glm, alpha, init="uninformed", params=None, tol=1e-10, max_i
     alpha = float(alpha)
     if not np.isfinite(alpha) or alpha <= 0:
         raise ValueError(f"alpha must be a positive number, got {alpha}")
-    se = _SE(glm, params)
-    return _iterate(se, alpha, init, tol, max_iter, damping)
+    return _iterate(_prepared(glm, params), alpha, init, tol, max_iter, damping)
 
 
 def _iterate(se, alpha, init, tol, max_iter, damping):
@@ -211,7 +221,7 @@ def thresholds(glm, alphas=(0.5, 3.0), params=None, jump=0.99, xtol=1e-5, grid=N
     -------
     Thresholds
     """
-    se = _SE(glm, params)
+    se = _prepared(glm, params)
     rho = se.rho
     if grid is None:
         grid = rho * (1 - np.geomspace(1.0, 1e-7, 400))

@@ -35,7 +35,7 @@ from .functions import GaussianExpectation, LogSumExp
 from .simplify import boltzmann_average
 from .spins import BETA, PairwiseModel, _fields, _fresh
 
-__all__ = ["replica_symmetric", "tap"]
+__all__ = ["replica_symmetric", "tap", "coupling_spread"]
 
 
 def _bilinear(model):
@@ -44,8 +44,7 @@ def _bilinear(model):
     x, y = model.variables
     why = None
     if len(f_basis) != 1 or len(g_basis) != 1 or (0, None) in C:
-        why = "it is not a single product sigma(s_i) sigma(s_j) (its separable form has " \
-              f"{len(f_basis)} x {len(g_basis)} terms)"
+        why = "it is not a single product sigma(s_i) sigma(s_j)"
     else:
         f, g = f_basis[0], g_basis[0].subs(y, x)
         ratio = {sp.nsimplify(g.subs(x, a) / f.subs(x, a)) for a in model.alphabet
@@ -66,6 +65,21 @@ def _bilinear(model):
         raise ModelError(f"replica_symmetric needs a bilinear pair energy -K sigma(s_i) "
                          f"sigma(s_j) with Gaussian couplings K; {model.pair_energy}: {why}")
     return f_basis[0], kappa, K
+
+
+def coupling_spread(model):
+    r"""``|kappa| max|sigma| (max sigma - min sigma)``: how fast the site weights change with ``z``.
+
+    The field :math:`\beta |\kappa| J \sqrt{q}\, z\, \sigma(a)` separates the states by
+    :math:`\beta J |\kappa| \sqrt{q} (\sigma_\max - \sigma_\min)` per unit of ``z``, with
+    :math:`\sqrt{q} \le \max|\sigma|`; 2 for Ising spins with ``e = -K s s'``.
+    Used to size the quadrature.
+    """
+    sigma, kappa, _ = _bilinear(model)
+    x = model.variables[0]
+    values = [sigma.subs(x, a) for a in model.alphabet]
+    return (sp.Abs(kappa) * sp.Max(*[sp.Abs(v) for v in values])
+            * (sp.Max(*values) - sp.Min(*values)))
 
 
 def replica_symmetric(model):

@@ -55,9 +55,13 @@ class RSResult:
         return "spin glass" if self.q > 1e-6 else "paramagnetic"
 
 
-def quadrature_order(beta, J):
-    """Trapezoid nodes on [-12, 12] resolving ``tanh(beta J z)``: spacing <= 1 / (2 beta J)."""
-    return int(max(241, 2 * int(24 * beta * J) + 1))
+def quadrature_order(beta, J, spread=2.0):
+    """Trapezoid nodes on [-12, 12] with spacing <= 1 / (beta J spread).
+
+    ``spread`` is :func:`derive.replica.coupling_spread` (2 for Ising spins):
+    the weights of the site law change on that scale in the Gaussian variable.
+    """
+    return int(max(241, 2 * int(12 * beta * J * spread) + 1))
 
 
 def replica_symmetric(model, beta, J0=0.0, J=1.0, params=None, init="ordered", damping=0.0,
@@ -102,7 +106,8 @@ def replica_symmetric(model, beta, J0=0.0, J=1.0, params=None, init="ordered", d
         raise ValueError(f"beta must be a finite positive number, got {beta}")
     if not J > 0:
         raise ValueError(f"J (the coupling spread) must be positive, got {J}")
-    kernel = compile(eqs, order=order or quadrature_order(beta, J))
+    spread = float(derive.replica.coupling_spread(model))
+    kernel = compile(eqs, order=order or quadrature_order(beta, J, spread))
     node = {str(k): float(v) for k, v in dict(params or {}).items()}
     missing = [p.name for p in eqs.params[3:] if p.name not in node]
     if missing:

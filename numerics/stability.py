@@ -150,10 +150,11 @@ def bp_stability(model, degree, couplings, params=None, betas=None):
     rec = _Recursion(model, degree, couplings, params)
     betas = np.geomspace(1e-3, 50.0, 400) if betas is None else np.asarray(betas, dtype=float)
     h = np.zeros(rec.n)
-    values = []
+    values, branch = [], []
     for beta in betas:  # follow the paramagnetic branch from high temperature
         fp = rec.fixed_point(beta, h)
         h = fp.x if fp.converged else h
+        branch.append(h)
         values.append(rec.eigenvalues(beta, h))
     values = np.array(values)
     result = StabilityResult(int(degree))
@@ -163,8 +164,10 @@ def bp_stability(model, degree, couplings, params=None, betas=None):
             continue
         lo, hi = betas[above[0] - 1], betas[above[0]]
 
-        def excess(beta, col=col):
-            fp = rec.fixed_point(beta, h)
+        start = branch[above[0] - 1]
+
+        def excess(beta, col=col, start=start):
+            fp = rec.fixed_point(beta, start)
             return rec.eigenvalues(beta, fp.x)[col] - 1.0
 
         setattr(result, attr, brentq(excess, lo, hi, xtol=1e-13, rtol=1e-13))

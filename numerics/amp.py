@@ -152,8 +152,10 @@ def amp(glm, X, y, params=None, truth=None, damping=0.0, max_iter=200, tol=1e-8,
     g = np.zeros(M)
     history = {"change": [], "mse": [], "overlap": []}
     converged, message, it = False, f"no convergence to tol={tol} in {max_iter} iterations", 0
+    floor = 1e-13 * den.rho  # a posterior variance that rounds to 0 would make V = 0
     for it in range(1, int(max_iter) + 1):
         V = X2 @ v if X2 is not None else np.full(M, scale * v.sum())
+        V = np.maximum(V, floor)
         omega = X @ what - V * g
         g, dg = den.channel(y, omega, V)
         A = -(X2.T @ dg) if X2 is not None else np.full(N, -scale * dg.sum())
@@ -167,6 +169,10 @@ def amp(glm, X, y, params=None, truth=None, damping=0.0, max_iter=200, tol=1e-8,
         change = float(np.max(np.abs(new_w - what)))
         what, v = new_w, new_v
         _record(history, what, truth, change)
+        if np.all(v <= floor):
+            # the posterior is a point mass: the next step would be 0/0 (V = 0, g = 0, A = 0)
+            converged, message = True, f"posterior variances vanished at iteration {it}"
+            break
         if change > 1e6 * max(1.0, np.sqrt(den.rho)):
             message = f"GAMP diverged at iteration {it}: the estimate exploded"
             break

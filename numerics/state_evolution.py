@@ -114,11 +114,13 @@ class _SE:
         return k.module.outputs(q, q_hat, alpha, *self.values)[0]
 
     def errors(self, q):
-        """Evaluated once per solution: the finest rung, since the integrands have kinks
-        (a max, an indicator) where the trapezoid rule is only second order."""
+        """Evaluated once per solution, on a fine grid with an *even* number of nodes: the
+        integrands have a kink or a jump at 0 (a max, an indicator), which then falls midway
+        between two nodes, where the trapezoid rule stays second order; a node on a dip
+        narrower than the spacing (q -> rho) would otherwise be overweighted."""
         if self.error_eqs is None:
             return None, None
-        k = self.kernel("err", ORDER_LADDER[-1])
+        k = self.kernel("err", ORDER_LADDER[-1] - 1)
         return k.module.outputs(q, *self.values)
 
 
@@ -199,7 +201,8 @@ def _first_root(se, alpha, grid):
     return brentq(lambda q: se.step(q, alpha)[0] - q, grid[k], grid[k + 1], xtol=1e-12)
 
 
-def thresholds(glm, alphas=(0.5, 3.0), params=None, jump=0.99, xtol=1e-5, grid=None):
+def thresholds(glm, alphas=(0.5, 3.0), params=None, jump=0.99, xtol=1e-5, grid=None,
+               information=True):
     r"""Algorithmic and information-theoretic thresholds of a GLM.
 
     Parameters
@@ -216,6 +219,10 @@ def thresholds(glm, alphas=(0.5, 3.0), params=None, jump=0.99, xtol=1e-5, grid=N
     grid : array, optional
         Overlaps scanned for the smallest root of :math:`Q(q) - q`; default
         400 points dense near ``rho``.
+    information : bool
+        Also locate ``alpha_it`` (else it is None): needs a finite free
+        entropy on the informed branch (not the noiseless limit of a
+        continuous prior, where it diverges).
 
     Returns
     -------
@@ -239,6 +246,8 @@ def thresholds(glm, alphas=(0.5, 3.0), params=None, jump=0.99, xtol=1e-5, grid=N
         mid = 0.5 * (lo + hi)
         lo, hi = (lo, mid) if gone(mid) else (mid, hi)
     alpha_alg = 0.5 * (lo + hi)
+    if not information:
+        return Thresholds(alpha_alg=alpha_alg, alpha_it=None)
 
     def phi_branch(alpha, root):
         q = root

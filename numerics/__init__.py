@@ -12,9 +12,10 @@ from .replica import RSResult, replica_symmetric
 from .stability import StabilityResult, bp_stability
 from .state_evolution import SEResult, Thresholds, state_evolution, thresholds
 from .tap import TAPResult, tap
+from .threads import limit_blas_threads
 
 __all__ = ["compile", "export", "fixed_point", "Kernel", "FixedPointResult", "CompileError",
            "ConvergenceError", "cache_dir", "load_source", "bp_stability", "StabilityResult",
            "replica_symmetric", "RSResult", "tap", "TAPResult", "state_evolution", "SEResult",
            "thresholds", "Thresholds", "amp", "vamp", "AMPResult", "teacher_student",
-           "TeacherStudent", "export_amp"]
+           "TeacherStudent", "export_amp", "limit_blas_threads"]

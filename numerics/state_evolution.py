@@ -26,7 +26,7 @@ from .compile import compile
 __all__ = ["state_evolution", "SEResult", "thresholds", "Thresholds", "order_for"]
 
 #: Node counts of the trapezoid rule on [-12, 12] used as q approaches rho.
-ORDER_LADDER = (241, 961, 3841, 15361)
+ORDER_LADDER = (241, 961, 3841, 15361, 61441)
 
 
 def order_for(q, rho):
@@ -192,13 +192,17 @@ class Thresholds:
 
 
 def _first_root(se, alpha, grid):
-    """The smallest q with Q(q) = q on the grid (the uninformed fixed point), refined."""
-    gap = np.array([se.step(q, alpha)[0] - q for q in grid])
-    sign_change = np.nonzero((gap[:-1] > 0) & (gap[1:] <= 0))[0]
-    if sign_change.size == 0:
-        return None
-    k = sign_change[0]
-    return brentq(lambda q: se.step(q, alpha)[0] - q, grid[k], grid[k + 1], xtol=1e-12)
+    """The smallest q with Q(q) = q on the grid (the uninformed fixed point), refined;
+    None if ``Q(q) - q`` keeps its sign over the grid. Scans upward and stops at the first
+    sign change."""
+    gap = lambda q: se.step(q, alpha)[0] - q  # noqa: E731
+    previous = gap(grid[0])
+    for k in range(1, len(grid)):
+        current = gap(grid[k])
+        if previous > 0 and current <= 0:
+            return brentq(gap, grid[k - 1], grid[k], xtol=1e-12)
+        previous = current
+    return None
 
 
 def thresholds(glm, alphas=(0.5, 3.0), params=None, jump=0.99, xtol=1e-5, grid=None,
@@ -217,8 +221,8 @@ def thresholds(glm, alphas=(0.5, 3.0), params=None, jump=0.99, xtol=1e-5, grid=N
     xtol : float
         Tolerance of the bisections in ``alpha``.
     grid : array, optional
-        Overlaps scanned for the smallest root of :math:`Q(q) - q`; default
-        400 points dense near ``rho``.
+        Overlaps scanned for the smallest root of :math:`Q(q) - q` (only those
+        below ``jump * rho`` matter); default 200 points dense near ``rho``.
     information : bool
         Also locate ``alpha_it`` (else it is None): needs a finite free
         entropy on the informed branch (not the noiseless limit of a
@@ -231,13 +235,14 @@ def thresholds(glm, alphas=(0.5, 3.0), params=None, jump=0.99, xtol=1e-5, grid=N
     se = _prepared(glm, params)
     rho = se.rho
     if grid is None:
-        grid = rho * (1 - np.geomspace(1.0, 1e-7, 400))
+        grid = rho * (1 - np.geomspace(1.0, 1e-4, 200))
         grid = np.concatenate([[0.0], grid[1:]])
     lo, hi = map(float, alphas)
 
+    scan = grid[grid <= jump * rho]  # a root above jump * rho means the branch is gone
+
     def gone(alpha):
-        root = _first_root(se, alpha, grid)
-        return root is None or root > jump * rho
+        return _first_root(se, alpha, scan) is None
 
     if gone(lo) or not gone(hi):
         raise ValueError(f"the uninformed branch must exist at alpha = {lo} and be gone at "
@@ -259,7 +264,7 @@ def thresholds(glm, alphas=(0.5, 3.0), params=None, jump=0.99, xtol=1e-5, grid=N
         return res.free_entropy
 
     def difference(alpha):
-        return phi_branch(alpha, _first_root(se, alpha, grid)) - informed(alpha)
+        return phi_branch(alpha, _first_root(se, alpha, scan)) - informed(alpha)
 
     a_lo = float(alphas[0])
     if difference(a_lo) < 0:

@@ -19,6 +19,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 os.environ.setdefault("CAVITYLAB_CACHE", str(ROOT / ".cavitylab_cache"))
 
+from numerics.threads import limit_blas_threads  # noqa: E402 -- after the cache is chosen
+
+limit_blas_threads()  # multi-threaded OpenBLAS is pathologically slow on two cores
+
 settings.register_profile("cavitylab", deadline=None, max_examples=25,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("cavitylab")

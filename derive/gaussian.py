@@ -132,8 +132,11 @@ def _to_phi(expr):
 
 def _linear(expr, z):
     """``(a, b)`` with ``expr = a z + b``, or None."""
-    poly = sp.Poly(sp.expand(expr), z) if expr.has(z) else None
-    if poly is None or poly.degree() != 1:
+    expr = sp.expand(expr)
+    if not expr.has(z) or not expr.is_polynomial(z):
+        return None
+    poly = sp.Poly(expr, z)
+    if poly.degree() != 1:
         return None
     a, b = poly.all_coeffs()
     if a.has(z) or b.has(z):
@@ -236,7 +239,7 @@ def _phi_against(k, mean, var, lin):
     a, b = lin
     if k == 0:
         return Phi((a * mean + b) / sp.sqrt(1 + a**2 * var))
-    z = sp.Dummy("z", real=True)
+    z = _fresh_variable("z_stein", (a, b, mean, var))
     # E[z g(z)] = mean E[g] + var E[g'], g = z^(k-1) Phi(a z + b)
     first = mean * _phi_against(k - 1, mean, var, lin)
     derivative = sp.expand(sp.diff(z**(k - 1) * Phi(a * z + b), z))
@@ -252,6 +255,32 @@ def _close_term(term, mean, var):
     else:
         core = _polynomial_against(term.power, mean, var, term.step)
     return term.coeff * prefactor * core
+
+
+def _fresh_variable(name, exprs):
+    """A real symbol ``name`` (primed as needed) free in ``exprs``: deterministic, so that
+    equal derivations give equal equations, hence equal cache keys."""
+    taken = set().union(*(sp.sympify(e).free_symbols for e in exprs))
+    taken = {s.name for s in taken}
+    while name in taken:
+        name += "'"
+    return sp.Symbol(name, real=True)
+
+
+def _odd(expr, z):
+    """``expr(-z) == -expr(z)``: a cheap numerical screen at two points, then sympy."""
+    parity = expr.subs(z, -z) + expr
+    others = sorted(parity.free_symbols - {z}, key=str)
+    for point in (sp.Rational(3, 7), sp.Rational(-5, 11)):
+        values = {s: sp.Rational(2 + k, 3 + 2 * k) for k, s in enumerate(others)}
+        values[z] = point
+        try:
+            value = complex(parity.subs(values).evalf(30))
+        except (TypeError, ValueError):
+            return False
+        if abs(value) > 1e-20:
+            return False
+    return sp.simplify(parity) == 0
 
 
 def expectation(expr, z, mean=0, var=1):
@@ -287,7 +316,7 @@ def expectation(expr, z, mean=0, var=1):
     expr = sp.expand(_to_phi(sp.sympify(expr)), power_exp=False, log=False)
     if not expr.has(z):
         return expr
-    if mean == 0 and sp.simplify(expr.subs(z, -z) + expr) == 0:
+    if mean == 0 and _odd(expr, z):
         return sp.S.Zero  # parity
     closed, left = [], []
     for term in sp.Add.make_args(expr):
@@ -296,8 +325,9 @@ def expectation(expr, z, mean=0, var=1):
         (closed if value is not None else left).append(value if value is not None else term)
     result = sp.Add(*closed)
     if left:
-        t = sp.Dummy("t", real=True)
-        rest = sp.Add(*left).subs(z, mean + sp.sqrt(var) * t)
+        rest = sp.Add(*left)
+        t = _fresh_variable("t", (rest, mean, var))
+        rest = rest.subs(z, mean + sp.sqrt(var) * t)
         result += GaussianExpectation(rest, t)
     return result
 

@@ -233,6 +233,16 @@ class Channel:
                           for k, v in enumerate(self.support)}, model=self)
 
     def _check(self):
+        if self.support is None:  # int dy P(y|z) = 1, through the Gaussian rules
+            total = integrate_gaussian_weight(self.likelihood * sp.exp(self.y**2 / 2), self.y, 1, 0)
+            if not total.has(GaussianExpectation):
+                for zval in (-1.3, 0.7):
+                    value = total.subs(self.z, zval).subs(
+                        {p: sp.Rational(1, 5) for p in self.params}).evalf()
+                    if not value.is_number or abs(float(value) - 1) > 1e-9:
+                        raise ModelError(f"channel is not a distribution in y: its integral "
+                                         f"over y at z = {zval} is {value}, not 1")
+            return
         if self.support is not None:
             total = sp.Add(*[self.likelihood.subs(self.y, v) for v in self.support])
             for zval in (-1.3, -0.2, 0.7, 2.1):

@@ -7,6 +7,7 @@ CSR graph, with the reverse-edge index giving the opposite message in O(1)
 same equations with :func:`derive.bethe_edge`.
 """
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,6 +63,13 @@ class BPResult(GraphResult):
     def free_energy(self):
         """Bethe free energy ``-log Z / beta``."""
         return -self.log_z / self.beta
+
+
+@functools.lru_cache(maxsize=64)
+def _derived(model):
+    """The BP equations of ``model`` and their kernel, derived once per model object."""
+    eqs = derive_bp(model)
+    return eqs, numerics.compile(eqs)
 
 
 def _forward_edges(csr):
@@ -153,18 +161,22 @@ def belief_propagation(model, G, beta, params=None, schedule="parallel", damping
         raise ValueError(f"damping must be in [0, 1), got {damping}")
     if int(max_iter) < 1:
         raise ValueError(f"max_iter must be at least 1, got {max_iter}")
-    eqs = derive_bp(model)
-    kernel = numerics.compile(eqs)
+    eqs, kernel = _derived(model)
     mod = kernel.module
     arrays = graph_arrays(G, eqs, params, beta)
     csr = arrays.csr
+    for what, values in (("an edge", arrays.edge_values), ("a node", arrays.node_values)):
+        if not np.all(np.isfinite(beta * values)):
+            raise ValueError(f"beta times {what} parameter overflows (beta = {beta}, largest "
+                             f"|value| = {np.abs(values).max():.3g}): the Boltzmann weights "
+                             "are not representable")
     n_fields = len(eqs.outputs)
     rng = np.random.default_rng(seed)
     messages = _initial_messages(init, (csr.indices.size, n_fields), rng)
     args = (csr.indptr, csr.indices, csr.reverse)
     degrees = np.diff(csr.indptr)
     scratch = np.empty((max(int(degrees.max(initial=0)), 1), len(eqs.aggregates)))
-    out = np.empty_like(messages)
+    out, incoming = np.empty_like(messages), np.empty_like(messages)
     edge_source = np.repeat(np.arange(csr.n_nodes), degrees)
     residuals, converged = [], False
     text = f"no convergence to tol={tol} in {max_iter} iterations"
@@ -173,7 +185,7 @@ def belief_propagation(model, G, beta, params=None, schedule="parallel", damping
         previous = messages.copy()
         if schedule == "parallel":
             change = mod.message_sweep(*args, messages, arrays.node_values, arrays.edge_values,
-                                       scratch, out, damping)
+                                       scratch, incoming, out, damping)
             messages, out = out, messages
         elif schedule in ("sequential", "random"):
             order = (np.arange(csr.n_nodes) if schedule == "sequential"
@@ -182,7 +194,7 @@ def belief_propagation(model, G, beta, params=None, schedule="parallel", damping
                                                arrays.edge_values, scratch, order, damping)
         else:
             change = mod.message_sweep(*args, messages, arrays.node_values, arrays.edge_values,
-                                       scratch, out, damping)
+                                       scratch, incoming, out, damping)
             per_node = np.zeros(csr.n_nodes)
             np.maximum.at(per_node, edge_source, np.abs(out - messages).max(axis=1))
             commit = per_node[edge_source] >= 0.5 * change

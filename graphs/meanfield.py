@@ -1,5 +1,6 @@
 """Naive mean-field on a networkx graph: the derived equations, solved over CSR arrays."""
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -92,8 +93,7 @@ def meanfield(model, G, beta, params=None, init="random", schedule="parallel", d
         raise ValueError(f"schedule must be 'parallel' or 'sequential', got {schedule!r}")
     if int(max_iter) < 1:
         raise ValueError(f"max_iter must be at least 1, got {max_iter}")
-    eqs = derive.meanfield(model)
-    kernel = numerics.compile(eqs)
+    eqs, kernel = _derived(model)
     arrays = graph_arrays(G, eqs, params, beta)
     mod = kernel.module
     n = arrays.csr.n_nodes
@@ -133,6 +133,13 @@ def meanfield(model, G, beta, params=None, init="random", schedule="parallel", d
     return MeanFieldResult(arrays.csr.nodes, alphabet_values(model), marginals, state=state,
                            moments=kernel.outputs, converged=converged, iterations=iterations,
                            residuals=residuals, message=message)
+
+
+@functools.lru_cache(maxsize=64)
+def _derived(model):
+    """The mean-field equations of ``model`` and their kernel, derived once per model object."""
+    eqs = derive.meanfield(model)
+    return eqs, numerics.compile(eqs)
 
 
 def _initial_state(init, kernel, arrays, n, n_state, seed):

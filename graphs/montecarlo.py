@@ -8,6 +8,7 @@ Metropolis (propose one of the other states uniformly, accept with
 :math:`\\propto e^{-\\beta E_i(a)}`), sweeping the sites in order.
 """
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -137,6 +138,7 @@ class MonteCarloResult(GraphResult):
         return float(e.mean()), float(means.std(ddof=1) / np.sqrt(means.size))
 
 
+@functools.lru_cache(maxsize=64)
 def _sampler(model):
     eqs = derive.local_energy(model)
     kernel = numerics.compile(eqs)

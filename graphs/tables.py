@@ -1,5 +1,7 @@
 """Energy tables of a pairwise model on a graph, from the compiled energies."""
 
+import functools
+
 import numpy as np
 
 import numerics
@@ -9,6 +11,11 @@ from ._common import alphabet_values
 from .csr import edge_values, node_values, to_csr
 
 __all__ = ["energy_tables"]
+
+
+@functools.lru_cache(maxsize=64)
+def _energies(model):
+    return pair_energy(model), field_energy(model)
 
 
 def energy_tables(model, G, params=None):
@@ -22,7 +29,7 @@ def energy_tables(model, G, params=None):
     q = values.size
     csr = to_csr(G)
     defaults = {str(k): v for k, v in dict(params or {}).items()}
-    pair_eqs, field_eqs = pair_energy(model), field_energy(model)
+    pair_eqs, field_eqs = _energies(model)
     eta = node_values(G, csr, [p.name for p in field_eqs.params], defaults)
     theta = edge_values(G, csr, [p.name for p in pair_eqs.params], defaults)
     field = numerics.compile(field_eqs).array(values[None, :], *eta.T[:, :, None])[0]

@@ -570,13 +570,16 @@ def logcosh(x):
 
 
 def atanh_tanh_product(a, b):
-    """``atanh(tanh(a) tanh(b))``, stable for large ``|a|``, ``|b|``.
+    """``atanh(tanh(a) tanh(b))``, accurate for all real ``a``, ``b``.
 
-    Uses ``(logcosh(a + b) - logcosh(a - b)) / 2``; returns 0 when either
-    argument is 0 and the limit ``sign(ab) min(|a|, |b|)`` as both grow.
+    With ``t = tanh(a) tanh(b)``: ``atanh(t)`` while ``|t| < 1/2`` (full relative
+    accuracy for small arguments), else ``(logcosh(a + b) - logcosh(a - b)) / 2``, which
+    stays exact where ``t`` rounds to 1 (large ``|a|``, ``|b|``: the limit is
+    ``sign(ab) min(|a|, |b|)``) but has only absolute accuracy near 0.
     """
-    if a == 0.0 or b == 0.0:
-        return 0.0
+    t = math.tanh(a) * math.tanh(b)
+    if abs(t) < 0.5:
+        return math.atanh(t)
     return 0.5 * (logcosh(a + b) - logcosh(a - b))
 
 

@@ -119,7 +119,9 @@ class NumbaPrinter(PythonCodePrinter):
         if exp.is_Integer and abs(exp) <= 4:  # small integer powers: products, exact and fast
             b = self.parenthesize(base, sp.printing.precedence.PRECEDENCE["Mul"] + 1)
             prod = "*".join([b] * abs(int(exp)))
-            return prod if exp > 0 else f"1.0/({prod})"
+            # parenthesised: the Mul printer puts a power after "/" without parentheses,
+            # trusting its precedence (a / x**2 must not become a / x*x)
+            return f"({prod})" if exp > 0 else f"(1.0/({prod}))"
         return super()._print_Pow(expr, rational=rational)
 
     def _print_Function(self, expr):

@@ -370,3 +370,16 @@ def test_export_is_standalone(tmp_path):
 def test_export_rejects_other_suffix(tmp_path):
     with pytest.raises(ValueError, match=r"must end in \.py"):
         numerics.export(meanfield_eqs("ising"), tmp_path / "solver.txt")
+
+
+@settings(max_examples=30)
+@given(x=st.floats(0.3, 3.0), a=st.integers(-4, 4), b=st.integers(-4, 4))
+def test_powers_in_denominators_print_with_parentheses(x, a, b):
+    """Regression: small integer powers printed as products (x*x) must stay parenthesised
+    after a division, or a / x**2 is computed as a / x * x. Exact rationals, so the only
+    tolerance is rounding (1e-13 relative on a handful of operations)."""
+    X, Y, Z = sp.symbols("X Y Z")
+    expr = X**a / (X + 1)**b + 3 / X**2 - X * (X + 2)**-3 / (X - 5)**2
+    kernel = numerics.compile(Equations("powers", "map", [X], [], {Z: expr}))
+    want = float(expr.subs(X, sp.Rational(x)).evalf(30))
+    assert kernel(x) == pytest.approx(want, rel=1e-13, abs=1e-13)

@@ -73,10 +73,8 @@ def _cmd_derive(args):
 
 
 def _cmd_export(args):
-    import numerics
-
     model, family = _load(args.model)
-    path = numerics.export(family.solver(model), args.output)
+    path = family.export(model, args.output)
     print(path)
     return 0
 
@@ -142,6 +140,9 @@ def main(argv=None):
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
+    from numerics.threads import limit_blas_threads
+
+    limit_blas_threads()  # one BLAS thread: two spin against each other on two cores
     try:
         return args.func(args)
     except (ValueError, OSError) as err:  # ModelError, CompileError, CookbookError, graphs

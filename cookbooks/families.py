@@ -13,10 +13,13 @@ from typing import Callable, Optional
 
 import derive
 
+import numerics
+
 from . import verify
+from .verify_glm import verify_glm
 from .errors import CookbookError
 
-__all__ = ["Family", "FAMILIES", "register", "family_of"]
+__all__ = ["Family", "FAMILIES", "register", "family_of", "pairwise_derivations"]
 
 
 @dataclass(frozen=True)
@@ -31,8 +34,8 @@ class Family:
         Models that are instances of it belong to the family.
     derivations : callable
         ``model -> list of derive.Equations``: what ``cavitylab derive`` prints.
-    solver : callable
-        ``model -> derive.Equations``: what ``cavitylab export`` writes.
+    export : callable
+        ``(model, path) -> path``: writes the standalone solver for ``cavitylab export``.
     verify : callable or None
         ``verify(model, examples, seed)`` yielding :class:`cookbooks.verify.Check`;
         None when the family has no property checks yet.
@@ -41,15 +44,56 @@ class Family:
     name: str
     model_type: type
     derivations: Callable
-    solver: Callable
+    export: Callable
     verify: Optional[Callable] = None
+
+
+def pairwise_derivations(model):
+    """What ``cavitylab derive`` prints for a :class:`derive.PairwiseModel`.
+
+    Naive mean-field; belief propagation (for two states or more); and, only when the
+    pair energy is bilinear, ``-K sigma(s_i) sigma(s_j)`` (``derive.replica_symmetric``
+    raises ``derive.ModelError`` otherwise, and then both are skipped), the
+    replica-symmetric saddle point and the TAP site law for dense Gaussian couplings.
+
+    >>> import sympy as sp
+    >>> si, sj, J, h = sp.symbols("s_i s_j J h", real=True)
+    >>> ising = derive.PairwiseModel((-1, 1), -J * si * sj, -h * si, variables=(si, sj))
+    >>> [eqs.name for eqs in pairwise_derivations(ising)]
+    ['naive mean-field', 'belief propagation', 'replica-symmetric saddle point', 'TAP site law']
+    >>> potts = derive.PairwiseModel((0, 1, 2), -J * sp.KroneckerDelta(si, sj),
+    ...                              variables=(si, sj))
+    >>> [eqs.name for eqs in pairwise_derivations(potts)]
+    ['naive mean-field', 'belief propagation']
+    """
+    out = [derive.meanfield(model)]
+    if len(model.alphabet) >= 2:  # one state: nothing to pass along an edge
+        out.append(derive.belief_propagation(model))
+    try:
+        rs = derive.replica_symmetric(model)
+    except derive.ModelError:  # not bilinear: no Gaussian-coupling theory to print
+        return out
+    return out + [rs, derive.tap(model)]
+
+
+def glm_derivations(glm):
+    """What ``cavitylab derive`` prints for a :class:`derive.GLM`: the denoisers, state
+    evolution and the RS free entropy (and the classification errors for a discrete ``y``)."""
+    out = [derive.denoisers(glm), derive.state_evolution(glm), derive.free_entropy(glm)]
+    if glm.channel.support is not None:
+        out.append(derive.classification_errors(glm))
+    return out
 
 
 FAMILIES = [
     Family("pairwise spin models", derive.PairwiseModel,
-           derivations=lambda model: [derive.meanfield(model)],
-           solver=derive.meanfield,
+           derivations=pairwise_derivations,
+           export=lambda model, path: numerics.export(derive.meanfield(model), path),
            verify=verify.verify_pairwise),
+    Family("generalized linear models", derive.GLM,
+           derivations=glm_derivations,
+           export=numerics.export_amp,
+           verify=verify_glm),
 ]
 
 
@@ -78,7 +122,7 @@ def family_of(model):
     >>> family_of(3.0)
     Traceback (most recent call last):
         ...
-    cookbooks.errors.CookbookError: model is of type float, which no family of cavitylab knows; known model types: PairwiseModel
+    cookbooks.errors.CookbookError: model is of type float, which no family of cavitylab knows; known model types: PairwiseModel, GLM
     """
     for family in FAMILIES:
         if isinstance(model, family.model_type):

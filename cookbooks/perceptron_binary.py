@@ -89,10 +89,14 @@ def plot(results):
     th = results["thresholds"]
     for name, branch, style in (("uninformed", se["uninformed"], "-"),
                                 ("informed", se["informed"], "--")):
-        ax_err.plot(branch["alpha"], branch["bayes_error"], style, color="tab:blue",
-                    label=f"SE, {name} branch")
-        ax_phi.plot(branch["alpha"], branch["free_entropy"], style, color="tab:blue",
-                    label=f"free entropy, {name}")
+        alpha = np.array(branch["alpha"])
+        keep = np.ones(alpha.size, bool)
+        if name == "uninformed":  # past alpha_alg the iteration lands on the informed branch
+            keep = np.array(branch["overlap"]) < 0.99
+        for key, ax, what in (("bayes_error", ax_err, "SE"), ("free_entropy", ax_phi,
+                                                               "free entropy")):
+            ax.plot(alpha[keep], np.array(branch[key])[keep], style, color="tab:blue",
+                    label=f"{what}, {name} branch")
     amp = results["amp"]
     ax_err.errorbar([a["alpha"] for a in amp], [a["test_error"] for a in amp],
                     yerr=[a["test_error_sd"] for a in amp], fmt="o", color="tab:orange",

@@ -19,14 +19,15 @@ from .errors import CookbookError
 __all__ = ["RECIPE_MODULES", "recipes", "get_recipe"]
 
 #: Modules of :mod:`cookbooks` that are recipes, in the order ``cavitylab list`` shows them.
-RECIPE_MODULES = ("ising_meanfield",)
+RECIPE_MODULES = ("ising_meanfield", "bp_random_graphs", "sk_phase_diagram", "perceptron_binary",
+                  "perceptron_gaussian", "compressed_sensing")
 
 
 def recipes():
     """``{NAME: module}`` of every recipe, in order.
 
     >>> list(recipes())
-    ['ising-meanfield']
+    ['ising-meanfield', 'bp-random-graphs', 'sk-phase-diagram', 'perceptron-binary', 'perceptron-gaussian', 'compressed-sensing']
     """
     out = {}
     for module_name in RECIPE_MODULES:

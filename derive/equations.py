@@ -271,8 +271,9 @@ class Equations:
 
     def __str__(self):
         lines = [f"{self.name} ({self.kind})"]
+        over = "sum_{k in di minus j}" if self.kind == "message" else "sum_j"
         for sym, expr in self._aggregates:
-            lines.append(f"  {sym} = sum_j [{expr}]")
+            lines.append(f"  {sym} = {over} [{expr}]")
         arrow = {"ode": "d{}/dt = ", "message": "{}_new = "}.get(self.kind, "{} = ")
         for sym, expr in self._outputs:
             lines.append("  " + arrow.format(sym) + str(expr))
@@ -284,7 +285,8 @@ class Equations:
         """The equations as a LaTeX ``aligned`` block."""
         lhs = {"ode": r"\frac{{d {}}}{{dt}}", "message": r"{}^{{\mathrm{{new}}}}"}.get(
             self.kind, "{}")
-        rows = [rf"{sp.latex(s)} &= \sum_{{j \in \partial i}} \left[{sp.latex(e)}\right]"
+        over = r"k \in \partial i \setminus j" if self.kind == "message" else r"j \in \partial i"
+        rows = [rf"{sp.latex(s)} &= \sum_{{{over}}} \left[{sp.latex(e)}\right]"
                 for s, e in self._aggregates]
         rows += [f"{lhs.format(sp.latex(s))} &= {sp.latex(e)}" for s, e in self._outputs]
         rows += [f"{sp.latex(s)} &= {sp.latex(e)}" for s, e in self._observables]

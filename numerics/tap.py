@@ -12,6 +12,7 @@ Bolthausen, Commun. Math. Phys. 325, 333 (2014)), or with :math:`m^t` in the
 reaction term and damping (``method="tap"``, the plain TAP fixed point).
 """
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,6 +47,13 @@ def _node_columns(eqs, params, n):
             raise ValueError(f"params[{p.name!r}] contains NaN or inf")
         columns.append(value)
     return columns
+
+
+@functools.lru_cache(maxsize=64)
+def _derived(model):
+    """The TAP site law of ``model`` and its kernel, derived once per model object."""
+    eqs = derive.tap(model)
+    return eqs, compile(eqs)
 
 
 def tap(model, couplings, beta, params=None, method="amp", damping=0.0, tol=1e-10,
@@ -87,8 +95,7 @@ def tap(model, couplings, beta, params=None, method="amp", damping=0.0, tol=1e-1
         raise ValueError(f"method must be 'amp' or 'tap', got {method!r}")
     if not 0.0 <= damping < 1.0:
         raise ValueError(f"damping must be in [0, 1), got {damping}")
-    eqs = derive.tap(model)
-    kernel = compile(eqs)
+    eqs, kernel = _derived(model)
     n = K.shape[0]
     nodes = _node_columns(eqs, params, n)
     K2 = K * K

@@ -79,6 +79,42 @@ def test_derive_ising_prints_tanh(capsys, ising_file):
     assert "H = sum_j [J*m_j]" in out
 
 
+def test_derive_ising_prints_bp_with_atanh_then_rs_and_tap(capsys, ising_file):
+    code, out, err = run_cli(capsys, "derive", ising_file)
+    assert code == 0, err
+    names = ["naive mean-field", "belief propagation", "replica-symmetric saddle point",
+             "TAP site law"]
+    positions = [out.index(name) for name in names]
+    assert positions == sorted(positions)
+    bp = out[positions[1]:positions[2]]
+    assert "atanh(tanh(J*beta)*tanh(beta*h_{k\\i}))/beta" in bp
+    assert "h_{i\\j}_new = U + h" in bp
+    assert "AT = " in out and "m = tanh(beta*(H + h))" in out[positions[3]:]
+
+
+POTTS = """
+import sympy as sp
+from derive import PairwiseModel
+
+si, sj, J = sp.symbols("s_i s_j J", real=True)
+model = PairwiseModel(alphabet=(0, 1, 2), pair_energy=-J*sp.KroneckerDelta(si, sj),
+                      variables=(si, sj))
+"""
+
+
+def test_derive_skips_rs_and_tap_when_the_pair_energy_is_not_bilinear(capsys, tmp_path):
+    code, out, err = run_cli(capsys, "derive", write(tmp_path, POTTS))
+    assert code == 0, err
+    assert "naive mean-field" in out and "belief propagation" in out
+    assert "replica-symmetric" not in out and "TAP" not in out
+
+
+def test_derive_spin1_is_bilinear_ghatak_sherrington(capsys, tmp_path):
+    code, out, _ = run_cli(capsys, "derive", write(tmp_path, SPIN1))
+    assert code == 0
+    assert "replica-symmetric saddle point" in out and "Q = E_{z}" in out
+
+
 def test_derive_latex(capsys, ising_file):
     code, out, _ = run_cli(capsys, "derive", ising_file, "--latex")
     assert code == 0
@@ -130,9 +166,10 @@ def test_verify_passes_on_ising(capsys, ising_file):
     code, out, err = run_cli(capsys, "verify", ising_file, "--examples", 5)
     assert code == 0, out + err
     lines = out.strip().splitlines()
-    assert len(lines) == 2
+    assert len(lines) == 3
     assert all(line.startswith("PASS") for line in lines)
     assert "sympy" in lines[0] and "Monte Carlo" in lines[1]
+    assert "belief propagation = exact enumeration on trees" in lines[2]
 
 
 def test_verify_reports_a_wrong_oracle_and_exits_1(capsys, ising_file, monkeypatch):
@@ -146,10 +183,27 @@ def test_verify_reports_a_wrong_oracle_and_exits_1(capsys, ising_file, monkeypat
     monkeypatch.setattr(graphs, "exact", all_up)
     code, out, _ = run_cli(capsys, "verify", ising_file, "--examples", 3)
     assert code == 1
-    first, second = out.strip().splitlines()
+    first, second, third = out.strip().splitlines()
     assert first.startswith("PASS")
     assert second.startswith("FAIL")
     assert "exact 1.00000" in second
+    assert third.startswith("FAIL") and "BP marginal" in third
+
+
+def test_verify_bp_check_catches_a_wrong_bethe_free_entropy(capsys, ising_file, monkeypatch):
+    real = graphs.belief_propagation
+
+    def shifted(*args, **kwargs):  # a broken BP: log Z off by 1e-6
+        r = real(*args, **kwargs)
+        r.log_z += 1e-6
+        return r
+
+    monkeypatch.setattr(graphs, "belief_propagation", shifted)
+    code, out, _ = run_cli(capsys, "verify", ising_file, "--examples", 3)
+    assert code == 1
+    lines = out.strip().splitlines()
+    assert [line.split()[0] for line in lines] == ["PASS", "PASS", "FAIL"]
+    assert "log Z of a" in lines[2] and "tree" in lines[2]
 
 
 def test_verify_without_checks_for_the_family_says_so(capsys, ising_file, monkeypatch):

@@ -1,0 +1,531 @@
+r"""Recipe ``bp-random-graphs``: belief propagation on random 3-regular graphs, against Monte Carlo.
+
+The model is the Ising model of the DSL, :math:`e(s_i, s_j) = -J s_i s_j`,
+:math:`\phi(s_i) = -h s_i` on :math:`\{-1, 1\}`, at :math:`h = 0`. Everything below comes from
+it through the library:
+
+* **(a) magnetisation.** ``graphs.belief_propagation`` (the message update of
+  ``derive.belief_propagation``, compiled) on a random 3-regular graph, :math:`J = 1`,
+  down a temperature grid. The paramagnetic fixed point (all fields zero) stays a fixed
+  point below the transition, only an unstable one: a warm start from it converges at
+  once and would never leave it. So at each temperature BP runs twice — warm-started from
+  the previous temperature's fixed point, and from fresh random messages (which below
+  the transition converge to a magnetised fixed point) — and the fixed point with the
+  lower Bethe free energy is kept. Monte Carlo is Metropolis, cooled from high
+  temperature (each temperature from the previous configuration), with
+  :math:`\langle|M|\rangle/N` after burn-in. The vertical line is the instability
+  temperature of the paramagnetic BP solution, ``numerics.bp_stability`` (the symbolic
+  Jacobian of ``derive.bp_stability`` on the degree-3 tree).
+* **(b) energy and free energy per spin.** BP: :math:`u = -\sum_{(ij)} J\, E[s_i s_j] / N`
+  from the BP edge marginals, and the Bethe free energy ``-log_z / (beta N)``. Monte Carlo:
+  the mean energy, and the free energy by thermodynamic integration,
+  :math:`\beta f(\beta) = \beta f(0) + \int_0^\beta u(\beta')\,d\beta'`, with
+  :math:`\beta f(0) = -\ln q` (``q`` states per spin, all equally likely at
+  :math:`\beta = 0`) and :math:`u(0)` the energy of that uniform measure, by the
+  trapezoid rule on a grid of :math:`\beta` from a small value. Its error has two parts,
+  both in the JSON: the Monte Carlo errors of :math:`u` propagated through the
+  trapezoid weights, and the discretisation error estimated by Richardson, the
+  difference to the trapezoid over every other grid point divided by 3.
+* **(c) ±J spin glass.** :math:`J_{ij} = \pm 1` with probability 1/2, drawn with the seed.
+  BP from several random initial messages: above the spin-glass instability of
+  ``numerics.bp_stability`` it converges to :math:`m_i = 0` (:math:`q_\mathrm{BP} =
+  \overline{m_i^2} = 0`), with an iteration count that grows as the instability is
+  approached; below, it does not converge, and its iterates carry
+  :math:`q_\mathrm{BP} > 0`.
+* **(d) exactness on trees.** On random trees (12–16 nodes, random couplings and fields)
+  BP marginals and the Bethe free entropy equal exact enumeration (``graphs.exact``) to
+  rounding; on a 4×4 periodic grid (loops of length 4) they do not.
+
+Reference lines (never used in a computation): the Bethe-lattice
+:math:`T_c = 2/\ln 3 \approx 1.8205` and the ±J spin-glass
+:math:`T_\mathrm{SG} = 1/\mathrm{atanh}(1/\sqrt 2) \approx 1.1346` of degree 3.
+"""
+
+import math
+import time
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import sympy as sp
+
+import graphs
+import numerics
+
+from .ising_meanfield import abs_magnetization, ising_model
+from .report import figure, format_table, pm, progress, save_figure, write_json
+
+__all__ = ["NAME", "SUMMARY", "run", "table", "plot", "thermodynamic_integration",
+           "uniform_energy"]
+
+NAME = "bp-random-graphs"
+SUMMARY = ("Belief propagation on random 3-regular graphs: Ising |m|, energy and Bethe free "
+           "energy vs Monte Carlo, the ±J spin glass, exactness on trees")
+
+#: Bethe lattice of degree 3, ferromagnet J = 1: tanh(beta_c) = 1/2 (reference only).
+BETHE_TC_3 = 2.0 / math.log(3.0)
+#: Bethe lattice of degree 3, ±J spin glass: tanh(beta_c)^2 = 1/2 (reference only).
+BETHE_TSG_3 = 1.0 / math.atanh(1.0 / math.sqrt(2.0))
+
+DEGREE = 3
+
+#: Sizes, temperatures, Monte Carlo lengths; full run and ``--quick``.
+SETTINGS = {
+    False: dict(N=2000, T=(3.5, 0.5), n_T=31, n_high=8, beta_min=0.02, sweeps=10_000,
+                burn_in=2_000, blocks=20, bp_refine=2, bp_max_iter=5_000,
+                sg_N=2000, sg_T=(2.0, 0.4), sg_n_T=17, sg_inits=4, sg_max_iter=1_000,
+                tree_sizes=(12, 14, 16), tree_betas=(0.2, 0.4, 0.6, 0.8, 1.0)),
+    True: dict(N=300, T=(3.5, 0.5), n_T=16, n_high=4, beta_min=0.02, sweeps=3_000,
+               burn_in=600, blocks=20, bp_refine=1, bp_max_iter=5_000,
+               sg_N=300, sg_T=(2.0, 0.4), sg_n_T=9, sg_inits=3, sg_max_iter=1_000,
+               tree_sizes=(12, 16), tree_betas=(0.25, 0.5, 1.0)),
+}
+
+
+def uniform_energy(model, G, params):
+    """Mean energy per spin of the uniform measure (``beta = 0``), from the model's energies.
+
+    Every edge contributes the average of ``e(a, b)`` over the alphabet squared, every node
+    the average of ``phi(a)``; parameters from edge/node attributes, else ``params``.
+
+    >>> import networkx as nx
+    >>> uniform_energy(ising_model(), nx.cycle_graph(4), {"J": 1.0, "h": 0.5})
+    0.0
+    """
+    si, sj = model.variables
+    q = len(model.alphabet)
+    pair = sum(model.pair_energy.subs({si: a, sj: b}, simultaneous=True)
+               for a in model.alphabet for b in model.alphabet) / q**2
+    field = sum(model.field_energy.subs(si, a) for a in model.alphabet) / q
+    pair_fn = sp.lambdify(model.edge_params, pair)
+    field_fn = sp.lambdify(model.node_params, field)
+
+    def value(data, names, fn):
+        return float(fn(*[data.get(p.name, params.get(p.name)) for p in names]))
+
+    total = sum(value(d, model.edge_params, pair_fn) for _, _, d in G.edges(data=True))
+    total += sum(value(d, model.node_params, field_fn) for _, d in G.nodes(data=True))
+    return total / G.number_of_nodes()
+
+
+def _trapezoid(b, y):
+    """Cumulative trapezoid integral of ``y(b)``, starting at 0 at ``b[0]``."""
+    return np.concatenate([[0.0], np.cumsum(np.diff(b) * (y[1:] + y[:-1]) / 2)])
+
+
+def thermodynamic_integration(betas, u, u_err, u0, beta_f0):
+    r""":math:`\beta f(\beta) = \beta f(0) + \int_0^\beta u\, d\beta'` on a grid, with its errors.
+
+    Parameters
+    ----------
+    betas : array, increasing, > 0
+        The grid (a small first value; the interval from 0 uses ``u0``).
+    u, u_err : arrays
+        Energy per spin and its standard error at each grid point.
+    u0, beta_f0 : float
+        Energy per spin and ``beta f`` at ``beta = 0``.
+
+    Returns
+    -------
+    dict
+        ``beta_f``, ``f`` (per grid point), ``statistical`` (standard error of ``beta f``
+        from ``u_err`` propagated through the trapezoid weights), ``discretisation``
+        (Richardson estimate ``|I_h - I_2h| / 3`` at the grid points reached by the
+        coarse grid, linearly interpolated between them).
+
+    Examples
+    --------
+    >>> b = np.linspace(0.01, 1.0, 100)
+    >>> r = thermodynamic_integration(b, -np.tanh(b), 0 * b, 0.0, -np.log(2))
+    >>> exact = -np.log(2) - np.log(np.cosh(1.0))
+    >>> bool(abs(r["beta_f"][-1] - exact) < 1e-4), bool(r["discretisation"][-1] < 1e-4)
+    (True, True)
+    """
+    b = np.concatenate([[0.0], np.asarray(betas, dtype=float)])
+    y = np.concatenate([[float(u0)], np.asarray(u, dtype=float)])
+    fine = _trapezoid(b, y)
+    # statistical error: the integral up to grid point K weights u_k by half its two intervals
+    err = np.concatenate([[0.0], np.asarray(u_err, dtype=float)])
+    var = np.zeros(b.size)
+    for K in range(1, b.size):
+        w = np.zeros(K + 1)
+        w[:-1] += np.diff(b[:K + 1]) / 2
+        w[1:] += np.diff(b[:K + 1]) / 2
+        var[K] = np.sum((w * err[:K + 1]) ** 2)
+    coarse_idx = np.arange(0, b.size, 2)
+    coarse = _trapezoid(b[coarse_idx], y[coarse_idx])
+    richardson = np.abs(fine[coarse_idx] - coarse) / 3.0
+    disc = np.interp(b, b[coarse_idx], richardson)
+    beta_f = beta_f0 + fine
+    return dict(beta=b[1:], beta_f=beta_f[1:], f=beta_f[1:] / b[1:],
+                statistical=np.sqrt(var[1:]), discretisation=disc[1:])
+
+
+def _bp(model, G, beta, params, init, seed, max_iter, damping=0.0):
+    return graphs.belief_propagation(model, G, beta, params=params, init=init, seed=seed,
+                                     max_iter=max_iter, damping=damping)
+
+
+def _ferromagnet(model, cfg, G, seeds):
+    """(a) and (b): BP down the temperature grid, Monte Carlo cooled over the beta grid."""
+    N = G.number_of_nodes()
+    params = {"J": 1.0, "h": 0.0}
+    temperatures = np.linspace(*cfg["T"], cfg["n_T"])
+    high = np.linspace(cfg["beta_min"], 1.0 / cfg["T"][0], cfg["n_high"] + 1)[:-1]
+    betas = np.concatenate([high, 1.0 / temperatures])  # increasing: MC cools along it
+    refine = cfg["bp_refine"]  # BP on a grid `refine` times finer; every refine-th is shared
+    bp_temperatures = np.linspace(*cfg["T"], (cfg["n_T"] - 1) * refine + 1)
+    bp_seeds, mc_seeds = seeds
+
+    bp = dict(T=bp_temperatures, m_abs=[], u=[], f=[], converged=[], iterations=[], start=[],
+              f_other=[])
+    previous = "random"
+    for k, T in enumerate(bp_temperatures):
+        warm = _bp(model, G, 1.0 / T, params, previous, int(bp_seeds[k]), cfg["bp_max_iter"])
+        fresh = _bp(model, G, 1.0 / T, params, "random", int(bp_seeds[k]) + 1,
+                    cfg["bp_max_iter"])
+        pair = sorted([(not r.converged, r.free_energy, name, r)
+                       for name, r in (("warm", warm), ("random", fresh))], key=lambda x: x[:2])
+        (_, f_best, name, best), (_, f_other, _, _) = pair
+        previous = best
+        bp["m_abs"].append(abs(float(best.magnetization.mean())))
+        bp["u"].append(float(-(params["J"] * best.pair_correlations).sum() / N))
+        bp["f"].append(f_best / N)
+        bp["f_other"].append(f_other / N)
+        bp["converged"].append(bool(best.converged))
+        bp["iterations"].append(int(best.iterations))
+        bp["start"].append(name)
+        progress(f"[{NAME}] (a) BP T = {T:.3f}: |m| = {bp['m_abs'][-1]:.4f}, "
+                 f"f = {bp['f'][-1]:.5f} ({name} start, {best.iterations} iterations, "
+                 f"converged {best.converged})  ({k + 1}/{len(bp_temperatures)})")
+
+    mc = dict(beta=betas, T=1.0 / betas, m_abs=[], m_err=[], u=[], u_err=[], acceptance=[])
+    config = "random"
+    for k, beta in enumerate(betas):
+        r = graphs.monte_carlo(model, G, beta, params=params, sweeps=cfg["sweeps"],
+                               burn_in=cfg["burn_in"], method="metropolis", init=config,
+                               seed=int(mc_seeds[k]), n_blocks=cfg["blocks"])
+        config = r.configuration
+        m, m_err = abs_magnetization(r, cfg["blocks"])
+        e, e_err = r.mean_energy()
+        mc["m_abs"].append(m)
+        mc["m_err"].append(m_err)
+        mc["u"].append(e / N)
+        mc["u_err"].append(e_err / N)
+        mc["acceptance"].append(r.acceptance)
+        progress(f"[{NAME}] (a) Monte Carlo T = {1 / beta:.3f}: |m| = {pm(m, m_err)}, "
+                 f"u = {pm(e / N, e_err / N)}  ({k + 1}/{len(betas)})")
+    u0 = uniform_energy(model, G, params)
+    ti = thermodynamic_integration(betas, mc["u"], mc["u_err"], u0,
+                                   -math.log(len(model.alphabet)))
+    mc["f"] = ti["f"]
+    mc["f_statistical"] = ti["statistical"] / betas
+    mc["f_discretisation"] = ti["discretisation"] / betas
+    shown = slice(cfg["n_high"], None)  # the Monte Carlo points that are BP temperatures
+    diff_f = np.abs(np.array(bp["f"][::refine]) - ti["f"][shown])
+    diff_u = np.abs(np.array(bp["u"][::refine]) - np.array(mc["u"])[shown])
+    return dict(
+        N=N, n_edges=G.number_of_edges(), params=params, bp=bp, bp_refine=refine,
+        monte_carlo=mc,
+        thermodynamic_integration=dict(
+            beta_grid=betas, beta_f0=-math.log(len(model.alphabet)), u0=u0,
+            rule="trapezoid from beta = 0 (u(0) = u0) over the Monte Carlo beta grid",
+            max_statistical_error_f=float(np.max(mc["f_statistical"])),
+            max_discretisation_error_f=float(np.max(mc["f_discretisation"])),
+            note="f error = (error of beta f) / beta; statistical: Monte Carlo standard errors "
+                 "of u through the trapezoid weights; discretisation: Richardson |I_h - I_2h|/3"),
+        comparison=dict(max_abs_diff_f_bethe_vs_mc=float(diff_f.max()),
+                        max_abs_diff_u_bp_vs_mc=float(diff_u.max())),
+    )
+
+
+def _spin_glass(model, cfg, seq):
+    """(c): ±J couplings on a random 3-regular graph; BP from several random starts."""
+    graph_seed, coupling_seq, init_seq = seq.spawn(3)
+    G = nx.random_regular_graph(DEGREE, cfg["sg_N"], seed=int(graph_seed.generate_state(1)[0]))
+    rng = np.random.default_rng(coupling_seq)
+    signs = rng.choice([-1.0, 1.0], size=G.number_of_edges())
+    for (u, v), s in zip(G.edges(), signs):
+        G.edges[u, v]["J"] = float(s)
+    temperatures = np.linspace(*cfg["sg_T"], cfg["sg_n_T"])
+    init_seeds = init_seq.generate_state(cfg["sg_inits"] * len(temperatures)) % (2**31 - 1)
+    runs = dict(T=temperatures, q=[], converged=[], iterations=[], last_residual=[])
+    for k, T in enumerate(temperatures):
+        q, ok, its, res = [], [], [], []
+        for j in range(cfg["sg_inits"]):
+            r = _bp(model, G, 1.0 / T, {"h": 0.0}, "random",
+                    int(init_seeds[k * cfg["sg_inits"] + j]), cfg["sg_max_iter"])
+            q.append(float(np.mean(r.magnetization ** 2)))
+            ok.append(bool(r.converged))
+            its.append(int(r.iterations))
+            res.append(float(r.residuals[-1]))
+        runs["q"].append(q)
+        runs["converged"].append(ok)
+        runs["iterations"].append(its)
+        runs["last_residual"].append(res)
+        progress(f"[{NAME}] (c) ±J BP T = {T:.3f}: converged {sum(ok)}/{len(ok)}, q_BP = "
+                 f"{np.mean(q):.4f}, iterations {min(its)}-{max(its)}  "
+                 f"({k + 1}/{len(temperatures)})")
+    return dict(N=G.number_of_nodes(), fraction_positive=float(np.mean(signs > 0)),
+                max_iter=cfg["sg_max_iter"], inits=cfg["sg_inits"], runs=runs)
+
+
+def _random_couplings(G, rng, J_range=1.0, h_range=0.5):
+    for u, v in G.edges():
+        G.edges[u, v]["J"] = float(rng.uniform(-J_range, J_range))
+    for v in G:
+        G.nodes[v]["h"] = float(rng.uniform(-h_range, h_range))
+    return G
+
+
+def _bp_vs_exact(model, G, betas, damping=0.0):
+    out = dict(beta=list(betas), marginal_error=[], log_z_error=[], converged=[], iterations=[])
+    for beta in betas:
+        ex = graphs.exact(model, G, beta)
+        r = _bp(model, G, beta, None, "random", 0, 5_000, damping=damping)
+        out["marginal_error"].append(float(np.max(np.abs(r.marginals - ex.marginals))))
+        out["log_z_error"].append(abs(r.log_z - ex.log_z))
+        out["converged"].append(bool(r.converged))
+        out["iterations"].append(int(r.iterations))
+    return out
+
+
+def _trees_and_grid(model, cfg, seq):
+    """(d): BP against exact enumeration on random trees and on a 4x4 periodic grid."""
+    rng = np.random.default_rng(seq)
+    trees = []
+    for n in cfg["tree_sizes"]:
+        T = nx.random_labeled_tree(n, seed=int(rng.integers(2**31 - 1)))
+        _random_couplings(T, rng)
+        trees.append(dict(n_nodes=n, **_bp_vs_exact(model, T, cfg["tree_betas"])))
+        progress(f"[{NAME}] (d) tree n = {n}: max |P_BP - P| = "
+                 f"{max(trees[-1]['marginal_error']):.1e}, max |log Z_Bethe - log Z| = "
+                 f"{max(trees[-1]['log_z_error']):.1e}")
+    grid = _random_couplings(nx.grid_2d_graph(4, 4, periodic=True), rng)
+    loopy = dict(n_nodes=16, damping=0.5, **_bp_vs_exact(model, grid, cfg["tree_betas"], 0.5))
+    progress(f"[{NAME}] (d) 4x4 periodic grid: |P_BP - P| up to "
+             f"{max(loopy['marginal_error']):.2e}, |log Z_Bethe - log Z| up to "
+             f"{max(loopy['log_z_error']):.2e}")
+    return dict(couplings="J ~ U(-1, 1) per edge, h ~ U(-0.5, 0.5) per node",
+                trees=trees, grid=loopy,
+                max_tree_marginal_error=max(max(t["marginal_error"]) for t in trees),
+                max_tree_log_z_error=max(max(t["log_z_error"]) for t in trees))
+
+
+def _stability(model):
+    ferro = numerics.bp_stability(model, DEGREE, {"J": 1.0}, {"h": 0.0})
+    glass = numerics.bp_stability(model, DEGREE, {"J": {1: 0.5, -1: 0.5}}, {"h": 0.0})
+    return dict(
+        ferromagnetic=dict(computed=ferro.temperature_ferromagnetic, reference=BETHE_TC_3,
+                           reference_formula="2 / ln 3  (tanh(beta_c J) = 1/(c-1))",
+                           call="numerics.bp_stability(model, 3, {'J': 1.0}, {'h': 0.0})"),
+        spin_glass=dict(computed=glass.temperature_spin_glass, reference=BETHE_TSG_3,
+                        reference_formula="1 / atanh(1/sqrt 2)  (tanh(beta_c)^2 = 1/(c-1))",
+                        call="numerics.bp_stability(model, 3, {'J': {1: 0.5, -1: 0.5}}, "
+                             "{'h': 0.0})",
+                        ferromagnetic_instability=glass.temperature_ferromagnetic))
+
+
+def run(quick=False, out=None, seed=0):
+    """Run the recipe; writes ``out/bp-random-graphs.json`` and ``.png``; returns the results."""
+    start = time.perf_counter()
+    cfg = SETTINGS[bool(quick)]
+    out = Path(out) if out is not None else Path("results") / NAME
+    model = ising_model()
+    seq = np.random.SeedSequence(seed)
+    graph_seq, bp_seq, mc_seq, sg_seq, tree_seq = seq.spawn(5)
+    progress(f"[{NAME}] instability temperatures from numerics.bp_stability")
+    stability = _stability(model)
+    G = nx.random_regular_graph(DEGREE, cfg["N"], seed=int(graph_seq.generate_state(1)[0]))
+    n_mc = cfg["n_T"] + cfg["n_high"]
+    seeds = (bp_seq.generate_state((cfg["n_T"] - 1) * cfg["bp_refine"] + 1) % (2**31 - 3),
+             mc_seq.generate_state(n_mc) % (2**31 - 1))
+    ferro = _ferromagnet(model, cfg, G, seeds)
+    glass = _spin_glass(model, cfg, sg_seq)
+    exactness = _trees_and_grid(model, cfg, tree_seq)
+    results = dict(
+        recipe=NAME, quick=bool(quick), seed=int(seed),
+        model=dict(alphabet=[int(a) for a in model.alphabet], pair_energy=str(model.pair_energy),
+                   field_energy=str(model.field_energy), degree=DEGREE),
+        instability=stability,
+        ferromagnet=ferro,
+        spin_glass=glass,
+        exactness=exactness,
+        monte_carlo=dict(method="metropolis", sweeps=cfg["sweeps"], burn_in=cfg["burn_in"],
+                         blocks=cfg["blocks"], observable="<|M|>/N and <E>/N after burn-in",
+                         start="random at the smallest beta, then each beta from the previous "
+                               "configuration (cooling)"),
+        bp_note="at each T: warm start from the previous fixed point and a fresh random start; "
+                "the lower Bethe free energy is kept (the paramagnetic fixed point stays a "
+                "fixed point, unstable, below T_c)",
+    )
+    json_path, png_path = out / f"{NAME}.json", out / f"{NAME}.png"
+    results["files"] = dict(json=str(json_path), png=str(png_path))
+    save_figure(plot(results), png_path)
+    results["seconds"] = round(time.perf_counter() - start, 2)
+    write_json(json_path, results)
+    progress(f"[{NAME}] done in {results['seconds']:.1f} s")
+    return results
+
+
+def _floor(values, floor=1e-17):
+    """Errors for a log axis: exact zeros shown at ``floor``."""
+    return np.maximum(np.asarray(values, dtype=float), floor)
+
+
+def plot(results):
+    """The four-panel figure of ``results``."""
+    fig, axes = figure(ncols=2, nrows=2, width=6.4, height=4.9)
+    ax_m, ax_e, ax_sg, ax_tree = axes
+    ferro, stab = results["ferromagnet"], results["instability"]
+    bp, mc = ferro["bp"], ferro["monte_carlo"]
+    N = ferro["N"]
+    tc, tc_ref = stab["ferromagnetic"]["computed"], stab["ferromagnetic"]["reference"]
+    tsg, tsg_ref = stab["spin_glass"]["computed"], stab["spin_glass"]["reference"]
+    t_max = bp["T"][0] + 0.05
+
+    # (a) magnetisation
+    ax_m.plot(bp["T"], bp["m_abs"], "-", color="tab:blue", lw=1.8,
+              label="BP |m| (graphs.belief_propagation)")
+    ax_m.errorbar(mc["T"], mc["m_abs"], yerr=mc["m_err"], fmt="o", ms=4, capsize=2,
+                  color="tab:orange", label="Monte Carlo ⟨|M|⟩/N")
+    ax_m.axvline(tc, color="tab:blue", ls="--", lw=1.2,
+                 label=f"BP instability (numerics.bp_stability) = {tc:.4f}")
+    ax_m.axvline(tc_ref, color="tab:red", ls=":", lw=1.5, label=f"reference 2/ln 3 = {tc_ref:.4f}")
+    ax_m.set_xlim(bp["T"][-1] - 0.05, t_max)
+    ax_m.set_ylim(-0.03, 1.05)
+    ax_m.set_xlabel("temperature T")
+    ax_m.set_ylabel("|m|")
+    ax_m.set_title(f"(a) ferromagnet J = 1 on a random 3-regular graph, N = {N}", fontsize=10)
+    ax_m.legend(fontsize=8, loc="upper right")
+
+    # (b) energy and free energy per spin
+    keep = mc["T"] <= t_max
+    T_mc = np.asarray(mc["T"])[keep]
+    ax_e.plot(bp["T"], bp["u"], "-", color="tab:blue", lw=1.6, label="BP energy u")
+    ax_e.errorbar(T_mc, np.asarray(mc["u"])[keep], yerr=np.asarray(mc["u_err"])[keep], fmt="o",
+                  ms=4, capsize=2, color="tab:orange", label="Monte Carlo energy ⟨E⟩/N")
+    ax_e.plot(bp["T"], bp["f"], "-", color="tab:green", lw=1.6,
+              label="Bethe free energy −log Z_Bethe/(βN)")
+    f_err = (np.asarray(mc["f_statistical"]) + np.asarray(mc["f_discretisation"]))[keep]
+    ax_e.errorbar(T_mc, np.asarray(mc["f"])[keep], yerr=f_err, fmt="s", ms=4, mfc="none",
+                  capsize=2, color="tab:purple",
+                  label="Monte Carlo f, thermodynamic integration")
+    ax_e.axvline(tc, color="tab:blue", ls="--", lw=1.0, label="BP instability")
+    ax_e.set_xlim(bp["T"][-1] - 0.05, t_max)
+    ax_e.set_xlabel("temperature T")
+    ax_e.set_ylabel("per spin")
+    ti = ferro["thermodynamic_integration"]
+    ax_e.set_title("(b) energy and free energy per spin; βf = −ln 2 + ∫₀^β u dβ′", fontsize=10)
+    ax_e.legend(fontsize=8, loc="lower right",
+                title=f"max |f_Bethe − f_MC| = {ferro['comparison']['max_abs_diff_f_bethe_vs_mc']:.1e}"
+                      f"; TI error ≤ {ti['max_statistical_error_f'] + ti['max_discretisation_error_f']:.1e}",
+                title_fontsize=8)
+
+    # (c) ±J spin glass
+    sg = results["spin_glass"]
+    runs = sg["runs"]
+    T = np.asarray(runs["T"])
+    q = np.asarray(runs["q"])
+    ok = np.asarray(runs["converged"], dtype=bool)
+    for j in range(q.shape[1]):
+        ax_sg.plot(T[ok[:, j]], q[ok[:, j], j], "o", color="tab:blue", ms=5,
+                   label="q_BP, converged" if j == 0 else None)
+        ax_sg.plot(T[~ok[:, j]], q[~ok[:, j], j], "x", color="tab:red", ms=6,
+                   label=f"q_BP of the last iterate, not converged in {sg['max_iter']}"
+                   if j == 0 else None)
+    ax_sg.axvline(tsg, color="tab:blue", ls="--", lw=1.2,
+                  label=f"spin-glass instability (numerics.bp_stability) = {tsg:.4f}")
+    ax_sg.axvline(tsg_ref, color="tab:red", ls=":", lw=1.5,
+                  label=f"reference 1/atanh(1/√2) = {tsg_ref:.4f}")
+    ax_sg.set_xlabel("temperature T")
+    ax_sg.set_ylabel("q_BP = mean m_i²")
+    ax_sg.set_ylim(-0.03, 1.0)
+    twin = ax_sg.twinx()
+    its = np.asarray(runs["iterations"], dtype=float).mean(axis=1)
+    twin.semilogy(T, its, "-", color="tab:gray", lw=1.2, alpha=0.8)
+    twin.set_ylabel("BP iterations (grey, mean over starts)", color="tab:gray")
+    twin.tick_params(axis="y", colors="tab:gray")
+    ax_sg.set_title(f"(c) ±J spin glass, N = {sg['N']}: BP from {sg['inits']} random starts",
+                    fontsize=10)
+    ax_sg.legend(fontsize=8, loc="upper right")
+
+    # (d) BP vs exact enumeration
+    ex = results["exactness"]
+    betas = ex["grid"]["beta"]
+    tree_m = np.max([t["marginal_error"] for t in ex["trees"]], axis=0)
+    tree_z = np.max([t["log_z_error"] for t in ex["trees"]], axis=0)
+    sizes = ", ".join(str(t["n_nodes"]) for t in ex["trees"])
+    ax_tree.semilogy(betas, _floor(tree_m), "o-", color="tab:green",
+                     label=f"trees (n = {sizes}): max |P_BP − P_exact|")
+    ax_tree.semilogy(betas, _floor(tree_z), "s--", color="tab:green", mfc="none",
+                     label="trees: |log Z_Bethe − log Z|")
+    ax_tree.semilogy(betas, _floor(ex["grid"]["marginal_error"]), "o-", color="tab:purple",
+                     label="4×4 periodic grid: max |P_BP − P_exact|")
+    ax_tree.semilogy(betas, _floor(ex["grid"]["log_z_error"]), "s--", color="tab:purple",
+                     mfc="none", label="4×4 periodic grid: |log Z_Bethe − log Z|")
+    failed = ~np.asarray(ex["grid"]["converged"], dtype=bool)
+    if failed.any():
+        ax_tree.semilogy(np.asarray(betas)[failed],
+                         _floor(np.asarray(ex["grid"]["marginal_error"])[failed]), "x",
+                         color="tab:red", ms=10, mew=2,
+                         label=f"grid: BP not converged (damping {ex['grid']['damping']})")
+    ax_tree.set_ylim(1e-17, 10)
+    ax_tree.set_xlabel("inverse temperature β")
+    ax_tree.set_ylabel("error (zeros shown at 1e-17)")
+    ax_tree.set_title("(d) BP vs exact enumeration, J ~ U(−1, 1), h ~ U(−0.5, 0.5)",
+                      fontsize=10)
+    ax_tree.legend(fontsize=8, loc="center right")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    mode = "quick" if results["quick"] else "full"
+    fig.suptitle(f"Belief propagation on random 3-regular graphs vs Monte Carlo and exact "
+                 f"enumeration ({mode} run, {results['monte_carlo']['sweeps']} sweeps)",
+                 fontsize=11)
+    return fig
+
+
+def table(results):
+    """The numbers of ``results`` as text."""
+    ferro, stab = results["ferromagnet"], results["instability"]
+    bp, mc = ferro["bp"], ferro["monte_carlo"]
+    refine = ferro["bp_refine"]
+    shown = len(mc["T"]) - len(bp["T"][::refine])
+    rows = []
+    for j in range(shown, len(mc["T"])):
+        k, T = (j - shown) * refine, mc["T"][j]
+        rows.append([f"{T:.3f}", f"{bp['m_abs'][k]:.4f}", pm(mc["m_abs"][j], mc["m_err"][j]),
+                     f"{bp['u'][k]:.4f}", pm(mc["u"][j], mc["u_err"][j]), f"{bp['f'][k]:.4f}",
+                     pm(mc["f"][j], mc["f_statistical"][j] + mc["f_discretisation"][j])])
+    ti = ferro["thermodynamic_integration"]
+    blocks = [format_table(["T", "|m| BP", "|m| MC", "u BP", "u MC", "f Bethe", "f MC (TI)"],
+                           rows, title=f"(a, b) ferromagnet J = 1, random 3-regular, "
+                                       f"N = {ferro['N']}")
+              + f"\n  max |f_Bethe - f_MC| = {ferro['comparison']['max_abs_diff_f_bethe_vs_mc']:.2e}"
+                f", max |u_BP - u_MC| = {ferro['comparison']['max_abs_diff_u_bp_vs_mc']:.2e}"
+                f"\n  thermodynamic integration error of f: statistical <= "
+                f"{ti['max_statistical_error_f']:.1e}, discretisation <= "
+                f"{ti['max_discretisation_error_f']:.1e}"]
+    runs = results["spin_glass"]["runs"]
+    rows = [[f"{T:.3f}", f"{sum(ok)}/{len(ok)}", f"{min(its)}-{max(its)}",
+             f"{np.mean(q):.4f}"]
+            for T, ok, its, q in zip(runs["T"], runs["converged"], runs["iterations"],
+                                     runs["q"])]
+    blocks.append(format_table(["T", "converged", "iterations", "q_BP"], rows,
+                               title=f"(c) ±J spin glass, N = {results['spin_glass']['N']}"))
+    ex = results["exactness"]
+    rows = [[f"tree n={t['n_nodes']}", f"{max(t['marginal_error']):.1e}",
+             f"{max(t['log_z_error']):.1e}", f"{sum(t['converged'])}/{len(t['converged'])}"]
+            for t in ex["trees"]]
+    g = ex["grid"]
+    rows.append(["4x4 periodic grid", f"{max(g['marginal_error']):.1e}",
+                 f"{max(g['log_z_error']):.1e}", f"{sum(g['converged'])}/{len(g['converged'])}"])
+    blocks.append(format_table(["graph", "max |P_BP - P|", "max |dlog Z|", "BP converged"],
+                               rows, title=f"(d) BP vs exact enumeration at beta in "
+                                           f"{list(g['beta'])}"))
+    blocks.append("instability temperatures of the paramagnetic BP solution, degree 3:\n"
+                  f"  ferromagnet: computed {stab['ferromagnetic']['computed']:.6f}, reference "
+                  f"2/ln 3 = {stab['ferromagnetic']['reference']:.6f}\n"
+                  f"  ±J spin glass: computed {stab['spin_glass']['computed']:.6f}, reference "
+                  f"1/atanh(1/sqrt 2) = {stab['spin_glass']['reference']:.6f}")
+    return "\n\n".join(blocks)

@@ -9,11 +9,12 @@ from .errors import ModelError
 from .functions import GaussianExpectation, LogSumExp
 from .bp import belief_propagation, bethe_edge, bp_stability
 from .glm import (GLM, Channel, Prior, classification_errors, denoisers, free_entropy,
-                  state_evolution)
+                  mismatched_state_evolution, state_evolution)
 from .replica import replica_symmetric, tap
 from .spins import BETA, PairwiseModel, local_energy, meanfield
 
 __all__ = ["Equations", "ModelError", "GaussianExpectation", "LogSumExp", "PairwiseModel",
            "meanfield", "local_energy", "belief_propagation", "bethe_edge", "bp_stability",
            "replica_symmetric", "tap", "BETA", "Prior", "Channel", "GLM", "denoisers",
-           "state_evolution", "free_entropy", "classification_errors"]
+           "state_evolution", "free_entropy", "classification_errors",
+           "mismatched_state_evolution"]

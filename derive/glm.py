@@ -29,7 +29,7 @@ from .gaussian import Phi, expectation, integrate_gaussian_weight, stable_log
 from .simplify import boltzmann_average
 
 __all__ = ["Prior", "Channel", "GLM", "denoisers", "state_evolution", "free_entropy",
-           "classification_errors",
+           "classification_errors", "mismatched_state_evolution",
            "A", "B", "OMEGA", "V", "Y"]
 
 #: Symbols of the denoisers' arguments.
@@ -454,3 +454,102 @@ def classification_errors(glm):
                      {sp.Symbol("bayes_error", real=True): bayes,
                       sp.Symbol("gibbs_error", real=True): gibbs}, model=glm,
                      description="Bayes-optimal and Gibbs generalisation errors at overlap q.")
+
+
+def _teacher_output_average(teacher, integrand, omega_t, v_t):
+    r""":math:`\mathbb{E}_\xi \int dy\, Z^t_\mathrm{out}(y, \omega_t, V_t)\, F(y, \xi)` for an
+    integrand ``F`` in ``Y`` and ``xi`` (``omega_t``, ``v_t`` may depend on ``xi``)."""
+    xi = sp.Symbol("xi", real=True)
+    z_t = sp.exp(_log_zout(teacher.channel)).subs({OMEGA: omega_t, V: v_t}, simultaneous=True)
+    body = z_t * integrand
+    if teacher.channel.support is None:
+        summed = integrate_gaussian_weight(sp.powsimp(body * sp.exp(Y**2 / 2)), Y, 1, 0)
+        if summed.has(GaussianExpectation):
+            raise ModelError("the y-integral of this continuous channel does not close under "
+                             "the Gaussian rules")
+    else:  # expanded first, so that products of exponentials merge into one (log domain)
+        summed = sp.Add(*[sp.powsimp(sp.expand(body.subs(Y, v), power_exp=False, log=False))
+                          for v in teacher.channel.support])
+    return _tidy(expectation(summed, xi))
+
+
+def _teacher_input_average(teacher, integrand, m_hat, q_hat):
+    r""":math:`\mathbb{E}_{w_0, \xi} F(w_0, \hat m w_0 + \sqrt{\hat q}\xi)`, ``F`` affine in ``w_0``.
+
+    ``integrand`` is a function ``(w0, field) -> expression``. Over a Gaussian part of the
+    teacher's prior, ``w0`` and the field are jointly Gaussian and ``w0`` is replaced by its
+    conditional mean given the field.
+    """
+    xi = sp.Symbol("xi", real=True)
+    w0 = sp.Symbol("w_0", real=True)
+    total = sp.S.Zero
+    for part in teacher.prior.parts():
+        if part[1] == "atom":
+            total += part[0] * expectation(integrand(part[2], m_hat * part[2] + sp.sqrt(q_hat) * xi),
+                                           xi)
+            continue
+        _, _, mean, var = part
+        f = sp.expand(integrand(w0, xi))
+        if not f.is_polynomial(w0) or sp.degree(f, w0) > 1:
+            raise ModelError("the input average needs an integrand affine in the teacher's weight")
+        field_mean, field_var = m_hat * mean, m_hat**2 * var + q_hat
+        conditional = mean + m_hat * var / field_var * (xi - field_mean)
+        total += part[0] * expectation(f.subs(w0, conditional), xi, field_mean, field_var)
+    return _tidy(total)
+
+
+def mismatched_state_evolution(teacher, student):
+    r"""State evolution of GAMP run with the ``student``'s denoisers on the ``teacher``'s data.
+
+    With :math:`\omega = \sqrt{q}\xi`, the teacher's field given it has mean
+    :math:`(m/\sqrt q)\xi` and variance :math:`\rho - m^2/q`:
+
+    .. math::
+        \hat q = \alpha\,\mathbb{E}\, g_s^2,\quad
+        \hat\chi = -\alpha\,\mathbb{E}\, \partial_\omega g_s,\quad
+        \hat m = \alpha\,\mathbb{E}_\xi \int dy\, \partial_\omega Z^t_\mathrm{out}\, g_s
+
+    (the first two under :math:`\int dy\, Z^t_\mathrm{out}(y, (m/\sqrt q)\xi, \rho - m^2/q)`),
+    and with :math:`B = \hat m w_0 + \sqrt{\hat q}\xi`:
+    :math:`m = \mathbb{E}\, w_0 f_a^s(\hat\chi, B)`, :math:`q = \mathbb{E} f_a^s(\hat\chi, B)^2`,
+    :math:`\chi = \mathbb{E} f_v^s(\hat\chi, B)`. When the student is the teacher these reduce
+    to :func:`state_evolution` (``m = q``, ``chi = rho - q``, all hats equal).
+
+    References
+    ----------
+    Rangan, ISIT 2011; Gerbelot, Abbara & Krzakala, arXiv:2006.06581 (2020).
+
+    Returns
+    -------
+    Equations
+        ``kind="fixed_point"`` in ``(m, q, chi, m_hat, q_hat, chi_hat)``; the hats are
+        functions of ``(m, q, chi)`` and ``(m, q, chi)`` of the hats (iterate in turn).
+    """
+    if not isinstance(student, GLM):
+        raise ModelError(f"the student must be a GLM, got {type(student).__name__}")
+    m, chi = sp.Symbol("m", real=True), sp.Symbol("chi", positive=True)
+    q = sp.Symbol("q", positive=True)
+    m_hat, q_hat, chi_hat = sp.symbols("m_hat q_hat chi_hat", nonnegative=True)
+    xi = sp.Symbol("xi", real=True)
+    rho = teacher.prior.second_moment
+    s_eqs = denoisers(student)
+    at_s = {OMEGA: sp.sqrt(q) * xi, V: chi}
+    g_s, dg_s = s_eqs["g_out"].subs(at_s, simultaneous=True), s_eqs["dg_out"].subs(at_s, simultaneous=True)
+    omega_t, v_t = m / sp.sqrt(q) * xi, rho - m**2 / q
+    dz_t = sp.diff(sp.exp(_log_zout(teacher.channel)).subs(V, v_t), OMEGA).subs(OMEGA, omega_t)
+    z_t_over = sp.exp(_log_zout(teacher.channel)).subs({OMEGA: omega_t, V: v_t}, simultaneous=True)
+    ratio = sp.powsimp(dz_t / z_t_over)  # d_omega log Z^t, stable in the log domain
+    hats = {m_hat: ALPHA * _teacher_output_average(teacher, ratio * g_s, omega_t, v_t),
+            q_hat: ALPHA * _teacher_output_average(teacher, g_s**2, omega_t, v_t),
+            chi_hat: -ALPHA * _teacher_output_average(teacher, dg_s, omega_t, v_t)}
+    f_a = lambda field: s_eqs["f_a"].subs({A: chi_hat, B: field}, simultaneous=True)  # noqa: E731
+    f_v = lambda field: s_eqs["f_v"].subs({A: chi_hat, B: field}, simultaneous=True)  # noqa: E731
+    overlaps = {m: _teacher_input_average(teacher, lambda w, b: w * f_a(b), m_hat, q_hat),
+                q: _teacher_input_average(teacher, lambda w, b: f_a(b)**2, m_hat, q_hat),
+                chi: _teacher_input_average(teacher, lambda w, b: f_v(b), m_hat, q_hat)}
+    params = tuple(dict.fromkeys(teacher.params + student.params))
+    return Equations("GAMP state evolution (mismatched)", "fixed_point",
+                     (m, q, chi, m_hat, q_hat, chi_hat), (ALPHA,) + params, {**hats, **overlaps},
+                     model=(teacher, student),
+                     description=f"GAMP with the student's denoisers on the teacher's data, "
+                                 f"rho = E w0^2 = {rho}.")

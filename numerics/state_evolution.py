@@ -135,7 +135,7 @@ def _prepared(glm, params):
 
 
 def state_evolution(glm, alpha, init="uninformed", params=None, tol=1e-10, max_iter=10_000,
-                    damping=0.0):
+                    damping=0.0, student=None):
     r"""Iterate Bayes-optimal state evolution at sample ratio ``alpha``.
 
     Parameters
@@ -146,7 +146,12 @@ def state_evolution(glm, alpha, init="uninformed", params=None, tol=1e-10, max_i
     init : {"uninformed", "informed"} or float
         Starting overlap: 0, ``rho (1 - 1e-6)``, or a value.
     params : dict, optional
-        Values of the prior's and channel's parameters.
+        Values of the prior's and channel's parameters (teacher's and student's).
+    student : derive.GLM, optional
+        Run GAMP with the student's denoisers on the teacher's (``glm``'s) data: the
+        mismatched state evolution of :func:`derive.mismatched_state_evolution`. Then
+        ``overlap`` is the teacher-student overlap ``m``, ``mse = rho - 2 m + q`` and the
+        result also has ``q`` and ``chi``.
 
     Returns
     -------
@@ -155,7 +160,63 @@ def state_evolution(glm, alpha, init="uninformed", params=None, tol=1e-10, max_i
     alpha = float(alpha)
     if not np.isfinite(alpha) or alpha <= 0:
         raise ValueError(f"alpha must be a positive number, got {alpha}")
+    if student is not None:
+        return _iterate_mismatched(glm, student, alpha, init, params, tol, max_iter, damping)
     return _iterate(_prepared(glm, params), alpha, init, tol, max_iter, damping)
+
+
+@functools.lru_cache(maxsize=32)
+def _mismatched(teacher, student):
+    return derive.mismatched_state_evolution(teacher, student)
+
+
+def _iterate_mismatched(teacher, student, alpha, init, params, tol, max_iter, damping):
+    eqs = _mismatched(teacher, student)
+    params = {str(k): float(v) for k, v in dict(params or {}).items()}
+    missing = [p.name for p in eqs.params[1:] if p.name not in params]
+    if missing:
+        raise ValueError(f"params: no value for model parameter(s) {missing}")
+    values = [params[p.name] for p in eqs.params[1:]]
+    rho = float(teacher.prior.second_moment.subs({p: params[p.name] for p in teacher.params}))
+    starts = {"uninformed": (1e-6, 1e-4), "informed": (rho * (1 - 1e-6), rho * (1 - 1e-6))}
+    if init not in starts:
+        raise ValueError(f"init must be 'uninformed' or 'informed' with a student, got {init!r}")
+    m, q = starts[init]
+    chi = max(rho - q, 1e-6)
+    kernels = {}
+
+    def kernel(order):
+        if order not in kernels:
+            kernels[order] = compile(eqs, order=order)
+        return kernels[order]
+
+    history, converged, hats = [], False, (0.0, 0.0, 0.0)
+    it = 0
+    for it in range(1, int(max_iter) + 1):
+        width = min(chi, max(rho - m * m / q, 1e-300))  # the sharpest Gaussian in play
+        k = kernel(order_for(max(rho - width, 0.0), rho))
+        out = k.module.outputs(m, q, chi, *hats, alpha, *values)
+        hats = out[:3]
+        out = k.module.outputs(m, q, chi, *hats, alpha, *values)
+        new = np.array(out[3:])
+        new = (1 - damping) * new + damping * np.array([m, q, chi])
+        new[1] = min(max(new[1], 1e-12), rho * 1e6)
+        new[2] = max(new[2], 1e-14 * rho)
+        new[0] = float(np.clip(new[0], -np.sqrt(rho * new[1]) * (1 - 1e-12),
+                               np.sqrt(rho * new[1]) * (1 - 1e-12)))
+        history.append(tuple(new))
+        if not np.all(np.isfinite(new)):
+            break
+        change = float(np.max(np.abs(new - np.array([m, q, chi]))))
+        m, q, chi = new
+        if change < tol:
+            converged = True
+            break
+    result = SEResult(overlap=float(m), q_hat=float(hats[1]), mse=float(rho - 2 * m + q),
+                      free_entropy=None, converged=converged, iterations=it, history=history,
+                      alpha=alpha)
+    result.q, result.chi = float(q), float(chi)
+    return result
 
 
 def _iterate(se, alpha, init, tol, max_iter, damping):

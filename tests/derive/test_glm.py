@@ -327,3 +327,23 @@ def test_bad_input_is_a_model_error(build, match):
 def test_unnormalised_continuous_channel_is_a_model_error(likelihood):
     with pytest.raises(ModelError, match="not a distribution in y"):
         Channel(likelihood, YS, ZS)
+
+
+def test_mismatched_state_evolution_of_ridge_regression_is_the_textbook_one():
+    """Gaussian teacher N(0, 1) with noise Delta; student: Gaussian prior of variance lambda
+    and Gaussian channel of variance Delta_s (ridge regression). Oracle, written by hand:
+    m_hat = chi_hat = alpha / (Delta_s + chi), q_hat = alpha (rho + Delta - 2 m + q) /
+    (Delta_s + chi)^2, m = lambda m_hat / (1 + lambda chi_hat),
+    q = lambda^2 (m_hat^2 rho + q_hat) / (1 + lambda chi_hat)^2, chi = lambda / (1 + lambda chi_hat)."""
+    D, Ds, lam = sp.symbols("Delta Delta_s lambda", positive=True)
+    eqs = derive.mismatched_state_evolution(GLM(Prior.gaussian(), Channel.gaussian(D)),
+                                            GLM(Prior.gaussian(0, lam), Channel.gaussian(Ds)))
+    s = {sym.name: sym for sym in eqs.inputs + eqs.params}
+    m, q, chi = s["m"], s["q"], s["chi"]
+    mh, qh, ch, alpha = s["m_hat"], s["q_hat"], s["chi_hat"], s["alpha"]
+    oracle = {"m_hat": alpha / (Ds + chi), "chi_hat": alpha / (Ds + chi),
+              "q_hat": alpha * (1 + D - 2 * m + q) / (Ds + chi)**2,
+              "m": lam * mh / (1 + lam * ch), "q": lam**2 * (mh**2 + qh) / (1 + lam * ch)**2,
+              "chi": lam / (1 + lam * ch)}
+    for name, want in oracle.items():
+        assert sp.simplify(eqs[name] - want) == 0, name

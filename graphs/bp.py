@@ -166,7 +166,9 @@ def belief_propagation(model, G, beta, params=None, schedule="parallel", damping
     arrays = graph_arrays(G, eqs, params, beta)
     csr = arrays.csr
     for what, values in (("an edge", arrays.edge_values), ("a node", arrays.node_values)):
-        if not np.all(np.isfinite(beta * values)):
+        with np.errstate(over="ignore"):
+            finite = np.all(np.isfinite(beta * values))
+        if not finite:
             raise ValueError(f"beta times {what} parameter overflows (beta = {beta}, largest "
                              f"|value| = {np.abs(values).max():.3g}): the Boltzmann weights "
                              "are not representable")

@@ -20,7 +20,7 @@ import mpmath
 import numpy as np
 import pytest
 import sympy as sp
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import derive
@@ -218,6 +218,10 @@ def numerical_derivatives(likelihood, omega, var, width):
 @given(data=st.data(), omega=st.floats(-3.0, 3.0), var=st.floats(0.05, 3.0),
        param=st.floats(0.2, 2.0))
 def test_channel_denoisers_are_derivatives_of_log_zout(name, data, omega, var, param):
+    # The 20-digit quadrature oracle loses digits in far tails (at omega / sqrt(V) = 12 its
+    # g was off by 1e-7 relative, where the kernel matched mpmath's exact log-Phi derivative
+    # to 1e-15); the far tail has its own test (finite at |omega / sqrt(V)| ~ 40).
+    assume(abs(omega) / np.sqrt(var) < 8)
     channel, likelihood, ys, param_name = CHANNELS[name]
     y = data.draw(ys, label="y")
     values = {"y": y, "omega": omega, "V": var}

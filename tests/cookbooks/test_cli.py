@@ -209,7 +209,7 @@ def test_verify_bp_check_catches_a_wrong_bethe_free_entropy(capsys, ising_file, 
 def test_verify_without_checks_for_the_family_says_so(capsys, ising_file, monkeypatch):
     pairwise = families.FAMILIES[0]
     monkeypatch.setattr(families, "FAMILIES", [families.Family(
-        pairwise.name, pairwise.model_type, pairwise.derivations, pairwise.solver, None)])
+        pairwise.name, pairwise.model_type, pairwise.derivations, pairwise.export, None)])
     code, out, err = run_cli(capsys, "verify", ising_file)
     assert code == 2 and out == ""
     assert err.startswith("error: no property checks yet for pairwise spin models")
@@ -322,3 +322,24 @@ def test_run_quick_writes_png_json_and_table(capsys, tmp_path):
     # the 2D lattice is disordered well below the Weiss T_c = 4 (Onsager: 2.269)
     k = int(np.argmin(np.abs(np.array(lattice["monte_carlo"]["T"]) - 3.0)))
     assert lattice["monte_carlo"]["m_abs"][k] < 0.5 < lattice["monte_carlo"]["m_weiss"][k]
+
+
+GLM_FILE = """
+import sympy as sp
+from derive import GLM, Channel, Prior
+model = GLM(Prior.discrete({-1: sp.Rational(1, 2), 1: sp.Rational(1, 2)}), Channel.sign())
+"""
+
+
+def test_glm_family_derive_export_verify(capsys, tmp_path):
+    """The GLM family through the same command line: the derived denoisers (f_a = tanh(B)
+    for a Rademacher prior), a standalone GAMP solver, and the denoiser checks."""
+    path = tmp_path / "perceptron.py"
+    path.write_text(GLM_FILE)
+    code, out, err = run_cli(capsys, "derive", str(path))
+    assert code == 0 and "f_a = tanh(B)" in out and "state evolution" in out
+    solver = tmp_path / "amp_solver.py"
+    code, out, err = run_cli(capsys, "export", str(path), "-o", str(solver))
+    assert code == 0 and "def gamp(" in solver.read_text()
+    code, out, err = run_cli(capsys, "verify", str(path), "--examples", "3", "--seed", "1")
+    assert code == 0 and out.count("PASS") == 2

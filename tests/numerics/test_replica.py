@@ -126,9 +126,11 @@ def test_rs_entropy_is_negative_at_low_temperature(cold):
 
 def test_at_stability():
     """In the paramagnet (q = 0) AT = beta^2 J^2 E sech^4(0) = beta^2 exactly: 1/1.44 at
-    T = 1.2; at T = 0.5 the spin-glass RS solution is unstable (measured AT = 1.36)."""
+    T = 1.2; at T = 0.5 the spin-glass RS solution is unstable (measured AT = 1.36).
+    Tolerance: q -> 0 geometrically (factor beta^2 = 0.69) and the iteration stops at a
+    change of 1e-12, leaving q ~ 2e-12 and AT low by ~2 beta^2 q; 1e-10 covers it."""
     hot, cold_ = sk(1.2), sk(0.5)
-    assert hot.at == pytest.approx(1 / 1.2**2, abs=1e-12) and hot.at_stable
+    assert hot.at == pytest.approx(1 / 1.2**2, abs=1e-10) and hot.at_stable
     assert cold_.q > 0.4 and cold_.at > 1.2 and not cold_.at_stable
 
 

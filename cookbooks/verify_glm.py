@@ -19,7 +19,7 @@ from scipy.integrate import quad
 import derive
 import numerics
 
-from .verify import Check, _hypothesis, _run, _settings
+from .verify import _hypothesis, _run, _settings
 
 __all__ = ["verify_glm"]
 

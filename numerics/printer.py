@@ -22,7 +22,7 @@ import sympy as sp
 from sympy.codegen.rewriting import log1p_opt, optimize
 from sympy.printing.pycode import PythonCodePrinter
 
-from derive import GaussianExpectation, LogSumExp
+from derive import GaussianExpectation
 
 from .errors import CompileError
 from .special import gauss_hermite

@@ -53,7 +53,7 @@ import graphs
 import numerics
 
 from .ising_meanfield import abs_magnetization, ising_model
-from .report import figure, format_table, pm, progress, save_figure, write_json
+from .report import finish, figure, format_table, pm, progress
 
 __all__ = ["NAME", "SUMMARY", "run", "table", "plot", "thermodynamic_integration",
            "uniform_energy"]
@@ -359,13 +359,7 @@ def run(quick=False, out=None, seed=0):
                 "the lower Bethe free energy is kept (the paramagnetic fixed point stays a "
                 "fixed point, unstable, below T_c)",
     )
-    json_path, png_path = out / f"{NAME}.json", out / f"{NAME}.png"
-    results["files"] = dict(json=str(json_path), png=str(png_path))
-    save_figure(plot(results), png_path)
-    results["seconds"] = round(time.perf_counter() - start, 2)
-    write_json(json_path, results)
-    progress(f"[{NAME}] done in {results['seconds']:.1f} s")
-    return results
+    return finish(NAME, results, out, plot, start)
 
 
 def _floor(values, floor=1e-17):

@@ -26,7 +26,7 @@ import numerics
 from numerics.state_evolution import _prepared
 
 from .glm_common import amp_point, se_curve
-from .report import figure, format_table, progress, save_figure, write_json
+from .report import finish, figure, format_table, progress
 
 __all__ = ["NAME", "SUMMARY", "run", "table", "model"]
 
@@ -102,13 +102,7 @@ def run(quick=False, out=None, seed=0):
                    algorithmic_line=line,
                    information_line="alpha = rho (noiseless limit; reference)",
                    conditioning=dict(alpha=0.6, rho=0.2, runs=conditioning))
-    json_path, png_path = out / f"{NAME}.json", out / f"{NAME}.png"
-    results["files"] = dict(json=str(json_path), png=str(png_path))
-    save_figure(plot(results), png_path)
-    results["seconds"] = round(time.perf_counter() - start, 2)
-    write_json(json_path, results)
-    progress(f"[{NAME}] done in {results['seconds']:.1f} s")
-    return results
+    return finish(NAME, results, out, plot, start)
 
 
 def plot(results):

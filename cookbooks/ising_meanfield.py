@@ -39,7 +39,7 @@ import derive
 import graphs
 import numerics
 
-from .report import figure, format_table, pm, progress, save_figure, write_json
+from .report import finish, figure, format_table, pm, progress
 
 __all__ = ["NAME", "SUMMARY", "run", "table", "ising_model", "Weiss", "abs_magnetization"]
 
@@ -222,13 +222,7 @@ def run(quick=False, out=None, seed=0):
                                "configuration"),
         panels=panels,
     )
-    json_path, png_path = out / f"{NAME}.json", out / f"{NAME}.png"
-    results["files"] = dict(json=str(json_path), png=str(png_path))
-    save_figure(plot(results), png_path)
-    results["seconds"] = round(time.perf_counter() - start, 2)
-    write_json(json_path, results)
-    progress(f"[{NAME}] done in {results['seconds']:.1f} s")
-    return results
+    return finish(NAME, results, out, plot, start)
 
 
 def plot(results):

@@ -16,7 +16,7 @@ import numpy as np
 import derive
 
 from .glm_common import amp_point, se_curve
-from .report import figure, format_table, pm, progress, save_figure, write_json
+from .report import finish, figure, format_table, pm, progress
 
 __all__ = ["NAME", "SUMMARY", "run", "table", "model"]
 
@@ -64,13 +64,7 @@ def run(quick=False, out=None, seed=0):
                                     alpha_times_error=products,
                                     reference_constant=REFERENCE_CONSTANT),
                    amp=amp)
-    json_path, png_path = out / f"{NAME}.json", out / f"{NAME}.png"
-    results["files"] = dict(json=str(json_path), png=str(png_path))
-    save_figure(plot(results), png_path)
-    results["seconds"] = round(time.perf_counter() - start, 2)
-    write_json(json_path, results)
-    progress(f"[{NAME}] done in {results['seconds']:.1f} s")
-    return results
+    return finish(NAME, results, out, plot, start)
 
 
 def plot(results):

@@ -3,12 +3,13 @@
 import json
 import math
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 
 __all__ = ["progress", "to_json", "write_json", "figure", "save_figure", "format_table",
-           "pm"]
+           "pm", "finish"]
 
 
 def progress(message):
@@ -100,3 +101,16 @@ def format_table(headers, rows, title=None):
     if title:
         lines.insert(0, title)
     return "\n".join(lines)
+
+
+def finish(name, results, out, plot, start):
+    """The end of every recipe: ``out/NAME.png`` from ``plot(results)``, the elapsed time,
+    ``out/NAME.json``; returns ``results`` (with ``files`` and ``seconds`` added)."""
+    out = Path(out)
+    json_path, png_path = out / f"{name}.json", out / f"{name}.png"
+    results["files"] = dict(json=str(json_path), png=str(png_path))
+    save_figure(plot(results), png_path)
+    results["seconds"] = round(time.perf_counter() - start, 2)
+    write_json(json_path, results)
+    progress(f"[{name}] done in {results['seconds']:.1f} s")
+    return results

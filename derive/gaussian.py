@@ -257,6 +257,25 @@ def _close_term(term, mean, var):
     return term.coeff * prefactor * core
 
 
+def _distribute(expr):
+    """Products over sums and positive integer powers of sums multiplied out, recursively
+    through sums and products only: denominators, exponents and function arguments are
+    left alone. (sympy's ``expand`` goes into denominators too, and turned the stable
+    ``(c e^{-u})^2 / D`` into ``1 / (D e^{2u})``, which overflows.)"""
+    if expr.is_Add:
+        return sp.Add(*[_distribute(a) for a in expr.args])
+    if expr.is_Pow and expr.exp.is_Integer and expr.exp > 1 and expr.base.is_Add:
+        return _distribute(sp.expand_multinomial(expr, deep=False))
+    if expr.is_Mul:
+        factors = [_distribute(f) if (f.is_Add or f.is_Mul or f.is_Pow) else f
+                   for f in expr.args]
+        product = sp.expand_mul(sp.Mul(*factors), deep=False)
+        return product if not product.is_Add else sp.Add(*[
+            t if t.is_Mul and not any(f.is_Add for f in t.args) else _distribute(t)
+            for t in product.args])
+    return expr
+
+
 def _fresh_variable(name, exprs):
     """A real symbol ``name`` (primed as needed) free in ``exprs``: deterministic, so that
     equal derivations give equal equations, hence equal cache keys."""
@@ -312,8 +331,7 @@ def expectation(expr, z, mean=0, var=1):
     0
     """
     mean, var = sp.sympify(mean), sp.sympify(var)
-    # power_exp=False: exp(a + b) must stay one exponential (a stable log-domain form)
-    expr = sp.expand(_to_phi(sp.sympify(expr)), power_exp=False, log=False)
+    expr = _distribute(_to_phi(sp.sympify(expr)))
     if not expr.has(z):
         return expr
     if mean == 0 and _odd(expr, z):
@@ -324,8 +342,8 @@ def expectation(expr, z, mean=0, var=1):
         value = _close_term(parsed, mean, var) if parsed is not None else None
         (closed if value is not None else left).append(value if value is not None else term)
     result = sp.Add(*closed)
-    if left:
-        rest = sp.Add(*left)
+    if left:  # exponentials out of denominators: 1/(D e^{u}) -> e^{-u}/D, which cannot overflow
+        rest = sp.Add(*[sp.powsimp(sp.factor_terms(t)) for t in left])
         t = _fresh_variable("t", (rest, mean, var))
         rest = rest.subs(z, mean + sp.sqrt(var) * t)
         result += GaussianExpectation(rest, t)

@@ -276,3 +276,17 @@ def test_mismatched_state_evolution_matches_gamp_with_a_gaussian_student():
     assert se.converged and run.converged
     assert run.history["overlap"][-1] == pytest.approx(se.overlap, abs=0.02)
     assert float(run.estimate @ run.estimate / 2000) == pytest.approx(se.q, abs=0.02)
+
+
+def test_noisy_sign_state_evolution_stays_finite_and_above_the_noise_floor():
+    """Regression: the y-sum of the noisy-sign channel was rewritten as 1 / (D e^{u}) and
+    overflowed to NaN at q ~ 0.9. Now SE converges, and the Bayes error stays above the
+    label-noise floor epsilon (no predictor beats the flips) while decreasing with alpha."""
+    eps = sp.Symbol("epsilon", positive=True)
+    glm = GLM(Prior.gaussian(), Channel.sign(eps))
+    errors = []
+    for alpha in (1.0, 10.0, 100.0):
+        r = numerics.state_evolution(glm, alpha, params={"epsilon": 0.1})
+        assert r.converged and np.isfinite(r.overlap) and 0 < r.overlap < 1
+        errors.append(r.generalization_error)
+    assert errors[0] > errors[1] > errors[2] > 0.1

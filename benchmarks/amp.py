@@ -34,6 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
+from timing import best_of
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -43,15 +45,6 @@ def limit_threads(n):
     except ImportError:  # pragma: no cover - threadpoolctl ships with scipy's stack
         return None
     return threadpool_limits(limits=n, user_api="blas")
-
-
-def best_of(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def models():

@@ -42,6 +42,8 @@ import numerics
 from graphs import to_csr
 from graphs._common import graph_arrays
 
+from timing import best_of
+
 
 @numba.njit(cache=True)
 def hand_written(indptr, reverse, J, h, beta, messages, scratch, out):
@@ -191,15 +193,6 @@ def round_robin(variants, sweeps, repeat):
     return best
 
 
-def best_of(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t0 = time.process_time()
-        fn()
-        times.append(time.process_time() - t0)
-    return min(times)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000)
@@ -299,7 +292,8 @@ def main():
             messages, _ = plain_python_sweep(H, Jd, hd, args.beta, messages)
 
     py_updates = 2 * H.number_of_edges() * args.python_sweeps
-    py_rate = py_updates / best_of(lambda: python(args.python_sweeps), args.repeat)
+    py_rate = py_updates / best_of(lambda: python(args.python_sweeps), args.repeat,
+                                     clock=time.process_time)
     small = to_csr(H)  # the generated kernel on the same small graph, like for like
     small_arrays = graph_arrays(H, eqs, {"J": 1.0, "h": 0.0}, args.beta)
     small_init = np.random.default_rng(0).uniform(-1.0, 1.0, size=(small.indices.size, 1))
@@ -315,7 +309,8 @@ def main():
             messages, out = out, messages
 
     small_rate = (small.indices.size * args.sweeps
-                  / best_of(lambda: generated_small(args.sweeps), args.repeat))
+                  / best_of(lambda: generated_small(args.sweeps), args.repeat,
+                          clock=time.process_time))
 
     print(f"beta = {args.beta}, J = 1, h = 0; {args.sweeps} parallel sweeps, best of "
           f"{args.repeat} rounds; numba {numba.__version__}, networkx {nx.__version__}")

@@ -11,7 +11,6 @@ hand-written one keeps only the spins.
 """
 
 import argparse
-import time
 
 import networkx as nx
 import numba
@@ -22,6 +21,8 @@ import derive
 from graphs import to_csr
 from graphs._common import graph_arrays
 from graphs.montecarlo import _sampler
+
+from timing import best_of
 
 
 @numba.njit(cache=True)
@@ -39,15 +40,6 @@ def hand_written(indptr, indices, weights, spins, field, beta, sweeps):
                 spins[i] = -spins[i]
                 accepted += 1
     return accepted
-
-
-def best_of(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main():

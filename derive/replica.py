@@ -67,6 +67,17 @@ def _bilinear(model):
     return f_basis[0], kappa, K
 
 
+def _spins(model, who):
+    """The bilinear form of ``model`` for the derivation ``who``: ``(sigma values over the
+    alphabet, kappa, names already taken)``; a ModelError if ``model`` is not pairwise."""
+    if not isinstance(model, PairwiseModel):
+        raise ModelError(f"{who} needs a PairwiseModel, got {type(model).__name__}")
+    sigma, kappa, _ = _bilinear(model)
+    x = model.variables[0]
+    taken = {p.name for p in model.node_params} | {BETA.name}
+    return [sigma.subs(x, a) for a in model.alphabet], kappa, taken
+
+
 def coupling_spread(model):
     r"""``|kappa| max|sigma| (max sigma - min sigma)``: how fast the site weights change with ``z``.
 
@@ -75,9 +86,7 @@ def coupling_spread(model):
     :math:`\sqrt{q} \le \max|\sigma|`; 2 for Ising spins with ``e = -K s s'``.
     Used to size the quadrature.
     """
-    sigma, kappa, _ = _bilinear(model)
-    x = model.variables[0]
-    values = [sigma.subs(x, a) for a in model.alphabet]
+    values, kappa, _ = _spins(model, "coupling_spread")
     return (sp.Abs(kappa) * sp.Max(*[sp.Abs(v) for v in values])
             * (sp.Max(*values) - sp.Min(*values)))
 
@@ -111,17 +120,13 @@ def replica_symmetric(model):
     >>> print(replica_symmetric(sk)["m"])
     E_{z}[tanh(beta*(J*sqrt(q)*z + J_0*m + h))]
     """
-    if not isinstance(model, PairwiseModel):
-        raise ModelError(f"replica_symmetric needs a PairwiseModel, got {type(model).__name__}")
-    sigma, kappa, _ = _bilinear(model)
+    s_vals, kappa, taken = _spins(model, "replica_symmetric")
     x = model.variables[0]
-    taken = {p.name for p in model.node_params} | {BETA.name}
     J0 = sp.Symbol(_fresh("J_0", taken), real=True)
     J = sp.Symbol(_fresh("J", taken), positive=True)
     m = sp.Symbol(_fresh("m", taken), real=True)
     q = sp.Symbol(_fresh("q", taken), nonnegative=True)
     z = sp.Symbol(_fresh("z", taken), real=True)
-    s_vals = [sigma.subs(x, a) for a in model.alphabet]
     sq_vals = [v**2 for v in s_vals]
     square_constant = len(set(sq_vals)) == 1
     Q = sq_vals[0] if square_constant else sp.Symbol(_fresh("Q", taken), nonnegative=True)
@@ -182,14 +187,11 @@ def tap(model):
         ``kind="map"``; inputs ``H``, ``Lambda``; params ``beta`` and the
         node parameters; outputs ``m`` and ``V``.
     """
-    if not isinstance(model, PairwiseModel):
-        raise ModelError(f"tap needs a PairwiseModel, got {type(model).__name__}")
-    sigma, kappa, _ = _bilinear(model)
+    sigma_vals, kappa, taken = _spins(model, "tap")
     x = model.variables[0]
-    taken = {p.name for p in model.node_params} | {BETA.name}
     H = sp.Symbol(_fresh("H", taken), real=True)
     Lam = sp.Symbol(_fresh("Lambda", taken), nonnegative=True)
-    s_vals = [kappa * sigma.subs(x, a) for a in model.alphabet]  # spins of the coupling K
+    s_vals = [kappa * s for s in sigma_vals]  # spins of the coupling K
     energies = [-(H * s + BETA / 2 * Lam * s**2) + model.field_energy.subs(x, a)
                 for s, a in zip(s_vals, model.alphabet)]
     mean, method = boltzmann_average(s_vals, energies, BETA)

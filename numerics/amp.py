@@ -28,6 +28,7 @@ import derive
 from derive.glm import A as SYM_A, B as SYM_B
 
 from .compile import compile
+from .params import parameter_values
 
 __all__ = ["amp", "vamp", "AMPResult", "teacher_student", "TeacherStudent", "export_amp"]
 
@@ -73,12 +74,9 @@ class _Denoisers:
         eqs = derive.denoisers(glm)
         self.input = compile(eqs.select("f_a", "f_v"))
         self.output = compile(eqs.select("g_out", "dg_out"))
-        values = {str(k): float(v) for k, v in dict(params or {}).items()}
-        missing = [p.name for p in glm.params if p.name not in values]
-        if missing:
-            raise ValueError(f"params: no value for model parameter(s) {missing}")
-        self.values = values
-        rho = glm.prior.second_moment.subs({p: values[p.name] for p in glm.params})
+        values = parameter_values(glm.params, params)
+        self.values = {p.name: v for p, v in values.items()}
+        rho = glm.prior.second_moment.subs(values)
         self.rho = float(rho)
 
     def _call(self, kernel, named):
@@ -245,11 +243,7 @@ def _gaussian_noise(glm, params):
 
 
 def _values(glm, params):
-    params = {str(k): v for k, v in dict(params or {}).items()}
-    missing = [p.name for p in glm.params if p.name not in params]
-    if missing:
-        raise ValueError(f"params: no value for model parameter(s) {missing}")
-    return {p: float(params[p.name]) for p in glm.params}
+    return parameter_values(glm.params, params)
 
 
 @dataclass

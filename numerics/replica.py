@@ -8,6 +8,7 @@ import numpy as np
 import derive
 
 from .compile import compile
+from .params import parameter_values
 from .fixed_point import fixed_point
 
 __all__ = ["replica_symmetric", "RSResult", "quadrature_order"]
@@ -116,11 +117,8 @@ def replica_symmetric(model, beta, J0=0.0, J=1.0, params=None, init="ordered", d
         raise ValueError(f"J (the coupling spread) must be positive, got {J}")
     spread = float(derive.replica.coupling_spread(model))
     kernel = compile(eqs, order=order or quadrature_order(beta, J, spread))
-    node = {str(k): float(v) for k, v in dict(params or {}).items()}
-    missing = [p.name for p in eqs.params[3:] if p.name not in node]
-    if missing:
-        raise ValueError(f"params: no value for {missing}")
-    values = [beta, float(J0), float(J)] + [node[p.name] for p in eqs.params[3:]]
+    node = parameter_values(eqs.params[3:], params)
+    values = [beta, float(J0), float(J)] + list(node.values())
     n = len(eqs.inputs)
     starts = {"ordered": [1.0] * n, "paramagnetic": [0.0, 0.0] + [1.0] * (n - 2),
               "glassy": [0.0] + [1.0] * (n - 1)}

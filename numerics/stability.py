@@ -29,6 +29,7 @@ from scipy.optimize import brentq
 import derive
 
 from .compile import compile
+from .params import parameter_values
 from .fixed_point import fixed_point
 
 __all__ = ["bp_stability", "StabilityResult"]
@@ -87,11 +88,7 @@ class _Recursion:
         self.law = _distribution(model, couplings)
         self.bp = compile(derive.belief_propagation(model))
         self.jac = compile(derive.bp_stability(model))
-        params = {str(k): float(v) for k, v in dict(params or {}).items()}
-        missing = [p.name for p in model.node_params if p.name not in params]
-        if missing:
-            raise ValueError(f"params: no value for node parameter(s) {missing}")
-        self.node = [params[p.name] for p in model.node_params]
+        self.node = list(parameter_values(model.node_params, params).values())
         self.n = len(self.bp.outputs)
 
     def fixed_point(self, beta, h0):

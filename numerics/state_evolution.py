@@ -22,6 +22,7 @@ from scipy.optimize import brentq
 import derive
 
 from .compile import compile
+from .params import parameter_values
 
 __all__ = ["state_evolution", "SEResult", "thresholds", "Thresholds", "order_for"]
 
@@ -79,12 +80,9 @@ class _SE:
         self.eqs = derive.state_evolution(glm)
         self.phi_eqs = derive.free_entropy(glm)
         self.error_eqs = derive.classification_errors(glm) if glm.channel.support else None
-        params = {str(k): float(v) for k, v in dict(params or {}).items()}
-        missing = [p.name for p in glm.params if p.name not in params]
-        if missing:
-            raise ValueError(f"params: no value for model parameter(s) {missing}")
-        self.values = [params[p.name] for p in glm.params]
-        rho = glm.prior.second_moment.subs({p: params[p.name] for p in glm.params})
+        values = parameter_values(glm.params, params)
+        self.values = list(values.values())
+        rho = glm.prior.second_moment.subs(values)
         self.rho = float(rho)
         self._kernels = {}
 
@@ -172,12 +170,9 @@ def _mismatched(teacher, student):
 
 def _iterate_mismatched(teacher, student, alpha, init, params, tol, max_iter, damping):
     eqs = _mismatched(teacher, student)
-    params = {str(k): float(v) for k, v in dict(params or {}).items()}
-    missing = [p.name for p in eqs.params[1:] if p.name not in params]
-    if missing:
-        raise ValueError(f"params: no value for model parameter(s) {missing}")
-    values = [params[p.name] for p in eqs.params[1:]]
-    rho = float(teacher.prior.second_moment.subs({p: params[p.name] for p in teacher.params}))
+    named = parameter_values(eqs.params[1:], params)
+    values = list(named.values())
+    rho = float(teacher.prior.second_moment.subs(named))
     starts = {"uninformed": (1e-6, 1e-4), "informed": (rho * (1 - 1e-6), rho * (1 - 1e-6))}
     if init not in starts:
         raise ValueError(f"init must be 'uninformed' or 'informed' with a student, got {init!r}")

@@ -235,9 +235,9 @@ def test_bad_J(J):
 
 
 def test_missing_params():
-    with pytest.raises(ValueError, match=r"params: no value for \['h'\]"):
+    with pytest.raises(ValueError, match=r"params: no value for model parameter\(s\) \['h'\]"):
         numerics.replica_symmetric(SK, 1.0)
-    with pytest.raises(ValueError, match=r"params: no value for \['D'\]"):
+    with pytest.raises(ValueError, match=r"params: no value for model parameter\(s\) \['D'\]"):
         numerics.replica_symmetric(GS, 1.0, params={"h": 0.0})
 
 

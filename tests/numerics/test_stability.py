@@ -160,5 +160,5 @@ def test_unknown_parameter_name():
 
 def test_missing_node_parameter():
     ising_h = PairwiseModel((-1, 1), -J * si * sj, -h * si, variables=(si, sj))
-    with pytest.raises(ValueError, match=r"params: no value for node parameter\(s\) \['h'\]"):
+    with pytest.raises(ValueError, match=r"params: no value for model parameter\(s\) \['h'\]"):
         numerics.bp_stability(ising_h, 3, {"J": 1.0})

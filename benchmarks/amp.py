@@ -33,7 +33,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from timing import best_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,14 +50,15 @@ def models():
     import sympy as sp
 
     from derive import GLM, Channel, Prior
-    rademacher = GLM(Prior.discrete({-1: sp.Rational(1, 2), 1: sp.Rational(1, 2)}),
-                     Channel.sign())
+
+    rademacher = GLM(Prior.discrete({-1: sp.Rational(1, 2), 1: sp.Rational(1, 2)}), Channel.sign())
     gaussian = GLM(Prior.gaussian(), Channel.sign())
     return rademacher, gaussian
 
 
 def gamp_iteration(args):
     import numerics
+
     _, glm = models()
     data = numerics.teacher_student(glm, args.n, args.alpha, seed=0)
     X, y = data.X, data.y
@@ -68,6 +68,7 @@ def gamp_iteration(args):
     def run(k):
         res = numerics.amp(glm, X, y, max_iter=k, tol=0.0)
         assert res.iterations == k, res.message
+
     t1 = best_of(lambda: run(args.k1), args.repeat)
     t2 = best_of(lambda: run(args.k2), args.repeat)
     per_iteration = (t2 - t1) / (args.k2 - args.k1)
@@ -78,35 +79,47 @@ def gamp_iteration(args):
 
     # where the rest goes: the two denoiser calls on arrays of the iteration's sizes
     from numerics.amp import _prepared
+
     den = _prepared(glm, None)
     omega, V = X @ (0.5 * data.w_star), np.full(M, 0.5)
     A, B = np.full(N, 2.0), X.T @ y
     t_channel = best_of(lambda: [den.channel(y, omega, V) for _ in range(reps)], args.repeat) / reps
     t_prior = best_of(lambda: [den.prior(A, B) for _ in range(reps)], args.repeat) / reps
-    print(f"(a) GAMP, Gaussian prior + sign channel, N = {N}, M = {M} (alpha = {args.alpha}), "
-          f"BLAS threads = {args.threads}")
-    print(f"    one iteration           : {per_iteration * 1e3:8.2f} ms "
-          f"(runs of {args.k1} and {args.k2} iterations: {t1:.3f} s, {t2:.3f} s)")
+    print(
+        f"(a) GAMP, Gaussian prior + sign channel, N = {N}, M = {M} (alpha = {args.alpha}), "
+        f"BLAS threads = {args.threads}"
+    )
+    print(
+        f"    one iteration           : {per_iteration * 1e3:8.2f} ms "
+        f"(runs of {args.k1} and {args.k2} iterations: {t1:.3f} s, {t2:.3f} s)"
+    )
     print(f"    X @ v + X.T @ u         : {matvec * 1e3:8.2f} ms")
     print(f"    ratio                   : {per_iteration / matvec:8.2f}   (target <= 1.5)")
-    print(f"    of which denoisers      : channel {t_channel * 1e3:.2f} ms (M = {M}), "
-          f"prior {t_prior * 1e3:.2f} ms (N = {N})")
+    print(
+        f"    of which denoisers      : channel {t_channel * 1e3:.2f} ms (M = {M}), "
+        f"prior {t_prior * 1e3:.2f} ms (N = {N})"
+    )
 
 
 def se_one_alpha(args):
     import numerics
+
     rademacher, gaussian = models()
     print("(b) state evolution at one alpha, kernels compiled (first call at the same alpha)")
-    for name, glm, alpha in (("Rademacher + sign", rademacher, 1.0),
-                             ("Gaussian + sign", gaussian, args.alpha)):
+    for name, glm, alpha in (
+        ("Rademacher + sign", rademacher, 1.0),
+        ("Gaussian + sign", gaussian, args.alpha),
+    ):
         t0 = time.perf_counter()
         first = numerics.state_evolution(glm, alpha)
         t_first = time.perf_counter() - t0
-        t = best_of(lambda: numerics.state_evolution(glm, alpha), args.repeat)
-        other = best_of(lambda: numerics.state_evolution(glm, 1.1 * alpha), 1)
-        print(f"    {name:18s} alpha = {alpha:4.2f}: {t * 1e3:7.1f} ms  (target < 100 ms; "
-              f"{first.iterations} iterations; first call {t_first:.2f} s; at 1.1 alpha "
-              f"{other * 1e3:.1f} ms)")
+        t = best_of(lambda: numerics.state_evolution(glm, alpha), args.repeat)  # noqa: B023
+        other = best_of(lambda: numerics.state_evolution(glm, 1.1 * alpha), 1)  # noqa: B023
+        print(
+            f"    {name:18s} alpha = {alpha:4.2f}: {t * 1e3:7.1f} ms  (target < 100 ms; "
+            f"{first.iterations} iterations; first call {t_first:.2f} s; at 1.1 alpha "
+            f"{other * 1e3:.1f} ms)"
+        )
 
 
 _CHILD = textwrap.dedent("""
@@ -146,8 +159,14 @@ def cold_warm(args):
         rows = {}
         for label in ("cold", "warm"):
             t0 = time.perf_counter()
-            out = subprocess.run([sys.executable, "-c", _CHILD], env=env, cwd=ROOT,
-                                 capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [sys.executable, "-c", _CHILD],
+                env=env,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             wall = time.perf_counter() - t0
             rows[label] = json.loads(out.stdout.strip().splitlines()[-1])
             rows[label]["process wall"] = wall
@@ -155,13 +174,23 @@ def cold_warm(args):
         print(f"    {'':26s} {'cold':>8s} {'warm':>8s}")
         for k in keys:
             print(f"    {k:26s} {rows['cold'][k]:8.2f} {rows['warm'][k]:8.2f}  s")
-        work = {label: sum(v for k, v in r.items() if k not in ("import", "process wall"))
-                for label, r in rows.items()}
-        print(f"    {'derivation + compilation':26s} {work['cold']:8.2f} {work['warm']:8.2f}  s"
-              "   (target: warm < 1 s)")
+        work = {
+            label: sum(v for k, v in r.items() if k not in ("import", "process wall"))
+            for label, r in rows.items()
+        }
+        print(
+            f"    {'derivation + compilation':26s} {work['cold']:8.2f} {work['warm']:8.2f}  s"
+            "   (target: warm < 1 s)"
+        )
         if args.profile:
-            out = subprocess.run([sys.executable, "-c", _CHILD, "--profile"], env=env, cwd=ROOT,
-                                 capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [sys.executable, "-c", _CHILD, "--profile"],
+                env=env,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             print("    cProfile of a warm run (cumulative):")
             print(textwrap.indent(out.stderr, "      "))
 

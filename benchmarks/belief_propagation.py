@@ -36,13 +36,12 @@ import networkx as nx
 import numba
 import numpy as np
 import sympy as sp
+from timing import best_of
 
 import derive
 import numerics
 from graphs import to_csr
 from graphs._common import graph_arrays
-
-from timing import best_of
 
 
 @numba.njit(cache=True)
@@ -154,8 +153,12 @@ def hand_written_2d(indptr, reverse, node_values, edge_values, messages, scratch
         beta = node_values[i, 0]
         total = 0.0
         for e in range(start, stop):
-            u = math.atanh(math.tanh(edge_values[e, 0] * beta)
-                           * math.tanh(beta * messages[reverse[e], 0])) / beta
+            u = (
+                math.atanh(
+                    math.tanh(edge_values[e, 0] * beta) * math.tanh(beta * messages[reverse[e], 0])
+                )
+                / beta
+            )
             scratch[e - start, 0] = u
             total += u
         for e in range(start, stop):
@@ -171,8 +174,10 @@ def plain_python_sweep(G, J, h, beta, messages):
     new = {}
     change = 0.0
     for i, neighbours in G.adjacency():
-        bias = {k: math.atanh(math.tanh(beta * J[k, i]) * math.tanh(beta * messages[k, i])) / beta
-                for k in neighbours}
+        bias = {
+            k: math.atanh(math.tanh(beta * J[k, i]) * math.tanh(beta * messages[k, i])) / beta
+            for k in neighbours
+        }
         total = h[i] + sum(bias.values())
         for j in neighbours:
             value = total - bias[j]
@@ -202,9 +207,12 @@ def main():
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--n-python", type=int, default=10_000)
     parser.add_argument("--python-sweeps", type=int, default=3)
-    parser.add_argument("--profile", action="store_true",
-                        help="also time hand-written variants that isolate the generated "
-                             "kernel's costs (stable log-cosh form, 2-d layout and damping)")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="also time hand-written variants that isolate the generated "
+        "kernel's costs (stable log-cosh form, 2-d layout and damping)",
+    )
     args = parser.parse_args()
 
     si, sj, J, h = sp.symbols("s_i s_j J h", real=True)
@@ -216,8 +224,10 @@ def main():
     G = nx.random_regular_graph(args.degree, args.n, seed=0)
     csr = to_csr(G)
     arrays = graph_arrays(G, eqs, {"J": 1.0, "h": 0.0}, args.beta)
-    print(f"graph: N = {args.n}, degree {args.degree}, {csr.indices.size} directed edges "
-          f"(built in {time.perf_counter() - t0:.1f} s)")
+    print(
+        f"graph: N = {args.n}, degree {args.degree}, {csr.indices.size} directed edges "
+        f"(built in {time.perf_counter() - t0:.1f} s)"
+    )
     n_dir = csr.indices.size
     init = np.random.default_rng(0).uniform(-1.0, 1.0, size=n_dir)
     degrees = np.diff(csr.indptr)
@@ -228,9 +238,18 @@ def main():
         incoming = np.empty_like(out)
         scratch = np.empty((width, len(eqs.aggregates)))
         for _ in range(sweeps):
-            mod.message_sweep(csr.indptr, csr.indices, csr.reverse, messages,
-                              arrays.node_values, arrays.edge_values, scratch, incoming, out,
-                              0.0)
+            mod.message_sweep(
+                csr.indptr,
+                csr.indices,
+                csr.reverse,
+                messages,
+                arrays.node_values,
+                arrays.edge_values,
+                scratch,
+                incoming,
+                out,
+                0.0,
+            )
             messages, out = out, messages
         return messages[:, 0]
 
@@ -244,13 +263,15 @@ def main():
                 kernel(csr.indptr, csr.reverse, J_e, h_i, args.beta, messages, scratch, out)
                 messages, out = out, messages
             return messages
+
         return run
 
     def gather(sweeps):
         messages, out, incoming = init.copy(), np.empty(n_dir), np.empty(n_dir)
         for _ in range(sweeps):
-            hand_written_gather(csr.indptr, csr.reverse, J_e, h_i, args.beta, messages,
-                                incoming, out)
+            hand_written_gather(
+                csr.indptr, csr.reverse, J_e, h_i, args.beta, messages, incoming, out
+            )
             messages, out = out, messages
         return messages
 
@@ -258,8 +279,16 @@ def main():
         messages, out = init[:, None].copy(), np.empty((n_dir, 1))
         scratch = np.empty((width, 2))
         for _ in range(sweeps):
-            hand_written_2d(csr.indptr, csr.reverse, arrays.node_values, arrays.edge_values,
-                            messages, scratch, out, 0.0)
+            hand_written_2d(
+                csr.indptr,
+                csr.reverse,
+                arrays.node_values,
+                arrays.edge_values,
+                messages,
+                scratch,
+                out,
+                0.0,
+            )
             messages, out = out, messages
         return messages[:, 0]
 
@@ -275,8 +304,9 @@ def main():
         np.testing.assert_allclose(fn(3), reference, rtol=1e-12, atol=1e-14, err_msg=name)
 
     updates = n_dir * args.sweeps
-    rates = {name: updates / t for name, t in round_robin(variants, args.sweeps,
-                                                           args.repeat).items()}
+    rates = {
+        name: updates / t for name, t in round_robin(variants, args.sweeps, args.repeat).items()
+    }
 
     # plain Python on a smaller graph
     H = nx.random_regular_graph(args.degree, args.n_python, seed=0)
@@ -292,8 +322,9 @@ def main():
             messages, _ = plain_python_sweep(H, Jd, hd, args.beta, messages)
 
     py_updates = 2 * H.number_of_edges() * args.python_sweeps
-    py_rate = py_updates / best_of(lambda: python(args.python_sweeps), args.repeat,
-                                     clock=time.process_time)
+    py_rate = py_updates / best_of(
+        lambda: python(args.python_sweeps), args.repeat, clock=time.process_time
+    )
     small = to_csr(H)  # the generated kernel on the same small graph, like for like
     small_arrays = graph_arrays(H, eqs, {"J": 1.0, "h": 0.0}, args.beta)
     small_init = np.random.default_rng(0).uniform(-1.0, 1.0, size=(small.indices.size, 1))
@@ -303,17 +334,30 @@ def main():
         incoming = np.empty_like(out)
         scratch = np.empty((width, len(eqs.aggregates)))
         for _ in range(sweeps):
-            mod.message_sweep(small.indptr, small.indices, small.reverse, messages,
-                              small_arrays.node_values, small_arrays.edge_values, scratch,
-                              incoming, out, 0.0)
+            mod.message_sweep(
+                small.indptr,
+                small.indices,
+                small.reverse,
+                messages,
+                small_arrays.node_values,
+                small_arrays.edge_values,
+                scratch,
+                incoming,
+                out,
+                0.0,
+            )
             messages, out = out, messages
 
-    small_rate = (small.indices.size * args.sweeps
-                  / best_of(lambda: generated_small(args.sweeps), args.repeat,
-                          clock=time.process_time))
+    small_rate = (
+        small.indices.size
+        * args.sweeps
+        / best_of(lambda: generated_small(args.sweeps), args.repeat, clock=time.process_time)
+    )
 
-    print(f"beta = {args.beta}, J = 1, h = 0; {args.sweeps} parallel sweeps, best of "
-          f"{args.repeat} rounds; numba {numba.__version__}, networkx {nx.__version__}")
+    print(
+        f"beta = {args.beta}, J = 1, h = 0; {args.sweeps} parallel sweeps, best of "
+        f"{args.repeat} rounds; numba {numba.__version__}, networkx {nx.__version__}"
+    )
     for name, rate in rates.items():
         print(f"{name:32s}: {rate / 1e6:9.2f} M updates/s")
     py_name = f"plain Python (N = {args.n_python})"
@@ -322,11 +366,15 @@ def main():
     print(f"{small_name:32s}: {small_rate / 1e6:9.2f} M updates/s")
     gen, hand = rates["generated kernel"], rates["hand-written numba"]
     print(f"ratio generated / hand-written = {gen / hand:.2f}   (target >= 0.8)")
-    print(f"ratio generated / plain Python = {gen / py_rate:.0f} (N = {args.n} vs "
-          f"{args.n_python}), {small_rate / py_rate:.0f} (both N = {args.n_python})   "
-          "(target >= 100)")
-    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (CPU times; still "
-          "noisy, through shared caches, when the load exceeds the number of CPUs)")
+    print(
+        f"ratio generated / plain Python = {gen / py_rate:.0f} (N = {args.n} vs "
+        f"{args.n_python}), {small_rate / py_rate:.0f} (both N = {args.n_python})   "
+        "(target >= 100)"
+    )
+    print(
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (CPU times; still "
+        "noisy, through shared caches, when the load exceeds the number of CPUs)"
+    )
 
 
 if __name__ == "__main__":

@@ -16,13 +16,12 @@ import networkx as nx
 import numba
 import numpy as np
 import sympy as sp
+from timing import best_of
 
 import derive
 from graphs import to_csr
 from graphs._common import graph_arrays
 from graphs.montecarlo import _sampler
-
-from timing import best_of
 
 
 @numba.njit(cache=True)
@@ -66,8 +65,21 @@ def main():
         counts = np.zeros((2, args.n, 2))
         energies, mags = np.empty(sweeps), np.empty(sweeps)
         sampler.seed(1)
-        sampler.run(*arrays.graph_args, spins, state, arrays.node_values, arrays.edge_values,
-                    args.beta, sweeps, False, 0, counts, 0.0, energies, mags)
+        sampler.run(
+            *arrays.graph_args,
+            spins,
+            state,
+            arrays.node_values,
+            arrays.edge_values,
+            args.beta,
+            sweeps,
+            False,
+            0,
+            counts,
+            0.0,
+            energies,
+            mags,
+        )
 
     weights = np.ones(csr.indices.size)
     field = np.zeros(args.n)
@@ -82,8 +94,10 @@ def main():
     t_gen = best_of(lambda: generated(args.sweeps), args.repeat)
     t_hand = best_of(lambda: baseline(args.sweeps), args.repeat)
     attempts = args.n * args.sweeps
-    print(f"N = {args.n}, degree {args.degree}, beta = {args.beta}, {args.sweeps} sweeps, "
-          f"numba {numba.__version__}")
+    print(
+        f"N = {args.n}, degree {args.degree}, beta = {args.beta}, {args.sweeps} sweeps, "
+        f"numba {numba.__version__}"
+    )
     print(f"generated kernel : {attempts / t_gen / 1e6:8.2f} M attempts/s")
     print(f"hand-written     : {attempts / t_hand / 1e6:8.2f} M attempts/s")
     print(f"ratio generated / hand-written = {t_hand / t_gen:.2f}   (target >= 0.8)")

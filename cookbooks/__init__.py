@@ -13,5 +13,13 @@ from .families import FAMILIES, Family, family_of, register
 from .models import load_model
 from .registry import get_recipe, recipes
 
-__all__ = ["CookbookError", "FAMILIES", "Family", "family_of", "register", "load_model",
-           "get_recipe", "recipes"]
+__all__ = [
+    "CookbookError",
+    "FAMILIES",
+    "Family",
+    "family_of",
+    "register",
+    "load_model",
+    "get_recipe",
+    "recipes",
+]

@@ -53,10 +53,9 @@ def _cmd_run(args):
 
 
 def _load(path):
+    from .errors import CookbookError
     from .families import family_of
     from .models import load_model
-
-    from .errors import CookbookError
 
     model = load_model(path)
     try:
@@ -86,8 +85,10 @@ def _cmd_verify(args):
         raise CookbookError(f"--examples must be at least 1, got {args.examples}")
     model, family = _load(args.model)
     if family.verify is None:
-        raise CookbookError(f"no property checks yet for {family.name} "
-                            f"({type(model).__name__}); derive and export work")
+        raise CookbookError(
+            f"no property checks yet for {family.name} "
+            f"({type(model).__name__}); derive and export work"
+        )
     failed = 0
     for check in family.verify(model, examples=args.examples, seed=args.seed):
         print(check, flush=True)
@@ -99,7 +100,8 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="cavitylab",
         description="Derive mean-field and cavity equations of a model symbolically, compile "
-                    "them, and check them against simulation.")
+        "them, and check them against simulation.",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("list", help="the recipes, one line each")
@@ -119,16 +121,23 @@ def build_parser():
 
     p = sub.add_parser("export", help="write the standalone solver of a model file")
     p.add_argument("model", metavar="MODEL.py", help="Python file that defines model = ...")
-    p.add_argument("-o", "--output", metavar="FILE", required=True,
-                   help="the solver module to write (.py)")
+    p.add_argument(
+        "-o", "--output", metavar="FILE", required=True, help="the solver module to write (.py)"
+    )
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("verify", help="property-based checks of the derivation (hypothesis)")
     p.add_argument("model", metavar="MODEL.py", help="Python file that defines model = ...")
-    p.add_argument("--examples", type=int, default=20, metavar="N",
-                   help="hypothesis examples per check (default 20)")
-    p.add_argument("--seed", type=int, default=0,
-                   help="hypothesis seed, for reproducible draws (default 0)")
+    p.add_argument(
+        "--examples",
+        type=int,
+        default=20,
+        metavar="N",
+        help="hypothesis examples per check (default 20)",
+    )
+    p.add_argument(
+        "--seed", type=int, default=0, help="hypothesis seed, for reproducible draws (default 0)"
+    )
     p.set_defaults(func=_cmd_verify)
     return parser
 

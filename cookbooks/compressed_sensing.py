@@ -26,22 +26,36 @@ import numerics
 from numerics.state_evolution import _prepared
 
 from .glm_common import amp_point, se_curve
-from .report import finish, figure, format_table, progress
+from .report import figure, finish, format_table, progress
 
 __all__ = ["NAME", "SUMMARY", "run", "table", "model"]
 
 NAME = "compressed-sensing"
-SUMMARY = ("compressed sensing: MSE vs alpha (SE, GAMP, VAMP), the algorithmic line in the "
-           "(rho, alpha) plane, GAMP vs VAMP on ill-conditioned matrices")
+SUMMARY = (
+    "compressed sensing: MSE vs alpha (SE, GAMP, VAMP), the algorithmic line in the "
+    "(rho, alpha) plane, GAMP vs VAMP on ill-conditioned matrices"
+)
 
 RHO, DELTA = sp.symbols("rho Delta", positive=True)
 NOISE = 1e-8
 
 SETTINGS = {
-    False: dict(alphas=np.linspace(0.22, 0.7, 25), amp_alphas=[0.3, 0.4, 0.5, 0.6], n=2000,
-                rhos=np.linspace(0.05, 0.6, 12), conditions=[1, 10, 100, 1000], xtol=1e-4),
-    True: dict(alphas=np.linspace(0.25, 0.7, 8), amp_alphas=[0.3, 0.6], n=500,
-               rhos=np.array([0.1, 0.2, 0.4]), conditions=[1, 1000], xtol=2e-3),
+    False: dict(
+        alphas=np.linspace(0.22, 0.7, 25),
+        amp_alphas=[0.3, 0.4, 0.5, 0.6],
+        n=2000,
+        rhos=np.linspace(0.05, 0.6, 12),
+        conditions=[1, 10, 100, 1000],
+        xtol=1e-4,
+    ),
+    True: dict(
+        alphas=np.linspace(0.25, 0.7, 8),
+        amp_alphas=[0.3, 0.6],
+        n=500,
+        rhos=np.array([0.1, 0.2, 0.4]),
+        conditions=[1, 1000],
+        xtol=2e-3,
+    ),
 }
 
 
@@ -58,8 +72,9 @@ def alpha_bp(glm, rho):
         r = np.exp(log_r)
         return -r * (rho - se.q_of(r, 1.0, 0.5 * rho))
 
-    best = minimize_scalar(minus, bounds=(np.log(1e-2), np.log(1e6)), method="bounded",
-                           options=dict(xatol=1e-10))
+    best = minimize_scalar(
+        minus, bounds=(np.log(1e-2), np.log(1e6)), method="bounded", options=dict(xatol=1e-10)
+    )
     return float(-best.fun)
 
 
@@ -73,47 +88,78 @@ def run(quick=False, out=None, seed=0):
     points = []
     for k, alpha in enumerate(cfg["amp_alphas"]):
         a = amp_point(glm, cfg["n"], alpha, seed + k, params=params, max_iter=500)
-        v = amp_point(glm, cfg["n"], alpha, seed + k, params=params, algorithm="vamp",
-                      max_iter=500)
-        progress(f"[{NAME}] alpha = {alpha}: MSE GAMP {a['mse']:.3g} ({a['message']}), "
-                 f"VAMP {v['mse']:.3g} ({v['message']})")
+        v = amp_point(glm, cfg["n"], alpha, seed + k, params=params, algorithm="vamp", max_iter=500)
+        progress(
+            f"[{NAME}] alpha = {alpha}: MSE GAMP {a['mse']:.3g} ({a['message']}), "
+            f"VAMP {v['mse']:.3g} ({v['message']})"
+        )
         points.append(dict(alpha=float(alpha), amp=a, vamp=v))
     line = []
     for rho in cfg["rhos"]:
-        th = numerics.thresholds(glm, (rho + 1e-3, 0.99), params={"rho": rho, "Delta": NOISE},
-                                 xtol=cfg["xtol"], information=False)
+        th = numerics.thresholds(
+            glm,
+            (rho + 1e-3, 0.99),
+            params={"rho": rho, "Delta": NOISE},
+            xtol=cfg["xtol"],
+            information=False,
+        )
         bp = alpha_bp(glm, rho)
-        progress(f"[{NAME}] rho = {rho:.3f}: alpha_alg = {th.alpha_alg:.4f}, "
-                 f"max_r r mmse(r) = {bp:.4f}")
+        progress(
+            f"[{NAME}] rho = {rho:.3f}: alpha_alg = {th.alpha_alg:.4f}, max_r r mmse(r) = {bp:.4f}"
+        )
         line.append(dict(rho=float(rho), alpha_alg=th.alpha_alg, alpha_bp=bp))
     conditioning = []
     for kappa in cfg["conditions"]:
         row = dict(condition_number=kappa)
         for algorithm in ("amp", "vamp"):
-            row[algorithm] = amp_point(glm, cfg["n"], 0.6, seed, params=params,
-                                       algorithm=algorithm, condition_number=kappa, max_iter=300)
-        progress(f"[{NAME}] condition number {kappa}: GAMP {row['amp']['message']}; "
-                 f"VAMP {row['vamp']['message']}, MSE {row['vamp']['mse']:.3g}")
+            row[algorithm] = amp_point(
+                glm,
+                cfg["n"],
+                0.6,
+                seed,
+                params=params,
+                algorithm=algorithm,
+                condition_number=kappa,
+                max_iter=300,
+            )
+        progress(
+            f"[{NAME}] condition number {kappa}: GAMP {row['amp']['message']}; "
+            f"VAMP {row['vamp']['message']}, MSE {row['vamp']['mse']:.3g}"
+        )
         conditioning.append(row)
-    results = dict(recipe=NAME, quick=bool(quick), seed=int(seed),
-                   model=dict(prior="Gauss-Bernoulli(rho), N(0, 1) nonzeros",
-                              channel=f"Gaussian, Delta = {NOISE:g}"),
-                   mse_vs_alpha=dict(rho=0.2, state_evolution=curve, points=points),
-                   algorithmic_line=line,
-                   information_line="alpha = rho (noiseless limit; reference)",
-                   conditioning=dict(alpha=0.6, rho=0.2, runs=conditioning))
+    results = dict(
+        recipe=NAME,
+        quick=bool(quick),
+        seed=int(seed),
+        model=dict(
+            prior="Gauss-Bernoulli(rho), N(0, 1) nonzeros", channel=f"Gaussian, Delta = {NOISE:g}"
+        ),
+        mse_vs_alpha=dict(rho=0.2, state_evolution=curve, points=points),
+        algorithmic_line=line,
+        information_line="alpha = rho (noiseless limit; reference)",
+        conditioning=dict(alpha=0.6, rho=0.2, runs=conditioning),
+    )
     return finish(NAME, results, out, plot, start)
 
 
 def plot(results):
     fig, (ax1, ax2, ax3) = figure(ncols=3, width=4.8, height=4.4)
     m = results["mse_vs_alpha"]
-    ax1.semilogy(m["state_evolution"]["alpha"], np.maximum(m["state_evolution"]["mse"], 1e-12),
-                 color="tab:blue", label="state evolution")
+    ax1.semilogy(
+        m["state_evolution"]["alpha"],
+        np.maximum(m["state_evolution"]["mse"], 1e-12),
+        color="tab:blue",
+        label="state evolution",
+    )
     for key, marker, color in (("amp", "o", "tab:orange"), ("vamp", "s", "tab:green")):
-        ax1.semilogy([p["alpha"] for p in m["points"]],
-                     [max(p[key]["mse"], 1e-12) for p in m["points"]], marker, color=color,
-                     mfc="none" if key == "vamp" else color, label=key.upper())
+        ax1.semilogy(
+            [p["alpha"] for p in m["points"]],
+            [max(p[key]["mse"], 1e-12) for p in m["points"]],
+            marker,
+            color=color,
+            mfc="none" if key == "vamp" else color,
+            label=key.upper(),
+        )
     ax1.set_xlabel(r"$\alpha$")
     ax1.set_ylabel("MSE")
     ax1.set_title(rf"$\rho$ = {m['rho']}, i.i.d. Gaussian X", fontsize=10)
@@ -121,10 +167,21 @@ def plot(results):
     ax1.grid(alpha=0.3, which="both")
     line = results["algorithmic_line"]
     rhos = [p["rho"] for p in line]
-    ax2.plot(rhos, [p["alpha_alg"] for p in line], "o-", color="tab:red",
-             label=r"$\alpha_{alg}$: uninformed SE branch jumps")
-    ax2.plot(rhos, [p["alpha_bp"] for p in line], "x", color="k", ms=8,
-             label=r"$\max_r\, r\,\mathrm{mmse}(r)$")
+    ax2.plot(
+        rhos,
+        [p["alpha_alg"] for p in line],
+        "o-",
+        color="tab:red",
+        label=r"$\alpha_{alg}$: uninformed SE branch jumps",
+    )
+    ax2.plot(
+        rhos,
+        [p["alpha_bp"] for p in line],
+        "x",
+        color="k",
+        ms=8,
+        label=r"$\max_r\, r\,\mathrm{mmse}(r)$",
+    )
     grid = np.linspace(0, 1, 11)
     ax2.plot(grid, grid, ":", color="tab:blue", label=r"$\alpha = \rho$ (IT, reference)")
     ax2.set_xlabel(r"$\rho$")
@@ -137,25 +194,45 @@ def plot(results):
         for key, ls in (("amp", "-"), ("vamp", "--")):
             hist = np.maximum(row[key]["history_mse"], 1e-14)
             hist = hist[np.isfinite(hist)]
-            ax3.semilogy(np.arange(1, hist.size + 1), np.minimum(hist, 1e6), ls,
-                         label=f"{key.upper()}, cond = {row['condition_number']}")
+            ax3.semilogy(
+                np.arange(1, hist.size + 1),
+                np.minimum(hist, 1e6),
+                ls,
+                label=f"{key.upper()}, cond = {row['condition_number']}",
+            )
     ax3.set_xlabel("iteration")
     ax3.set_ylabel("MSE")
     ax3.set_title(r"$\alpha$ = 0.6: ill-conditioned X", fontsize=10)
     ax3.legend(fontsize=7)
     ax3.grid(alpha=0.3, which="both")
-    fig.suptitle(f"compressed sensing, Gauss-Bernoulli prior "
-                 f"({'quick' if results['quick'] else 'full'} run)", fontsize=11)
+    fig.suptitle(
+        f"compressed sensing, Gauss-Bernoulli prior "
+        f"({'quick' if results['quick'] else 'full'} run)",
+        fontsize=11,
+    )
     return fig
 
 
 def table(results):
     line = results["algorithmic_line"]
     runs = results["conditioning"]["runs"]
-    return "\n\n".join([
-        format_table(["rho", "alpha_alg (SE branch)", "max_r r mmse(r)"],
-                     [[f"{p['rho']:.3f}", f"{p['alpha_alg']:.4f}", f"{p['alpha_bp']:.4f}"]
-                      for p in line], title="algorithmic line"),
-        format_table(["condition number", "GAMP", "VAMP MSE"],
-                     [[r["condition_number"], r["amp"]["message"], f"{r['vamp']['mse']:.3g}"]
-                      for r in runs], title="GAMP vs VAMP at alpha = 0.6, rho = 0.2")])
+    return "\n\n".join(
+        [
+            format_table(
+                ["rho", "alpha_alg (SE branch)", "max_r r mmse(r)"],
+                [
+                    [f"{p['rho']:.3f}", f"{p['alpha_alg']:.4f}", f"{p['alpha_bp']:.4f}"]
+                    for p in line
+                ],
+                title="algorithmic line",
+            ),
+            format_table(
+                ["condition number", "GAMP", "VAMP MSE"],
+                [
+                    [r["condition_number"], r["amp"]["message"], f"{r['vamp']['mse']:.3g}"]
+                    for r in runs
+                ],
+                title="GAMP vs VAMP at alpha = 0.6, rho = 0.2",
+            ),
+        ]
+    )

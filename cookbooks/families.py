@@ -8,16 +8,15 @@ epidemics) adds one :class:`Family` with :func:`register`; the command line does
 not change.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional
 
 import derive
-
 import numerics
 
 from . import verify
-from .verify_glm import verify_glm
 from .errors import CookbookError
+from .verify_glm import verify_glm
 
 __all__ = ["Family", "FAMILIES", "register", "family_of", "pairwise_derivations"]
 
@@ -45,7 +44,7 @@ class Family:
     model_type: type
     derivations: Callable
     export: Callable
-    verify: Optional[Callable] = None
+    verify: Callable | None = None
 
 
 def pairwise_derivations(model):
@@ -86,14 +85,20 @@ def glm_derivations(glm):
 
 
 FAMILIES = [
-    Family("pairwise spin models", derive.PairwiseModel,
-           derivations=pairwise_derivations,
-           export=lambda model, path: numerics.export(derive.meanfield(model), path),
-           verify=verify.verify_pairwise),
-    Family("generalized linear models", derive.GLM,
-           derivations=glm_derivations,
-           export=numerics.export_amp,
-           verify=verify_glm),
+    Family(
+        "pairwise spin models",
+        derive.PairwiseModel,
+        derivations=pairwise_derivations,
+        export=lambda model, path: numerics.export(derive.meanfield(model), path),
+        verify=verify.verify_pairwise,
+    ),
+    Family(
+        "generalized linear models",
+        derive.GLM,
+        derivations=glm_derivations,
+        export=numerics.export_amp,
+        verify=verify_glm,
+    ),
 ]
 
 
@@ -128,5 +133,7 @@ def family_of(model):
         if isinstance(model, family.model_type):
             return family
     known = ", ".join(f.model_type.__name__ for f in FAMILIES)
-    raise CookbookError(f"model is of type {type(model).__name__}, which no family of cavitylab "
-                        f"knows; known model types: {known}")
+    raise CookbookError(
+        f"model is of type {type(model).__name__}, which no family of cavitylab "
+        f"knows; known model types: {known}"
+    )

@@ -39,13 +39,15 @@ import derive
 import graphs
 import numerics
 
-from .report import finish, figure, format_table, pm, progress
+from .report import figure, finish, format_table, pm, progress
 
 __all__ = ["NAME", "SUMMARY", "run", "table", "ising_model", "Weiss", "abs_magnetization"]
 
 NAME = "ising-meanfield"
-SUMMARY = ("Ising |m| vs T: Weiss mean-field against Metropolis Monte Carlo on the complete "
-           "graph, the 2D lattice and a random 3-regular graph")
+SUMMARY = (
+    "Ising |m| vs T: Weiss mean-field against Metropolis Monte Carlo on the complete "
+    "graph, the 2D lattice and a random 3-regular graph"
+)
 
 #: Onsager (1944): exact critical temperature of the square-lattice Ising model, J = 1.
 ONSAGER_TC = 2.0 / math.log(1.0 + math.sqrt(2.0))
@@ -57,10 +59,28 @@ DEGREE = sp.Symbol("z", positive=True)
 
 #: Sizes, temperatures and Monte Carlo lengths, full run and ``--quick``.
 SETTINGS = {
-    False: dict(complete=(50, 200), L=32, rrg=2000, n_T=21, sweeps=20_000, burn_in=4_000,
-                blocks=20, n_graph_mf=4, n_weiss=301),
-    True: dict(complete=(20, 80), L=12, rrg=200, n_T=11, sweeps=2_000, burn_in=400,
-               blocks=20, n_graph_mf=3, n_weiss=121),
+    False: dict(
+        complete=(50, 200),
+        L=32,
+        rrg=2000,
+        n_T=21,
+        sweeps=20_000,
+        burn_in=4_000,
+        blocks=20,
+        n_graph_mf=4,
+        n_weiss=301,
+    ),
+    True: dict(
+        complete=(20, 80),
+        L=12,
+        rrg=200,
+        n_T=11,
+        sweeps=2_000,
+        burn_in=400,
+        blocks=20,
+        n_graph_mf=3,
+        n_weiss=121,
+    ),
 }
 
 
@@ -87,8 +107,10 @@ class Weiss:
         self.model = model
         self.equations = derive.meanfield(model, degree=DEGREE)
         if len(self.equations.outputs) != 1:
-            raise ValueError("Weiss here is for models with one moment (Ising-like); got "
-                             f"{tuple(self.equations.outputs)}")
+            raise ValueError(
+                "Weiss here is for models with one moment (Ising-like); got "
+                f"{tuple(self.equations.outputs)}"
+            )
         self.kernel = numerics.compile(self.equations)
         ((self.moment, self.expr),) = self.equations.outputs.items()
 
@@ -99,14 +121,17 @@ class Weiss:
     def _params(self, T, z, J, h):
         """Parameter values keyed by the kernel's argument names, matched by position."""
         values = dict(self._values(z, J, h), beta=1.0 / T)
-        return {name: values[sym.name]
-                for name, sym in zip(self.kernel.arguments, self.equations.arguments)
-                if sym in self.equations.params}
+        return {
+            name: values[sym.name]
+            for name, sym in zip(self.kernel.arguments, self.equations.arguments)
+            if sym in self.equations.params
+        }
 
     def solve(self, T, z, J, h=0.0, m0=1.0):
         """``(m, converged)`` at temperature ``T``, iterating from ``m0`` (Anderson-accelerated)."""
-        r = numerics.fixed_point(self.kernel, [m0], params=self._params(T, z, J, h), anderson=2,
-                                 max_iter=2_000)
+        r = numerics.fixed_point(
+            self.kernel, [m0], params=self._params(T, z, J, h), anderson=2, max_iter=2_000
+        )
         return float(r.x[0]), bool(r.converged)
 
     def curve(self, temperatures, z, J, h=0.0):
@@ -116,8 +141,12 @@ class Weiss:
 
     def critical_temperature(self, z, J):
         """Where ``m = 0`` loses stability: ``dF/dm = 1`` at ``m = 0``, ``h = 0``, solved for beta."""
-        values = {s: v for s in self.expr.free_symbols
-                  for name, v in self._values(z, J).items() if s.name == name}
+        values = {
+            s: v
+            for s in self.expr.free_symbols
+            for name, v in self._values(z, J).items()
+            if s.name == name
+        }
         slope = sp.diff(self.expr, self.moment).subs({self.moment: 0}).subs(values)
         roots = [r for r in sp.solve(sp.Eq(slope, 1), derive.BETA) if r.is_positive]
         if not roots:
@@ -127,27 +156,40 @@ class Weiss:
 
 def abs_magnetization(result, n_blocks=20):
     """``<|M|>/N`` after burn-in from a Monte Carlo result, and its batch-means standard error."""
-    series = np.abs(result.magnetization_series[result.burn_in:])
+    series = np.abs(result.magnetization_series[result.burn_in :])
     means = np.array([b.mean() for b in np.array_split(series, n_blocks)])
     return float(series.mean()), float(means.std(ddof=1) / math.sqrt(n_blocks))
 
 
 def _panels(cfg, seed):
     """The three panels: graphs (label, G, degree, J), temperature range, reference lines."""
-    complete = [(f"complete N={N}", nx.complete_graph(N), N - 1, 1.0 / N)
-                for N in cfg["complete"]]
+    complete = [(f"complete N={N}", nx.complete_graph(N), N - 1, 1.0 / N) for N in cfg["complete"]]
     L = cfg["L"]
     lattice = [(f"square {L}x{L}", nx.grid_2d_graph(L, L, periodic=True), 4, 1.0)]
     n = cfg["rrg"]
     rrg = [(f"3-regular N={n}", nx.random_regular_graph(3, n, seed=seed), 3, 1.0)]
     return [
-        dict(key="complete", title="(i) complete graph, J = 1/N (Curie–Weiss)",
-             T=(0.3, 1.5), graphs=complete, references={}),
-        dict(key="lattice", title=f"(ii) 2D square lattice {L}×{L}, periodic, J = 1",
-             T=(1.0, 5.0), graphs=lattice,
-             references={"Onsager 2/ln(1+√2)": ONSAGER_TC}),
-        dict(key="rrg", title=f"(iii) random 3-regular graph, N = {n}, J = 1",
-             T=(0.5, 3.75), graphs=rrg, references={"Bethe 2/ln 3": BETHE_TC_3}),
+        dict(
+            key="complete",
+            title="(i) complete graph, J = 1/N (Curie–Weiss)",
+            T=(0.3, 1.5),
+            graphs=complete,
+            references={},
+        ),
+        dict(
+            key="lattice",
+            title=f"(ii) 2D square lattice {L}×{L}, periodic, J = 1",
+            T=(1.0, 5.0),
+            graphs=lattice,
+            references={"Onsager 2/ln(1+√2)": ONSAGER_TC},
+        ),
+        dict(
+            key="rrg",
+            title=f"(iii) random 3-regular graph, N = {n}, J = 1",
+            T=(0.5, 3.75),
+            graphs=rrg,
+            references={"Bethe 2/ln 3": BETHE_TC_3},
+        ),
     ]
 
 
@@ -162,21 +204,32 @@ def _graph_run(model, weiss, label, G, z, J, panel, cfg, seeds):
     mc = dict(T=temperatures, m_abs=[], err=[], acceptance=[], m_weiss=m_weiss_mc)
     config = np.ones(n)  # cold start, then heat: see the module docstring
     for k, T in enumerate(temperatures):
-        r = graphs.monte_carlo(model, G, 1.0 / T, params=params, sweeps=cfg["sweeps"],
-                               burn_in=cfg["burn_in"], method="metropolis", init=config,
-                               seed=int(seeds[k]))
+        r = graphs.monte_carlo(
+            model,
+            G,
+            1.0 / T,
+            params=params,
+            sweeps=cfg["sweeps"],
+            burn_in=cfg["burn_in"],
+            method="metropolis",
+            init=config,
+            seed=int(seeds[k]),
+        )
         config = r.configuration
         m, err = abs_magnetization(r, cfg["blocks"])
         mc["m_abs"].append(m)
         mc["err"].append(err)
         mc["acceptance"].append(r.acceptance)
-        progress(f"[{NAME}] {label}: T = {T:.3f}  |m| MC = {pm(m, err)}  Weiss = "
-                 f"{m_weiss_mc[k]:.4f}  ({k + 1}/{len(temperatures)})")
+        progress(
+            f"[{NAME}] {label}: T = {T:.3f}  |m| MC = {pm(m, err)}  Weiss = "
+            f"{m_weiss_mc[k]:.4f}  ({k + 1}/{len(temperatures)})"
+        )
 
     # graphs.meanfield on the graph itself, from m_i = 1, at a few temperatures
     picks = np.unique(np.linspace(0, len(temperatures) - 1, cfg["n_graph_mf"]).round().astype(int))
-    gmf = dict(T=temperatures[picks], m_mean=[], m_spread=[], converged=[],
-               m_weiss=m_weiss_mc[picks])
+    gmf = dict(
+        T=temperatures[picks], m_mean=[], m_spread=[], converged=[], m_weiss=m_weiss_mc[picks]
+    )
     for T in gmf["T"]:
         r = graphs.meanfield(model, G, 1.0 / T, params=params, init=np.ones(n), max_iter=20_000)
         m = r.magnetization
@@ -184,13 +237,22 @@ def _graph_run(model, weiss, label, G, z, J, panel, cfg, seeds):
         gmf["m_spread"].append(float(m.max() - m.min()))
         gmf["converged"].append(bool(r.converged))
     gmf["max_abs_diff_weiss"] = float(np.max(np.abs(np.array(gmf["m_mean"]) - gmf["m_weiss"])))
-    progress(f"[{NAME}] {label}: graphs.meanfield vs Weiss at T = "
-             f"{', '.join(f'{T:.2f}' for T in gmf['T'])}: max |diff| = "
-             f"{gmf['max_abs_diff_weiss']:.2e}")
-    return dict(label=label, n_nodes=n, n_edges=G.number_of_edges(), degree=z, J=J,
-                weiss_Tc=weiss.critical_temperature(z, J),
-                weiss_curve=dict(T=fine, m=m_curve, converged=bool(ok_curve.all())),
-                monte_carlo=mc, graph_meanfield=gmf)
+    progress(
+        f"[{NAME}] {label}: graphs.meanfield vs Weiss at T = "
+        f"{', '.join(f'{T:.2f}' for T in gmf['T'])}: max |diff| = "
+        f"{gmf['max_abs_diff_weiss']:.2e}"
+    )
+    return dict(
+        label=label,
+        n_nodes=n,
+        n_edges=G.number_of_edges(),
+        degree=z,
+        J=J,
+        weiss_Tc=weiss.critical_temperature(z, J),
+        weiss_curve=dict(T=fine, m=m_curve, converged=bool(ok_curve.all())),
+        monte_carlo=mc,
+        graph_meanfield=gmf,
+    )
 
 
 def run(quick=False, out=None, seed=0):
@@ -207,19 +269,35 @@ def run(quick=False, out=None, seed=0):
         for (label, G, z, J), child in zip(panel["graphs"], seq.spawn(len(panel["graphs"]))):
             seeds = child.generate_state(cfg["n_T"]) % (2**31 - 1)
             runs.append(_graph_run(model, weiss, label, G, z, J, panel, cfg, seeds))
-        panels.append(dict(key=panel["key"], title=panel["title"],
-                           references=panel["references"], graphs=runs))
+        panels.append(
+            dict(
+                key=panel["key"], title=panel["title"], references=panel["references"], graphs=runs
+            )
+        )
     results = dict(
-        recipe=NAME, quick=bool(quick), seed=int(seed),
-        model=dict(alphabet=[int(a) for a in model.alphabet], pair_energy=str(model.pair_energy),
-                   field_energy=str(model.field_energy), J=1.0, h=0.0),
-        weiss=dict(equations=str(weiss.equations),
-                   note="derive.meanfield(model, degree=z) with z symbolic; complete graph: "
-                        "z = N - 1 and J = 1/N; solved by numerics.fixed_point from m = 1"),
-        monte_carlo=dict(method="metropolis", sweeps=cfg["sweeps"], burn_in=cfg["burn_in"],
-                         blocks=cfg["blocks"], observable="<|M|>/N after burn-in",
-                         start="all +1 at the lowest T, then each T from the previous "
-                               "configuration"),
+        recipe=NAME,
+        quick=bool(quick),
+        seed=int(seed),
+        model=dict(
+            alphabet=[int(a) for a in model.alphabet],
+            pair_energy=str(model.pair_energy),
+            field_energy=str(model.field_energy),
+            J=1.0,
+            h=0.0,
+        ),
+        weiss=dict(
+            equations=str(weiss.equations),
+            note="derive.meanfield(model, degree=z) with z symbolic; complete graph: "
+            "z = N - 1 and J = 1/N; solved by numerics.fixed_point from m = 1",
+        ),
+        monte_carlo=dict(
+            method="metropolis",
+            sweeps=cfg["sweeps"],
+            burn_in=cfg["burn_in"],
+            blocks=cfg["blocks"],
+            observable="<|M|>/N after burn-in",
+            start="all +1 at the lowest T, then each T from the previous configuration",
+        ),
         panels=panels,
     )
     return finish(NAME, results, out, plot, start)
@@ -233,14 +311,40 @@ def plot(results):
         for color, g in zip(colors, panel["graphs"]):
             wc, mc, gmf = g["weiss_curve"], g["monte_carlo"], g["graph_meanfield"]
             which = f", {g['label'].split()[-1]}" if len(panel["graphs"]) > 1 else ""
-            ax.plot(wc["T"], np.abs(wc["m"]), color=color, lw=1.6,
-                    label=f"Weiss, z = {g['degree']}{which}")
-            ax.errorbar(mc["T"], mc["m_abs"], yerr=mc["err"], fmt="o", ms=4, capsize=2,
-                        color=color, label=f"Monte Carlo{which}")
-            ax.plot(gmf["T"], gmf["m_mean"], "s", ms=9, mfc="none", mew=1.2, color=color,
-                    label=f"graphs.meanfield{which}")
-            ax.axvline(g["weiss_Tc"], color=color, ls="--", lw=1,
-                       label=f"Weiss $T_c$ = {g['weiss_Tc']:.3g}{which}")
+            ax.plot(
+                wc["T"],
+                np.abs(wc["m"]),
+                color=color,
+                lw=1.6,
+                label=f"Weiss, z = {g['degree']}{which}",
+            )
+            ax.errorbar(
+                mc["T"],
+                mc["m_abs"],
+                yerr=mc["err"],
+                fmt="o",
+                ms=4,
+                capsize=2,
+                color=color,
+                label=f"Monte Carlo{which}",
+            )
+            ax.plot(
+                gmf["T"],
+                gmf["m_mean"],
+                "s",
+                ms=9,
+                mfc="none",
+                mew=1.2,
+                color=color,
+                label=f"graphs.meanfield{which}",
+            )
+            ax.axvline(
+                g["weiss_Tc"],
+                color=color,
+                ls="--",
+                lw=1,
+                label=f"Weiss $T_c$ = {g['weiss_Tc']:.3g}{which}",
+            )
         for (name, value), ls in zip(panel["references"].items(), [":", "-."]):
             ax.axvline(value, color="tab:red", ls=ls, lw=1.3, label=f"{name} = {value:.3f}")
         ax.set_title(panel["title"], fontsize=10)
@@ -248,11 +352,15 @@ def plot(results):
         ax.set_ylabel("|m|")
         ax.set_ylim(-0.03, 1.05)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2,
-                  frameon=False)
+        ax.legend(
+            fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False
+        )
     mode = "quick" if results["quick"] else "full"
-    fig.suptitle(f"Ising ferromagnet, h = 0: Weiss mean-field vs Metropolis Monte Carlo "
-                 f"({mode} run, {results['monte_carlo']['sweeps']} sweeps)", fontsize=11)
+    fig.suptitle(
+        f"Ising ferromagnet, h = 0: Weiss mean-field vs Metropolis Monte Carlo "
+        f"({mode} run, {results['monte_carlo']['sweeps']} sweeps)",
+        fontsize=11,
+    )
     return fig
 
 
@@ -268,9 +376,11 @@ def table(results):
             columns.append([pm(m, e) for m, e in zip(mc["m_abs"], mc["err"])])
         temperatures = panel["graphs"][0]["monte_carlo"]["T"]
         rows = [[f"{T:.3f}"] + [c[k] for c in columns] for k, T in enumerate(temperatures)]
-        notes = [f"  Weiss T_c ({g['label']}) = {g['weiss_Tc']:.4f}; graphs.meanfield vs Weiss: "
-                 f"max |diff| = {g['graph_meanfield']['max_abs_diff_weiss']:.1e}"
-                 for g in panel["graphs"]]
+        notes = [
+            f"  Weiss T_c ({g['label']}) = {g['weiss_Tc']:.4f}; graphs.meanfield vs Weiss: "
+            f"max |diff| = {g['graph_meanfield']['max_abs_diff_weiss']:.1e}"
+            for g in panel["graphs"]
+        ]
         notes += [f"  {name} = {value:.4f}" for name, value in panel["references"].items()]
         blocks.append(format_table(headers, rows, title=panel["title"]) + "\n" + "\n".join(notes))
     return "\n\n".join(blocks)

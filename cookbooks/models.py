@@ -57,6 +57,8 @@ def load_model(path, variable="model"):
         message = " ".join(str(err).split()) or "(no message)"
         raise CookbookError(f"{where}: {type(err).__name__}: {message}") from None
     if variable not in namespace:
-        raise CookbookError(f"{path}: defines no variable {variable!r}; a model file must set "
-                            f"{variable} = PairwiseModel(...) or another model of the DSL")
+        raise CookbookError(
+            f"{path}: defines no variable {variable!r}; a model file must set "
+            f"{variable} = PairwiseModel(...) or another model of the DSL"
+        )
     return namespace[variable]

@@ -19,8 +19,14 @@ from .errors import CookbookError
 __all__ = ["RECIPE_MODULES", "recipes", "get_recipe"]
 
 #: Modules of :mod:`cookbooks` that are recipes, in the order ``cavitylab list`` shows them.
-RECIPE_MODULES = ("ising_meanfield", "bp_random_graphs", "sk_phase_diagram", "perceptron_binary",
-                  "perceptron_gaussian", "compressed_sensing")
+RECIPE_MODULES = (
+    "ising_meanfield",
+    "bp_random_graphs",
+    "sk_phase_diagram",
+    "perceptron_binary",
+    "perceptron_gaussian",
+    "compressed_sensing",
+)
 
 
 def recipes():
@@ -40,6 +46,7 @@ def get_recipe(name):
     """The recipe module called ``name``; a :class:`CookbookError` listing the known ones if none."""
     known = recipes()
     if name not in known:
-        raise CookbookError(f"unknown recipe {name!r}; known recipes: {', '.join(known)} "
-                            "(see cavitylab list)")
+        raise CookbookError(
+            f"unknown recipe {name!r}; known recipes: {', '.join(known)} (see cavitylab list)"
+        )
     return known[name]

@@ -8,8 +8,16 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["progress", "to_json", "write_json", "figure", "save_figure", "format_table",
-           "pm", "finish"]
+__all__ = [
+    "progress",
+    "to_json",
+    "write_json",
+    "figure",
+    "save_figure",
+    "format_table",
+    "pm",
+    "finish",
+]
 
 
 def progress(message):

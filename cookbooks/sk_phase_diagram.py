@@ -54,14 +54,15 @@ import derive
 import graphs
 import numerics
 
-from .report import finish, figure, format_table, pm, progress
+from .report import figure, finish, format_table, pm, progress
 
-__all__ = ["NAME", "SUMMARY", "run", "table", "plot", "sk_model", "sk_couplings",
-           "PHASES"]
+__all__ = ["NAME", "SUMMARY", "run", "table", "plot", "sk_model", "sk_couplings", "PHASES"]
 
 NAME = "sk-phase-diagram"
-SUMMARY = ("SK model: replica-symmetric (J0, T) phase diagram with the AT line, RS energy and "
-           "entropy vs Monte Carlo, TAP vs naive mean-field vs Monte Carlo")
+SUMMARY = (
+    "SK model: replica-symmetric (J0, T) phase diagram with the AT line, RS energy and "
+    "entropy vs Monte Carlo, TAP vs naive mean-field vs Monte Carlo"
+)
 
 #: RS ground-state energy per spin, -sqrt(2/pi) (reference only).
 RS_GROUND_STATE = -math.sqrt(2.0 / math.pi)
@@ -82,14 +83,40 @@ TAP_H, TAP_T = 0.5, 0.8
 
 #: Grids, sizes and Monte Carlo lengths; full run and ``--quick``.
 SETTINGS = {
-    False: dict(J0=(0.0, 2.0, 21), T=(0.1, 1.6, 16), T_min=0.02, line_stride=1, xtol=1e-5,
-                rs_T=(0.02, 2.0, 100), mc_N=400, mc_instances=3, mc_T=(2.0, 0.2, 19),
-                mc_sweeps=4_000, mc_burn_in=1_000, tap_N=1000, tap_sweeps=20_000,
-                tap_burn_in=4_000, blocks=20),
-    True: dict(J0=(0.0, 2.0, 11), T=(0.2, 1.6, 8), T_min=0.02, line_stride=2, xtol=1e-5,
-               rs_T=(0.02, 2.0, 21), mc_N=100, mc_instances=2, mc_T=(1.9, 0.3, 9),
-               mc_sweeps=2_000, mc_burn_in=500, tap_N=300, tap_sweeps=6_000,
-               tap_burn_in=1_200, blocks=20),
+    False: dict(
+        J0=(0.0, 2.0, 21),
+        T=(0.1, 1.6, 16),
+        T_min=0.02,
+        line_stride=1,
+        xtol=1e-5,
+        rs_T=(0.02, 2.0, 100),
+        mc_N=400,
+        mc_instances=3,
+        mc_T=(2.0, 0.2, 19),
+        mc_sweeps=4_000,
+        mc_burn_in=1_000,
+        tap_N=1000,
+        tap_sweeps=20_000,
+        tap_burn_in=4_000,
+        blocks=20,
+    ),
+    True: dict(
+        J0=(0.0, 2.0, 11),
+        T=(0.2, 1.6, 8),
+        T_min=0.02,
+        line_stride=2,
+        xtol=1e-5,
+        rs_T=(0.02, 2.0, 21),
+        mc_N=100,
+        mc_instances=2,
+        mc_T=(1.9, 0.3, 9),
+        mc_sweeps=2_000,
+        mc_burn_in=500,
+        tap_N=300,
+        tap_sweeps=6_000,
+        tap_burn_in=1_200,
+        blocks=20,
+    ),
 }
 
 
@@ -133,8 +160,16 @@ class RS:
         self._memo = {}  # the line brackets and the J0 = 0 curves revisit grid points
 
     def _solve(self, T, J0, damping):
-        return numerics.replica_symmetric(self.model, 1.0 / T, J0=J0, J=J, params=self.params,
-                                          init="ordered", damping=damping, order=self.order)
+        return numerics.replica_symmetric(
+            self.model,
+            1.0 / T,
+            J0=J0,
+            J=J,
+            params=self.params,
+            init="ordered",
+            damping=damping,
+            order=self.order,
+        )
 
     def __call__(self, T, J0=0.0):
         key = (float(T), float(J0))
@@ -163,9 +198,11 @@ def _phase_diagram(rs, cfg):
         grid["q"].append([r.q for r in row])
         grid["at"].append([r.at for r in row])
         grid["converged"].append([bool(r.converged) for r in row])
-        progress(f"[{NAME}] (a) RS phase diagram T = {T:.3f}: "
-                 + " ".join(p[0].upper() if p != "mixed" else "X" for p in grid["phase"][-1])
-                 + f"  ({k + 1}/{len(Ts)})")
+        progress(
+            f"[{NAME}] (a) RS phase diagram T = {T:.3f}: "
+            + " ".join(p[0].upper() if p != "mixed" else "X" for p in grid["phase"][-1])
+            + f"  ({k + 1}/{len(Ts)})"
+        )
     counts = {p: int(sum(row.count(p) for row in grid["phase"])) for p in PHASES}
     grid["counts"] = counts
     grid["all_converged"] = bool(np.all(grid["converged"]))
@@ -202,10 +239,24 @@ def _lines(rs, cfg, grid):
     columns = range(0, len(J0s), cfg["line_stride"])
     phase = lambda c: [row[c] for row in grid["phase"]]  # noqa: E731 - ascending T
     lines = {}
-    specs = [("para_sg", lambda J0: J0 < J, lambda T, J0: rs(T, J0).q - Q_ON,
-              ("spin glass",), f"q = {Q_ON:g} (q becomes > 0), J0 < J", "T = J"),
-             ("para_ferro", lambda J0: J0 > J, lambda T, J0: rs(T, J0).m - M_ON,
-              ("ferromagnetic", "mixed"), f"m = {M_ON:g} (m becomes > 0), J0 > J", "T = J0")]
+    specs = [
+        (
+            "para_sg",
+            lambda J0: J0 < J,
+            lambda T, J0: rs(T, J0).q - Q_ON,
+            ("spin glass",),
+            f"q = {Q_ON:g} (q becomes > 0), J0 < J",
+            "T = J",
+        ),
+        (
+            "para_ferro",
+            lambda J0: J0 > J,
+            lambda T, J0: rs(T, J0).m - M_ON,
+            ("ferromagnetic", "mixed"),
+            f"m = {M_ON:g} (m becomes > 0), J0 > J",
+            "T = J0",
+        ),
+    ]
     for key, where, fn, ordered, criterion, formula in specs:
         xs, ys = [], []
         for c in columns:
@@ -213,23 +264,50 @@ def _lines(rs, cfg, grid):
             if bracket is None:
                 continue
             xs.append(float(J0s[c]))
-            ys.append(_root(lambda T, J0=J0s[c]: fn(T, J0), *bracket, f"{key} at J0 = "
-                            f"{J0s[c]:.3f}", xtol))
+            ys.append(
+                _root(
+                    lambda T, J0=J0s[c], fn=fn: fn(T, J0),
+                    *bracket,
+                    f"{key} at J0 = {J0s[c]:.3f}",
+                    xtol,
+                )
+            )
         refs = [J if key == "para_sg" else a for a in xs]
         ok = [abs(T - r) for T, r in zip(ys, refs) if T is not None]
-        lines[key] = dict(J0=xs, T=ys, criterion=criterion, xtol=xtol, reference=refs,
-                          reference_formula=formula,
-                          max_abs_deviation_from_reference=max(ok) if ok else None)
-        progress(f"[{NAME}] (a) {key} line: T = " + ", ".join(
-            "-" if T is None else f"{T:.5f}" for T in ys))
+        lines[key] = dict(
+            J0=xs,
+            T=ys,
+            criterion=criterion,
+            xtol=xtol,
+            reference=refs,
+            reference_formula=formula,
+            max_abs_deviation_from_reference=max(ok) if ok else None,
+        )
+        progress(
+            f"[{NAME}] (a) {key} line: T = "
+            + ", ".join("-" if T is None else f"{T:.5f}" for T in ys)
+        )
     xs = [float(J0s[c]) for c in columns if J0s[c] > J]
-    ys = [_root(lambda T, J0=J0: rs(T, J0).at - 1.0, 2 * cfg["T_min"], J0 + 0.5,
-                f"AT line at J0 = {J0:.3f}", xtol) for J0 in xs]
-    lines["at"] = dict(J0=xs, T=ys, xtol=xtol,
-                       criterion="AT = 1 on the ordered (init='ordered') solution, J0 > J "
-                                 "(for J0 < J it runs along the para-SG line at h = 0)")
-    progress(f"[{NAME}] (a) AT line: T = " + ", ".join(
-        "-" if T is None else f"{T:.5f}" for T in ys))
+    ys = [
+        _root(
+            lambda T, J0=J0: rs(T, J0).at - 1.0,
+            2 * cfg["T_min"],
+            J0 + 0.5,
+            f"AT line at J0 = {J0:.3f}",
+            xtol,
+        )
+        for J0 in xs
+    ]
+    lines["at"] = dict(
+        J0=xs,
+        T=ys,
+        xtol=xtol,
+        criterion="AT = 1 on the ordered (init='ordered') solution, J0 > J "
+        "(for J0 < J it runs along the para-SG line at h = 0)",
+    )
+    progress(
+        f"[{NAME}] (a) AT line: T = " + ", ".join("-" if T is None else f"{T:.5f}" for T in ys)
+    )
     return lines
 
 
@@ -243,17 +321,29 @@ def _rs_curves(rs, cfg):
     # linear extrapolation to T = 0 from the two lowest temperatures
     extrap = lambda y: float(y[0] - Ts[0] * (y[1] - y[0]) / (Ts[1] - Ts[0]))  # noqa: E731
     return dict(
-        T=Ts, u=u, s=s, q=np.array([r.q for r in sols]), at=np.array([r.at for r in sols]),
+        T=Ts,
+        u=u,
+        s=s,
+        q=np.array([r.q for r in sols]),
+        at=np.array([r.at for r in sols]),
         converged=bool(all(r.converged for r in sols)),
-        energy_T0=dict(computed_lowest_T=float(u[0]), T=float(Ts[0]),
-                       reference_rs=RS_GROUND_STATE, reference_rs_formula="-sqrt(2/pi)",
-                       reference_parisi=PARISI_GROUND_STATE),
+        energy_T0=dict(
+            computed_lowest_T=float(u[0]),
+            T=float(Ts[0]),
+            reference_rs=RS_GROUND_STATE,
+            reference_rs_formula="-sqrt(2/pi)",
+            reference_parisi=PARISI_GROUND_STATE,
+        ),
         entropy_zero_T=crossing,
-        entropy_T0=dict(computed_lowest_T=float(s[0]), T=float(Ts[0]),
-                        computed_extrapolated=extrap(s),
-                        reference=RS_ENTROPY_T0, reference_formula="-1/(2 pi)"),
+        entropy_T0=dict(
+            computed_lowest_T=float(s[0]),
+            T=float(Ts[0]),
+            computed_extrapolated=extrap(s),
+            reference=RS_ENTROPY_T0,
+            reference_formula="-1/(2 pi)",
+        ),
         note="extrapolated: linear in T from the two lowest temperatures (s - s(0) is "
-             "linear in T at low T)",
+        "linear in T at low T)",
     )
 
 
@@ -262,7 +352,7 @@ def _combine(means, errors):
     standard error of the instance-to-instance spread."""
     means, errors = np.asarray(means), np.asarray(errors)
     n = means.size
-    stat = math.sqrt(float(np.sum(errors ** 2))) / n
+    stat = math.sqrt(float(np.sum(errors**2))) / n
     spread = float(means.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0
     return float(means.mean()), max(stat, spread)
 
@@ -278,23 +368,42 @@ def _monte_carlo_energy(model, cfg, seq):
         seeds = rng.integers(2**31 - 1, size=Ts.size)
         config, u, err = "random", [], []
         for j, T in enumerate(Ts):
-            r = graphs.monte_carlo(model, G, 1.0 / T, params={"h": 0.0},
-                                   sweeps=cfg["mc_sweeps"], burn_in=cfg["mc_burn_in"],
-                                   method="metropolis", init=config, seed=int(seeds[j]),
-                                   n_blocks=cfg["blocks"])
+            r = graphs.monte_carlo(
+                model,
+                G,
+                1.0 / T,
+                params={"h": 0.0},
+                sweeps=cfg["mc_sweeps"],
+                burn_in=cfg["mc_burn_in"],
+                method="metropolis",
+                init=config,
+                seed=int(seeds[j]),
+                n_blocks=cfg["blocks"],
+            )
             config = r.configuration
             e, e_err = r.mean_energy()
             u.append(e / N)
             err.append(e_err / N)
         per_instance.append(dict(u=u, err=err))
-        progress(f"[{NAME}] (b) Monte Carlo instance {k + 1}/{cfg['mc_instances']}, N = {N}: "
-                 f"u(T = {Ts[-1]:.2f}) = {pm(u[-1], err[-1])}")
-    pairs = [_combine([p["u"][j] for p in per_instance], [p["err"][j] for p in per_instance])
-             for j in range(Ts.size)]
-    return dict(N=N, instances=cfg["mc_instances"], T=Ts, u=[p[0] for p in pairs],
-                err=[p[1] for p in pairs], per_instance=per_instance,
-                sweeps=cfg["mc_sweeps"], burn_in=cfg["mc_burn_in"],
-                start="random at the highest T, then each T from the previous configuration")
+        progress(
+            f"[{NAME}] (b) Monte Carlo instance {k + 1}/{cfg['mc_instances']}, N = {N}: "
+            f"u(T = {Ts[-1]:.2f}) = {pm(u[-1], err[-1])}"
+        )
+    pairs = [
+        _combine([p["u"][j] for p in per_instance], [p["err"][j] for p in per_instance])
+        for j in range(Ts.size)
+    ]
+    return dict(
+        N=N,
+        instances=cfg["mc_instances"],
+        T=Ts,
+        u=[p[0] for p in pairs],
+        err=[p[1] for p in pairs],
+        per_instance=per_instance,
+        sweeps=cfg["mc_sweeps"],
+        burn_in=cfg["mc_burn_in"],
+        start="random at the highest T, then each T from the previous configuration",
+    )
 
 
 def _tap(model, cfg, seq, rs_tap):
@@ -308,29 +417,67 @@ def _tap(model, cfg, seq, rs_tap):
     progress(f"[{NAME}] (d) TAP (AMP iteration): {tap.message}")
     # Naive mean-field baseline: the same equations without the Onsager reaction term.
     # (plain damped iteration: Anderson mixing stalls on this map at N = 1000)
-    nmf = numerics.fixed_point(lambda m: np.tanh(beta * (TAP_H + K @ m)), np.zeros(N),
-                               damping=0.5, tol=1e-10, max_iter=20_000)
+    nmf = numerics.fixed_point(
+        lambda m: np.tanh(beta * (TAP_H + K @ m)),
+        np.zeros(N),
+        damping=0.5,
+        tol=1e-10,
+        max_iter=20_000,
+    )
     progress(f"[{NAME}] (d) naive mean-field: {nmf.message}")
     G = sk_graph(K)
-    mc = graphs.monte_carlo(model, G, beta, params=params, sweeps=cfg["tap_sweeps"],
-                            burn_in=cfg["tap_burn_in"], method="metropolis",
-                            seed=int(rng.integers(2**31 - 1)), n_blocks=cfg["blocks"])
+    mc = graphs.monte_carlo(
+        model,
+        G,
+        beta,
+        params=params,
+        sweeps=cfg["tap_sweeps"],
+        burn_in=cfg["tap_burn_in"],
+        method="metropolis",
+        seed=int(rng.integers(2**31 - 1)),
+        n_blocks=cfg["blocks"],
+    )
     m_mc, m_err = mc.magnetization, mc.magnetization_error
     d_tap = np.abs(tap.m - m_mc)
     d_nmf = np.abs(nmf.x - m_mc)
-    progress(f"[{NAME}] (d) Monte Carlo {cfg['tap_sweeps']} sweeps: mean |m_TAP - m_MC| = "
-             f"{d_tap.mean():.4f}, mean |m_nMF - m_MC| = {d_nmf.mean():.4f}")
+    progress(
+        f"[{NAME}] (d) Monte Carlo {cfg['tap_sweeps']} sweeps: mean |m_TAP - m_MC| = "
+        f"{d_tap.mean():.4f}, mean |m_nMF - m_MC| = {d_nmf.mean():.4f}"
+    )
     return dict(
-        N=N, J0=0.0, h=TAP_H, T=TAP_T,
-        rs=dict(m=rs_tap.m, q=rs_tap.q, at=rs_tap.at, phase=rs_tap.phase,
-                above_at_line=bool(rs_tap.at_stable)),
-        tap=dict(m=tap.m, converged=bool(tap.converged), iterations=tap.iterations,
-                 method="amp", mean_m=float(tap.m.mean()), mean_m2=float(np.mean(tap.m ** 2))),
-        naive_meanfield=dict(m=nmf.x, converged=bool(nmf.converged), iterations=nmf.iterations,
-                             equation="m = tanh(beta (h + K m))  (no reaction term; baseline)",
-                             solver="numerics.fixed_point on a lambda, damping 0.5, from m = 0"),
-        monte_carlo=dict(m=m_mc, err=m_err, sweeps=cfg["tap_sweeps"],
-                         burn_in=cfg["tap_burn_in"], mean_err=float(m_err.mean())),
+        N=N,
+        J0=0.0,
+        h=TAP_H,
+        T=TAP_T,
+        rs=dict(
+            m=rs_tap.m,
+            q=rs_tap.q,
+            at=rs_tap.at,
+            phase=rs_tap.phase,
+            above_at_line=bool(rs_tap.at_stable),
+        ),
+        tap=dict(
+            m=tap.m,
+            converged=bool(tap.converged),
+            iterations=tap.iterations,
+            method="amp",
+            mean_m=float(tap.m.mean()),
+            mean_m2=float(np.mean(tap.m**2)),
+        ),
+        naive_meanfield=dict(
+            m=nmf.x,
+            converged=bool(nmf.converged),
+            iterations=nmf.iterations,
+            equation="m = tanh(beta (h + K m))  (no reaction term; baseline)",
+            solver="numerics.fixed_point on a lambda, damping 0.5, from m = 0",
+        ),
+        monte_carlo=dict(
+            m=m_mc,
+            err=m_err,
+            sweeps=cfg["tap_sweeps"],
+            burn_in=cfg["tap_burn_in"],
+            mean_err=float(m_err.mean()),
+        ),
         mean_abs_diff_tap_mc=float(d_tap.mean()),
         mean_abs_diff_nmf_mc=float(d_nmf.mean()),
         max_abs_diff_tap_mc=float(d_tap.max()),
@@ -349,31 +496,53 @@ def run(quick=False, out=None, seed=0):
     phase = _phase_diagram(rs, cfg)
     lines = _lines(rs, cfg, phase)
     curves = _rs_curves(rs, cfg)
-    progress(f"[{NAME}] (b, c) RS at J0 = 0: u(T = {curves['T'][0]:.2f}) = "
-             f"{curves['u'][0]:.4f}, s(T = {curves['T'][0]:.2f}) = {curves['s'][0]:.4f}, "
-             f"s = 0 at T = {curves['entropy_zero_T']:.4f}")
+    progress(
+        f"[{NAME}] (b, c) RS at J0 = 0: u(T = {curves['T'][0]:.2f}) = "
+        f"{curves['u'][0]:.4f}, s(T = {curves['T'][0]:.2f}) = {curves['s'][0]:.4f}, "
+        f"s = 0 at T = {curves['entropy_zero_T']:.4f}"
+    )
     mc = _monte_carlo_energy(model, cfg, mc_seq)
     rs_tap = RS(model, cfg["T_min"], h=TAP_H)(TAP_T)
     tap = _tap(model, cfg, tap_seq, rs_tap)
     results = dict(
-        recipe=NAME, quick=bool(quick), seed=int(seed),
-        model=dict(alphabet=[int(a) for a in model.alphabet], pair_energy=str(model.pair_energy),
-                   field_energy=str(model.field_energy), couplings="K_ij ~ N(J0/N, J^2/N)",
-                   J=J, h=0.0),
-        rs=dict(equations=str(derive.replica_symmetric(model)), quadrature_order=rs.order,
-                init="ordered (m = q = 1); where that gives m = 0, a retry with damping 0.3, "
-                     "keeping the more ordered solution",
-                retries_that_found_order=rs.retries),
-        phase_diagram=dict(grid=phase, lines=lines,
-                           references=dict(para_sg="T = J (J0 < J)",
-                                           para_ferro="T = J0 (J0 > J)")),
-        energy=dict(rs=dict(T=curves["T"], u=curves["u"], converged=curves["converged"]),
-                    monte_carlo=mc, ground_state=curves["energy_T0"],
-                    note="finite-N Monte Carlo energies lie above the N -> infinity value; RS "
-                         "is wrong below T = 1, where replica symmetry is broken (AT > 1): "
-                         "its T -> 0 energy lies below the Parisi ground state"),
-        entropy=dict(T=curves["T"], s=curves["s"], zero_crossing_T=curves["entropy_zero_T"],
-                     T0=curves["entropy_T0"], note=curves["note"]),
+        recipe=NAME,
+        quick=bool(quick),
+        seed=int(seed),
+        model=dict(
+            alphabet=[int(a) for a in model.alphabet],
+            pair_energy=str(model.pair_energy),
+            field_energy=str(model.field_energy),
+            couplings="K_ij ~ N(J0/N, J^2/N)",
+            J=J,
+            h=0.0,
+        ),
+        rs=dict(
+            equations=str(derive.replica_symmetric(model)),
+            quadrature_order=rs.order,
+            init="ordered (m = q = 1); where that gives m = 0, a retry with damping 0.3, "
+            "keeping the more ordered solution",
+            retries_that_found_order=rs.retries,
+        ),
+        phase_diagram=dict(
+            grid=phase,
+            lines=lines,
+            references=dict(para_sg="T = J (J0 < J)", para_ferro="T = J0 (J0 > J)"),
+        ),
+        energy=dict(
+            rs=dict(T=curves["T"], u=curves["u"], converged=curves["converged"]),
+            monte_carlo=mc,
+            ground_state=curves["energy_T0"],
+            note="finite-N Monte Carlo energies lie above the N -> infinity value; RS "
+            "is wrong below T = 1, where replica symmetry is broken (AT > 1): "
+            "its T -> 0 energy lies below the Parisi ground state",
+        ),
+        entropy=dict(
+            T=curves["T"],
+            s=curves["s"],
+            zero_crossing_T=curves["entropy_zero_T"],
+            T0=curves["entropy_T0"],
+            note=curves["note"],
+        ),
         tap=tap,
     )
     return finish(NAME, results, out, plot, start)
@@ -398,11 +567,19 @@ def plot(results):
     pdg = results["phase_diagram"]
     grid, lines = pdg["grid"], pdg["lines"]
     codes = np.array([[PHASES.index(p) for p in row] for row in grid["phase"]])
-    ax_pd.pcolormesh(_edges(grid["J0"]), _edges(grid["T"]), codes,
-                     cmap=ListedColormap(COLORS), vmin=-0.5, vmax=len(PHASES) - 0.5)
-    styles = dict(para_sg=("k", "para–SG: q becomes > 0"),
-                  para_ferro=("tab:blue", "para–ferro: m becomes > 0"),
-                  at=("tab:red", "AT line: AT = 1 on the ordered solution"))
+    ax_pd.pcolormesh(
+        _edges(grid["J0"]),
+        _edges(grid["T"]),
+        codes,
+        cmap=ListedColormap(COLORS),
+        vmin=-0.5,
+        vmax=len(PHASES) - 0.5,
+    )
+    styles = dict(
+        para_sg=("k", "para–SG: q becomes > 0"),
+        para_ferro=("tab:blue", "para–ferro: m becomes > 0"),
+        at=("tab:red", "AT line: AT = 1 on the ordered solution"),
+    )
     handles = [Patch(color=c, label=p) for p, c in zip(PHASES, COLORS)]
     for key, (color, label) in styles.items():
         line = lines[key]
@@ -410,36 +587,63 @@ def plot(results):
         if pts:
             x, y = zip(*pts)
             handles += ax_pd.plot(x, y, "o-", color=color, lw=2, ms=4, label=label)
-    handles += ax_pd.plot([0, 1], [1, 1], "--", color="0.3", lw=1.2,
-                          label="reference T = J (para–SG)")
-    handles += ax_pd.plot([1, 2], [1, 2], ":", color="0.3", lw=1.5,
-                          label="reference T = J₀ (para–ferro)")
+    handles += ax_pd.plot(
+        [0, 1], [1, 1], "--", color="0.3", lw=1.2, label="reference T = J (para–SG)"
+    )
+    handles += ax_pd.plot(
+        [1, 2], [1, 2], ":", color="0.3", lw=1.5, label="reference T = J₀ (para–ferro)"
+    )
     ax_pd.set_xlim(_edges(grid["J0"])[0], _edges(grid["J0"])[-1])
     ax_pd.set_ylim(max(0.0, _edges(grid["T"])[0]), _edges(grid["T"])[-1])
     ax_pd.set_xlabel("J₀ / J (mean coupling × N)")
     ax_pd.set_ylabel("temperature T / J")
-    ax_pd.set_title("(a) replica-symmetric phase diagram, h = 0 (numerics.replica_symmetric)",
-                    fontsize=10)
-    phases = ax_pd.legend(handles=handles[:len(PHASES)], fontsize=8, loc="upper left", ncol=2,
-                          framealpha=0.9)
+    ax_pd.set_title(
+        "(a) replica-symmetric phase diagram, h = 0 (numerics.replica_symmetric)", fontsize=10
+    )
+    phases = ax_pd.legend(
+        handles=handles[: len(PHASES)], fontsize=8, loc="upper left", ncol=2, framealpha=0.9
+    )
     ax_pd.add_artist(phases)
-    ax_pd.legend(handles=handles[len(PHASES):], fontsize=8, loc="upper center", ncol=2,
-                 bbox_to_anchor=(0.5, -0.12), frameon=False)
+    ax_pd.legend(
+        handles=handles[len(PHASES) :],
+        fontsize=8,
+        loc="upper center",
+        ncol=2,
+        bbox_to_anchor=(0.5, -0.12),
+        frameon=False,
+    )
 
     # (b) energy
     en = results["energy"]
     rs, mc = en["rs"], en["monte_carlo"]
     t_sg = next((T for T in lines["para_sg"]["T"] if T is not None), 1.0)
-    ax_u.axvspan(0, t_sg, color="#fdd0a2", alpha=0.4,
-                 label=f"RS unstable (AT > 1), T < {t_sg:.4f}")
+    ax_u.axvspan(0, t_sg, color="#fdd0a2", alpha=0.4, label=f"RS unstable (AT > 1), T < {t_sg:.4f}")
     ax_u.plot(rs["T"], rs["u"], "-", color="tab:blue", lw=1.8, label="replica-symmetric u")
-    ax_u.errorbar(mc["T"], mc["u"], yerr=mc["err"], fmt="o", ms=4, capsize=2, color="tab:orange",
-                  label=f"Monte Carlo, N = {mc['N']}, {mc['instances']} instances")
+    ax_u.errorbar(
+        mc["T"],
+        mc["u"],
+        yerr=mc["err"],
+        fmt="o",
+        ms=4,
+        capsize=2,
+        color="tab:orange",
+        label=f"Monte Carlo, N = {mc['N']}, {mc['instances']} instances",
+    )
     gs = en["ground_state"]
-    ax_u.axhline(gs["reference_rs"], color="tab:blue", ls="--", lw=1.1,
-                 label=f"reference RS ground state −√(2/π) = {gs['reference_rs']:.4f}")
-    ax_u.axhline(gs["reference_parisi"], color="tab:red", ls=":", lw=1.5,
-                 label=f"reference Parisi ground state = {gs['reference_parisi']:.4f}")
+    ax_u.axhline(
+        gs["reference_rs"],
+        color="tab:blue",
+        ls="--",
+        lw=1.1,
+        label=f"reference RS ground state −√(2/π) = {gs['reference_rs']:.4f}",
+    )
+    ax_u.axhline(
+        gs["reference_parisi"],
+        color="tab:red",
+        ls=":",
+        lw=1.5,
+        label=f"reference Parisi ground state = {gs['reference_parisi']:.4f}",
+    )
     ax_u.set_xlim(0, rs["T"][-1])
     ax_u.set_xlabel("temperature T / J")
     ax_u.set_ylabel("energy per spin u")
@@ -452,12 +656,30 @@ def plot(results):
     ax_s.plot(ent["T"], ent["s"], "-", color="tab:blue", lw=1.8, label="replica-symmetric s")
     ax_s.axhline(0, color="k", lw=0.8)
     if ent["zero_crossing_T"] is not None:
-        ax_s.plot([ent["zero_crossing_T"]], [0], "o", color="tab:red", ms=7,
-                  label=f"s = 0 at T = {ent['zero_crossing_T']:.4f}")
-    ax_s.axhline(ent["T0"]["reference"], color="tab:red", ls=":", lw=1.5,
-                 label=f"reference RS s(T=0) = −1/(2π) = {ent['T0']['reference']:.4f}")
-    ax_s.plot([0], [ent["T0"]["computed_extrapolated"]], "s", mfc="none", color="tab:blue",
-              ms=7, label=f"extrapolated to T = 0: {ent['T0']['computed_extrapolated']:.4f}")
+        ax_s.plot(
+            [ent["zero_crossing_T"]],
+            [0],
+            "o",
+            color="tab:red",
+            ms=7,
+            label=f"s = 0 at T = {ent['zero_crossing_T']:.4f}",
+        )
+    ax_s.axhline(
+        ent["T0"]["reference"],
+        color="tab:red",
+        ls=":",
+        lw=1.5,
+        label=f"reference RS s(T=0) = −1/(2π) = {ent['T0']['reference']:.4f}",
+    )
+    ax_s.plot(
+        [0],
+        [ent["T0"]["computed_extrapolated"]],
+        "s",
+        mfc="none",
+        color="tab:blue",
+        ms=7,
+        label=f"extrapolated to T = 0: {ent['T0']['computed_extrapolated']:.4f}",
+    )
     ax_s.set_xlim(-0.03, ent["T"][-1])
     ax_s.set_xlabel("temperature T / J")
     ax_s.set_ylabel("entropy per spin s")
@@ -469,25 +691,47 @@ def plot(results):
     m_mc = np.asarray(tp["monte_carlo"]["m"])
     err = np.asarray(tp["monte_carlo"]["err"])
     ax_tap.plot([-1, 1], [-1, 1], "-", color="0.5", lw=1)
-    ax_tap.errorbar(m_mc, tp["naive_meanfield"]["m"], xerr=err, fmt="s", ms=2.5, alpha=0.5,
-                    color="tab:orange", elinewidth=0.6,
-                    label=f"naive mean-field: mean |Δm| = {tp['mean_abs_diff_nmf_mc']:.3f}")
-    ax_tap.errorbar(m_mc, tp["tap"]["m"], xerr=err, fmt="o", ms=2.5, alpha=0.6,
-                    color="tab:blue", elinewidth=0.6,
-                    label=f"TAP (numerics.tap): mean |Δm| = {tp['mean_abs_diff_tap_mc']:.3f}")
+    ax_tap.errorbar(
+        m_mc,
+        tp["naive_meanfield"]["m"],
+        xerr=err,
+        fmt="s",
+        ms=2.5,
+        alpha=0.5,
+        color="tab:orange",
+        elinewidth=0.6,
+        label=f"naive mean-field: mean |Δm| = {tp['mean_abs_diff_nmf_mc']:.3f}",
+    )
+    ax_tap.errorbar(
+        m_mc,
+        tp["tap"]["m"],
+        xerr=err,
+        fmt="o",
+        ms=2.5,
+        alpha=0.6,
+        color="tab:blue",
+        elinewidth=0.6,
+        label=f"TAP (numerics.tap): mean |Δm| = {tp['mean_abs_diff_tap_mc']:.3f}",
+    )
     ax_tap.set_xlim(-1.02, 1.02)
     ax_tap.set_ylim(-1.02, 1.02)
     ax_tap.set_aspect("equal", adjustable="box")
     ax_tap.set_xlabel("Monte Carlo m_i (± batch-means error)")
     ax_tap.set_ylabel("m_i from the equations")
-    ax_tap.set_title(f"(d) one instance, N = {tp['N']}, J₀ = 0, h = {tp['h']}, T = {tp['T']} "
-                     f"(RS AT = {tp['rs']['at']:.2f} < 1)", fontsize=10)
+    ax_tap.set_title(
+        f"(d) one instance, N = {tp['N']}, J₀ = 0, h = {tp['h']}, T = {tp['T']} "
+        f"(RS AT = {tp['rs']['at']:.2f} < 1)",
+        fontsize=10,
+    )
     ax_tap.legend(fontsize=8, loc="upper left")
     for ax in axes:
         ax.grid(alpha=0.3)
     mode = "quick" if results["quick"] else "full"
-    fig.suptitle(f"Sherrington–Kirkpatrick model, couplings N(J₀/N, 1/N): replica symmetry, "
-                 f"TAP and Monte Carlo ({mode} run)", fontsize=11)
+    fig.suptitle(
+        f"Sherrington–Kirkpatrick model, couplings N(J₀/N, 1/N): replica symmetry, "
+        f"TAP and Monte Carlo ({mode} run)",
+        fontsize=11,
+    )
     return fig
 
 
@@ -498,40 +742,67 @@ def table(results):
     letters = {"paramagnetic": "P", "ferromagnetic": "F", "spin glass": "SG", "mixed": "M"}
     step = max(1, math.ceil(len(grid["J0"]) / 21))  # at most 21 columns on a terminal
     headers = ["T \\ J0"] + [f"{a:.2f}" for a in grid["J0"][::step]]
-    rows = [[f"{T:.3f}"] + [letters[p] for p in row[::step]]
-            for T, row in reversed(list(zip(grid["T"], grid["phase"])))]
-    blocks = [format_table(headers, rows, title="(a) RS phase (P para, F ferro, SG spin glass, "
-                                                "M mixed = ferro with AT >= 1)")]
+    rows = [
+        [f"{T:.3f}"] + [letters[p] for p in row[::step]]
+        for T, row in reversed(list(zip(grid["T"], grid["phase"])))
+    ]
+    blocks = [
+        format_table(
+            headers,
+            rows,
+            title="(a) RS phase (P para, F ferro, SG spin glass, M mixed = ferro with AT >= 1)",
+        )
+    ]
     rows = []
     for key, name in (("para_sg", "para-SG"), ("para_ferro", "para-ferro"), ("at", "AT")):
         line = pdg["lines"][key]
         for k, (a, T) in enumerate(zip(line["J0"], line["T"])):
             ref = line.get("reference")
-            rows.append([name, f"{a:.3f}", "-" if T is None else f"{T:.5f}",
-                         f"{ref[k]:.5f}" if ref else "-"])
-    blocks.append(format_table(["line", "J0", "T computed", "T reference"], rows,
-                               title="(a) transition lines (brentq in T)"))
+            rows.append(
+                [
+                    name,
+                    f"{a:.3f}",
+                    "-" if T is None else f"{T:.5f}",
+                    f"{ref[k]:.5f}" if ref else "-",
+                ]
+            )
+    blocks.append(
+        format_table(
+            ["line", "J0", "T computed", "T reference"],
+            rows,
+            title="(a) transition lines (brentq in T)",
+        )
+    )
     en, ent = results["energy"], results["entropy"]
     rs_T, rs_u = np.asarray(en["rs"]["T"]), np.asarray(en["rs"]["u"])
     mc = en["monte_carlo"]
-    rows = [[f"{T:.3f}", f"{np.interp(T, rs_T, rs_u):.4f}", pm(u, e)]
-            for T, u, e in zip(mc["T"], mc["u"], mc["err"])]
+    rows = [
+        [f"{T:.3f}", f"{np.interp(T, rs_T, rs_u):.4f}", pm(u, e)]
+        for T, u, e in zip(mc["T"], mc["u"], mc["err"])
+    ]
     gs = en["ground_state"]
-    blocks.append(format_table(["T", "u RS", f"u MC (N = {mc['N']})"], rows,
-                               title="(b) energy per spin, J0 = 0")
-                  + f"\n  RS u at T = {gs['T']:.2f}: {gs['computed_lowest_T']:.4f} (reference "
-                    f"-sqrt(2/pi) = "
-                    f"{gs['reference_rs']:.4f}; Parisi {gs['reference_parisi']:.4f})")
+    blocks.append(
+        format_table(
+            ["T", "u RS", f"u MC (N = {mc['N']})"], rows, title="(b) energy per spin, J0 = 0"
+        )
+        + f"\n  RS u at T = {gs['T']:.2f}: {gs['computed_lowest_T']:.4f} (reference "
+        f"-sqrt(2/pi) = "
+        f"{gs['reference_rs']:.4f}; Parisi {gs['reference_parisi']:.4f})"
+    )
     t0 = ent["T0"]
-    blocks.append(f"(c) RS entropy, J0 = 0: s = 0 at T = {ent['zero_crossing_T']:.4f}; s at "
-                  f"T = {t0['T']:.2f}: {t0['computed_lowest_T']:.4f}, extrapolated to T = 0: "
-                  f"{t0['computed_extrapolated']:.4f} (reference -1/(2 pi) = "
-                  f"{t0['reference']:.4f})")
+    blocks.append(
+        f"(c) RS entropy, J0 = 0: s = 0 at T = {ent['zero_crossing_T']:.4f}; s at "
+        f"T = {t0['T']:.2f}: {t0['computed_lowest_T']:.4f}, extrapolated to T = 0: "
+        f"{t0['computed_extrapolated']:.4f} (reference -1/(2 pi) = "
+        f"{t0['reference']:.4f})"
+    )
     tp = results["tap"]
-    blocks.append(f"(d) one instance N = {tp['N']}, J0 = 0, h = {tp['h']}, T = {tp['T']} (RS AT "
-                  f"= {tp['rs']['at']:.3f}): mean |m_TAP - m_MC| = "
-                  f"{tp['mean_abs_diff_tap_mc']:.4f}, mean |m_nMF - m_MC| = "
-                  f"{tp['mean_abs_diff_nmf_mc']:.4f} (Monte Carlo error {tp['monte_carlo']['mean_err']:.4f}); "
-                  f"TAP converged {tp['tap']['converged']} in {tp['tap']['iterations']} iterations, "
-                  f"naive mean-field converged {tp['naive_meanfield']['converged']}")
+    blocks.append(
+        f"(d) one instance N = {tp['N']}, J0 = 0, h = {tp['h']}, T = {tp['T']} (RS AT "
+        f"= {tp['rs']['at']:.3f}): mean |m_TAP - m_MC| = "
+        f"{tp['mean_abs_diff_tap_mc']:.4f}, mean |m_nMF - m_MC| = "
+        f"{tp['mean_abs_diff_nmf_mc']:.4f} (Monte Carlo error {tp['monte_carlo']['mean_err']:.4f}); "
+        f"TAP converged {tp['tap']['converged']} in {tp['tap']['iterations']} iterations, "
+        f"naive mean-field converged {tp['naive_meanfield']['converged']}"
+    )
     return "\n\n".join(blocks)

@@ -12,7 +12,6 @@ only when a check runs.
 
 import math
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 import sympy as sp
@@ -23,8 +22,13 @@ import numerics
 
 from .errors import CookbookError
 
-__all__ = ["Check", "verify_pairwise", "kernel_matches_sympy", "exact_matches_monte_carlo",
-           "bp_matches_exact_on_trees"]
+__all__ = [
+    "Check",
+    "verify_pairwise",
+    "kernel_matches_sympy",
+    "exact_matches_monte_carlo",
+    "bp_matches_exact_on_trees",
+]
 
 #: Tolerance of compiled kernel against sympy evalf: ``|a - b| <= TOL * (1 + |b|)``.
 TOL = 1e-9
@@ -48,7 +52,7 @@ class Check:
     """
 
     name: str
-    passed: Optional[bool]
+    passed: bool | None
     detail: str = ""
 
     @property
@@ -64,19 +68,26 @@ def _hypothesis():
         import hypothesis
         from hypothesis import strategies
     except ImportError:  # pragma: no cover - hypothesis is installed with the test extra
-        raise CookbookError("cavitylab verify needs hypothesis: pip install 'cavitylab[test]'") \
-            from None
+        raise CookbookError(
+            "cavitylab verify needs hypothesis: pip install 'cavitylab[test]'"
+        ) from None
     return hypothesis, strategies
 
 
 def _settings(hypothesis, examples, shrink=True):
     phases = [p for p in hypothesis.Phase if shrink or p is not hypothesis.Phase.shrink]
-    return hypothesis.settings(deadline=None, max_examples=int(examples), database=None,
-                               phases=phases,
-                               verbosity=hypothesis.Verbosity.quiet,
-                               suppress_health_check=[hypothesis.HealthCheck.too_slow,
-                                                      hypothesis.HealthCheck.data_too_large,
-                                                      hypothesis.HealthCheck.filter_too_much])
+    return hypothesis.settings(
+        deadline=None,
+        max_examples=int(examples),
+        database=None,
+        phases=phases,
+        verbosity=hypothesis.Verbosity.quiet,
+        suppress_health_check=[
+            hypothesis.HealthCheck.too_slow,
+            hypothesis.HealthCheck.data_too_large,
+            hypothesis.HealthCheck.filter_too_much,
+        ],
+    )
 
 
 def _run(name, detail, test, seed, hypothesis):
@@ -97,8 +108,9 @@ def _close(a, b, tol=TOL):
     return math.isfinite(a) and abs(a - b) <= tol * (1.0 + abs(b))
 
 
-def kernel_matches_sympy(equations, examples=20, seed=None, field_range=3.0,
-                         beta_range=(0.05, 3.0), param_range=2.0):
+def kernel_matches_sympy(
+    equations, examples=20, seed=None, field_range=3.0, beta_range=(0.05, 3.0), param_range=2.0
+):
     """The compiled kernel of ``equations`` equals sympy ``evalf`` of its expressions.
 
     Drawn points: inputs (fields) in ``[-field_range, field_range]``, ``beta`` in
@@ -122,30 +134,37 @@ def kernel_matches_sympy(equations, examples=20, seed=None, field_range=3.0,
     @hypothesis.given(st.tuples(*[strategy(a) for a in args]))
     def test(point):
         out = kernel(*point)  # arguments in kernel.arguments order
-        values = list(out if isinstance(out, tuple) else (out,)) \
-            + list(kernel.evaluate_observables(*point))
+        values = list(out if isinstance(out, tuple) else (out,)) + list(
+            kernel.evaluate_observables(*point)
+        )
         subs = {a: sp.Float(v, 30) for a, v in zip(args, point)}
         for (sym, expr), got in zip(exprs, values):
             want = float(sp.N(expr.xreplace(subs), 25))
             assert _close(got, want), (
-                f"{sym} at {dict(zip(map(str, args), point))}: kernel {got!r}, sympy {want!r}")
+                f"{sym} at {dict(zip(map(str, args), point))}: kernel {got!r}, sympy {want!r}"
+            )
 
     name = f"compiled '{equations.name}' = sympy evalf"
-    detail = (f"{len(exprs)} expressions at {examples} drawn points, "
-              f"rel+abs tolerance {TOL:g}")
+    detail = f"{len(exprs)} expressions at {examples} drawn points, rel+abs tolerance {TOL:g}"
     return _run(name, detail, test, seed, hypothesis)
 
 
 def _energy_tables(model):
     """Callables: pair energy table ``(q, q)`` from edge parameter values, field table ``(q,)``."""
     si, sj = model.variables
-    pair = sp.Matrix([[model.pair_energy.subs({si: a, sj: b}, simultaneous=True)
-                       for b in model.alphabet] for a in model.alphabet])
+    pair = sp.Matrix(
+        [
+            [model.pair_energy.subs({si: a, sj: b}, simultaneous=True) for b in model.alphabet]
+            for a in model.alphabet
+        ]
+    )
     field = sp.Matrix([[model.field_energy.subs(si, a) for a in model.alphabet]])
     pair_fn = sp.lambdify(model.edge_params, pair, modules=["numpy", "mpmath"])
     field_fn = sp.lambdify(model.node_params, field, modules=["numpy", "mpmath"])
-    return (lambda *v: np.asarray(pair_fn(*v), dtype=float),
-            lambda *v: np.asarray(field_fn(*v), dtype=float))
+    return (
+        lambda *v: np.asarray(pair_fn(*v), dtype=float),
+        lambda *v: np.asarray(field_fn(*v), dtype=float),
+    )
 
 
 def _mixing_beta(G, model, tables, beta):
@@ -177,8 +196,9 @@ def _rounded(items):
     return [(*item[:-1], {k: round(v, 4) for k, v in item[-1].items()}) for item in items]
 
 
-def exact_matches_monte_carlo(model, examples=20, seed=None, max_nodes=6,
-                              beta_range=(0.05, 3.0), param_range=2.0):
+def exact_matches_monte_carlo(
+    model, examples=20, seed=None, max_nodes=6, beta_range=(0.05, 3.0), param_range=2.0
+):
     """``graphs.exact`` and Metropolis ``graphs.monte_carlo`` agree on small random graphs.
 
     Draws a G(n, p) graph with 2..``max_nodes`` nodes, one value of every edge
@@ -210,8 +230,16 @@ def exact_matches_monte_carlo(model, examples=20, seed=None, max_nodes=6,
         beta = _mixing_beta(G, model, tables, data.draw(st.floats(*beta_range), label="beta"))
         mc_seed = data.draw(st.integers(0, 2**31 - 2), label="Monte Carlo seed")
         exact = graphs.exact(model, G, beta)
-        mc = graphs.monte_carlo(model, G, beta, sweeps=MC_SWEEPS, burn_in=MC_BURN_IN,
-                                method="metropolis", seed=mc_seed, n_blocks=MC_BLOCKS)
+        mc = graphs.monte_carlo(
+            model,
+            G,
+            beta,
+            sweeps=MC_SWEEPS,
+            burn_in=MC_BURN_IN,
+            method="metropolis",
+            seed=mc_seed,
+            n_blocks=MC_BLOCKS,
+        )
         # Tolerance: magnetization_error is the batch-means standard error over
         # MC_BLOCKS = 40 blocks of 80 sweeps, longer than the autocorrelation time once
         # beta is capped by _mixing_beta. The standardised deviation is then Student t
@@ -229,18 +257,22 @@ def exact_matches_monte_carlo(model, examples=20, seed=None, max_nodes=6,
                 f"node {node} of a {n}-node graph at beta={beta:.4g}: Monte Carlo E[s] = "
                 f"{got[i]:.5f} +- {err[i]:.5f}, exact {want[i]:.5f} "
                 f"({abs(got[i] - want[i]) / err[i]:.1f} s.e.); "
-                f"edges {_rounded(G.edges(data=True))}, nodes {_rounded(G.nodes(data=True))}")
+                f"edges {_rounded(G.edges(data=True))}, nodes {_rounded(G.nodes(data=True))}"
+            )
 
     name = "exact enumeration = Monte Carlo (Metropolis)"
-    detail = (f"E[s_i] on {examples} random graphs with 2-{max_nodes} nodes, {MC_SWEEPS} "
-              f"sweeps, within {N_SIGMA:g} standard errors")
+    detail = (
+        f"E[s_i] on {examples} random graphs with 2-{max_nodes} nodes, {MC_SWEEPS} "
+        f"sweeps, within {N_SIGMA:g} standard errors"
+    )
     if len(model.alphabet) < 2:
         return Check(name, None, "a one-state alphabet has nothing to sample")
     return _run(name, detail, test, seed, hypothesis)
 
 
-def bp_matches_exact_on_trees(model, examples=20, seed=None, max_nodes=8,
-                              beta_range=(0.05, 3.0), param_range=1.0):
+def bp_matches_exact_on_trees(
+    model, examples=20, seed=None, max_nodes=8, beta_range=(0.05, 3.0), param_range=1.0
+):
     """``graphs.belief_propagation`` is exact on trees: marginals and ``log_z`` = ``graphs.exact``.
 
     Draws a random tree with 2..``max_nodes`` nodes (from a Prüfer sequence), one value
@@ -263,8 +295,10 @@ def bp_matches_exact_on_trees(model, examples=20, seed=None, max_nodes=8,
         if n == 2:
             G = nx.path_graph(2)
         else:
-            prufer = data.draw(st.lists(st.integers(0, n - 1), min_size=n - 2, max_size=n - 2),
-                               label="Prüfer sequence")
+            prufer = data.draw(
+                st.lists(st.integers(0, n - 1), min_size=n - 2, max_size=n - 2),
+                label="Prüfer sequence",
+            )
             G = nx.from_prufer_sequence(prufer)
         for v in G:
             for s in model.node_params:
@@ -275,22 +309,29 @@ def bp_matches_exact_on_trees(model, examples=20, seed=None, max_nodes=8,
         beta = data.draw(st.floats(*beta_range), label="beta")
         bp_seed = data.draw(st.integers(0, 2**31 - 2), label="BP seed")
         exact = graphs.exact(model, G, beta)
-        bp = graphs.belief_propagation(model, G, beta, tol=1e-13, max_iter=10 * n,
-                                       init="random", seed=bp_seed)
-        where = (f"{n}-node tree at beta={beta:.4g}; edges {_rounded(G.edges(data=True))}, "
-                 f"nodes {_rounded(G.nodes(data=True))}")
+        bp = graphs.belief_propagation(
+            model, G, beta, tol=1e-13, max_iter=10 * n, init="random", seed=bp_seed
+        )
+        where = (
+            f"{n}-node tree at beta={beta:.4g}; edges {_rounded(G.edges(data=True))}, "
+            f"nodes {_rounded(G.nodes(data=True))}"
+        )
         assert bp.converged, f"BP did not converge on a {where}: {bp.message}"
         diff = np.abs(bp.marginals - exact.marginals)
         i, a = np.unravel_index(int(np.argmax(diff)), diff.shape)
         assert diff[i, a] <= BP_TOL, (
             f"node {exact.nodes[i]}, state {exact.alphabet[a]:g} of a {where}: BP marginal "
-            f"{bp.marginals[i, a]!r}, exact {exact.marginals[i, a]!r}")
+            f"{bp.marginals[i, a]!r}, exact {exact.marginals[i, a]!r}"
+        )
         assert _close(bp.log_z, exact.log_z, BP_TOL), (
-            f"log Z of a {where}: Bethe {bp.log_z!r}, exact {exact.log_z!r}")
+            f"log Z of a {where}: Bethe {bp.log_z!r}, exact {exact.log_z!r}"
+        )
 
     name = "belief propagation = exact enumeration on trees"
-    detail = (f"marginals and log Z on {examples} random trees with 2-{max_nodes} nodes, "
-              f"parameters in [-{param_range:g}, {param_range:g}], tolerance {BP_TOL:g}")
+    detail = (
+        f"marginals and log Z on {examples} random trees with 2-{max_nodes} nodes, "
+        f"parameters in [-{param_range:g}, {param_range:g}], tolerance {BP_TOL:g}"
+    )
     if len(model.alphabet) < 2:
         return Check(name, None, "a one-state alphabet has no messages")
     return _run(name, detail, test, seed, hypothesis)

@@ -40,22 +40,39 @@ def _posterior(glm, values, A, B):
         _, density, var = comp
         f = sp.lambdify(var, density.subs(values), "math")
         for k in range(3):
-            moments[k] += p * quad(lambda w: f(w) * w**k * math.exp(B * w - A * w * w / 2),
-                                   -np.inf, np.inf, epsabs=1e-13, epsrel=1e-12, limit=200)[0]
+            moments[k] += (
+                p
+                * quad(
+                    lambda w, f=f, k=k: f(w) * w**k * math.exp(B * w - A * w * w / 2),
+                    -np.inf,
+                    np.inf,
+                    epsabs=1e-13,
+                    epsrel=1e-12,
+                    limit=200,
+                )[0]
+            )
     mean = moments[1] / moments[0]
     return mean, moments[2] / moments[0] - mean**2
 
 
 def _log_zout(glm, values, y, omega, V):
     ch = glm.channel
-    like = sp.lambdify(ch.z, ch.likelihood.subs(values).subs(ch.y, y)
-                       .replace(sp.Heaviside, lambda x, *_: sp.Piecewise((1, x > 0), (0, True))),
-                       [{"Phi": lambda x: 0.5 * math.erfc(-x / math.sqrt(2))}, "math"])
+    like = sp.lambdify(
+        ch.z,
+        ch.likelihood.subs(values)
+        .subs(ch.y, y)
+        .replace(sp.Heaviside, lambda x, *_: sp.Piecewise((1, x > 0), (0, True))),
+        [{"Phi": lambda x: 0.5 * math.erfc(-x / math.sqrt(2))}, "math"],
+    )
     s = math.sqrt(V)
-    density = lambda z: like(z) * math.exp(-(z - omega)**2 / (2 * V)) / (s * math.sqrt(2 * math.pi))  # noqa: E731
+    density = lambda z: (
+        like(z) * math.exp(-((z - omega) ** 2) / (2 * V)) / (s * math.sqrt(2 * math.pi))
+    )  # noqa: E731
     points = sorted({0.0, omega - 8 * s, omega, omega + 8 * s})
-    total = sum(quad(density, a, b, epsabs=0, epsrel=1e-13, limit=200)[0]
-                for a, b in zip([-np.inf] + points, points + [np.inf]))
+    total = sum(
+        quad(density, a, b, epsabs=0, epsrel=1e-13, limit=200)[0]
+        for a, b in zip([-np.inf] + points, points + [np.inf])
+    )
     return math.log(total)
 
 
@@ -71,8 +88,9 @@ def verify_glm(glm, examples=20, seed=None):
         return {p: v for p, v in zip(glm.params, drawn)}
 
     @_settings(hypothesis, examples)
-    @hypothesis.given(st.floats(0.1, 3.0), st.floats(-3.0, 3.0),
-                      st.tuples(*[param for _ in glm.params]))
+    @hypothesis.given(
+        st.floats(0.1, 3.0), st.floats(-3.0, 3.0), st.tuples(*[param for _ in glm.params])
+    )
     def input_side(A, B, drawn):
         values = values_of(drawn)
         named = {"A": A, "B": B, **{p.name: v for p, v in values.items()}}
@@ -81,16 +99,24 @@ def verify_glm(glm, examples=20, seed=None):
         assert abs(f_a - mean) <= INPUT_TOL * (1 + abs(mean)), (f_a, mean, named)
         assert abs(f_v - var) <= INPUT_TOL * (1 + abs(var)), (f_v, var, named)
 
-    yield _run("f_a, f_v = posterior mean and variance (sum / quad)",
-               f"{examples} drawn (A, B, parameters), tolerance {INPUT_TOL:g}",
-               input_side, seed, hypothesis)
+    yield _run(
+        "f_a, f_v = posterior mean and variance (sum / quad)",
+        f"{examples} drawn (A, B, parameters), tolerance {INPUT_TOL:g}",
+        input_side,
+        seed,
+        hypothesis,
+    )
 
-    ys = (st.sampled_from([float(v) for v in glm.channel.support])
-          if glm.channel.support is not None else st.floats(-3.0, 3.0))
+    ys = (
+        st.sampled_from([float(v) for v in glm.channel.support])
+        if glm.channel.support is not None
+        else st.floats(-3.0, 3.0)
+    )
 
     @_settings(hypothesis, examples)
-    @hypothesis.given(ys, st.floats(-2.0, 2.0), st.floats(0.2, 2.0),
-                      st.tuples(*[param for _ in glm.params]))
+    @hypothesis.given(
+        ys, st.floats(-2.0, 2.0), st.floats(0.2, 2.0), st.tuples(*[param for _ in glm.params])
+    )
     def output_side(y, omega, V, drawn):
         values = values_of(drawn)
         named = {"y": y, "omega": omega, "V": V, **{p.name: v for p, v in values.items()}}
@@ -102,7 +128,11 @@ def verify_glm(glm, examples=20, seed=None):
         assert abs(g - g_num) <= OUTPUT_TOL * (1 + abs(g_num)), (g, g_num, named)
         assert abs(dg - dg_num) <= 1e3 * OUTPUT_TOL * (1 + abs(dg_num)), (dg, dg_num, named)
 
-    yield _run("g_out, dg_out = d/d omega log Zout (quad, central differences)",
-               f"{examples} drawn (y, omega, V, parameters); step 1e-3: truncation ~h^2 "
-               f"relative, tolerance {OUTPUT_TOL:g} (g) and {1e3 * OUTPUT_TOL:g} (dg)",
-               output_side, seed, hypothesis)
+    yield _run(
+        "g_out, dg_out = d/d omega log Zout (quad, central differences)",
+        f"{examples} drawn (y, omega, V, parameters); step 1e-3: truncation ~h^2 "
+        f"relative, tolerance {OUTPUT_TOL:g} (g) and {1e3 * OUTPUT_TOL:g} (dg)",
+        output_side,
+        seed,
+        hypothesis,
+    )

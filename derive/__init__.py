@@ -4,17 +4,50 @@
 :class:`Equations`, the one object that crosses into ``numerics``.
 """
 
-from .equations import Equations
-from .errors import ModelError
-from .functions import GaussianExpectation, LogSumExp
 from .bp import belief_propagation, bethe_edge, bp_stability
-from .glm import (GLM, Channel, Prior, classification_errors, denoisers, free_entropy,
-                  mismatched_state_evolution, state_evolution)
+from .equations import ROLES, Equations
+from .errors import CavitylabError, InputError, ModelError
+from .functions import GaussianExpectation, LogSumExp
+from .glm import (
+    GLM,
+    Channel,
+    Prior,
+    classification_errors,
+    denoisers,
+    free_entropy,
+    mismatched_state_evolution,
+    state_evolution,
+)
+from .model import Model, clear_memo, memoized
 from .replica import replica_symmetric, tap
 from .spins import BETA, PairwiseModel, local_energy, meanfield
 
-__all__ = ["Equations", "ModelError", "GaussianExpectation", "LogSumExp", "PairwiseModel",
-           "meanfield", "local_energy", "belief_propagation", "bethe_edge", "bp_stability",
-           "replica_symmetric", "tap", "BETA", "Prior", "Channel", "GLM", "denoisers",
-           "state_evolution", "free_entropy", "classification_errors",
-           "mismatched_state_evolution"]
+__all__ = [
+    "Equations",
+    "ROLES",
+    "CavitylabError",
+    "ModelError",
+    "InputError",
+    "Model",
+    "memoized",
+    "clear_memo",
+    "GaussianExpectation",
+    "LogSumExp",
+    "PairwiseModel",
+    "meanfield",
+    "local_energy",
+    "belief_propagation",
+    "bethe_edge",
+    "bp_stability",
+    "replica_symmetric",
+    "tap",
+    "BETA",
+    "Prior",
+    "Channel",
+    "GLM",
+    "denoisers",
+    "state_evolution",
+    "free_entropy",
+    "classification_errors",
+    "mismatched_state_evolution",
+]

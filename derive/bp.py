@@ -45,8 +45,10 @@ def _check(model):
     if not isinstance(model, PairwiseModel):
         raise ModelError(f"belief propagation needs a PairwiseModel, got {type(model).__name__}")
     if len(model.alphabet) < 2:
-        raise ModelError(f"belief propagation needs an alphabet of at least 2 states, got "
-                         f"{model.alphabet}: a single state has nothing to infer")
+        raise ModelError(
+            f"belief propagation needs an alphabet of at least 2 states, got "
+            f"{model.alphabet}: a single state has nothing to infer"
+        )
 
 
 def _scale(model):
@@ -71,8 +73,10 @@ def _log_weights(model, fields):
 def _bias_exponents(model, a, ell, theta_energy):
     """Exponents ``-beta e(a, s') + beta ell(s')`` over ``s'`` in the alphabet."""
     x, y = model.variables
-    return [sp.factor(sp.expand(-BETA * theta_energy.subs({x: a, y: b}, simultaneous=True)
-                                + BETA * l)) for b, l in zip(model.alphabet, ell)]
+    return [
+        sp.factor(sp.expand(-BETA * theta_energy.subs({x: a, y: b}, simultaneous=True) + BETA * l))
+        for b, l in zip(model.alphabet, ell)
+    ]
 
 
 def _aggregates(model, incoming, taken):
@@ -141,19 +145,28 @@ def belief_propagation(model):
     for k, a in enumerate(model.alphabet):
         onehot = [int(k == r) for r in range(len(model.alphabet))]
         observables[sp.Symbol(f"P_{a}", real=True)] = boltzmann_average(
-            onehot, energies, BETA, simplify_up_to=0)[0]
+            onehot, energies, BETA, simplify_up_to=0
+        )[0]
     log_z = -BETA * phi0 + BETA * bias[0] + LogSumExp(*[BETA * l for l in ell])
     observables[sp.Symbol(_fresh("log_Z_i", taken), real=True)] = log_z
     return Equations(
-        "belief propagation", "message", tuple(s for s, _ in shifts) + (bias[0],),
-        (BETA,) + model.params, outputs, observables=observables,
-        aggregates=shifts + [bias], neighbor=incoming, edge_params=model.edge_params,
-        model=model, methods=out_methods,
+        "belief propagation",
+        "message",
+        tuple(s for s, _ in shifts) + (bias[0],),
+        (BETA,) + model.params,
+        outputs,
+        observables=observables,
+        aggregates=shifts + [bias],
+        neighbor=incoming,
+        edge_params=model.edge_params,
+        model=model,
+        methods=out_methods,
         description="Belief propagation in cavity fields: h_{i->j} = -[phi(a_r) - phi(a_0)] + "
-                    "sum_{k in di minus j} [u_{k->i}(a_r) - u_{k->i}(a_0)], "
-                    f"for pair energy {model.pair_energy} and field energy "
-                    f"{model.field_energy} on the alphabet {model.alphabet}; aggregates over "
-                    "di minus j for the messages and over di for the observables.")
+        "sum_{k in di minus j} [u_{k->i}(a_r) - u_{k->i}(a_0)], "
+        f"for pair energy {model.pair_energy} and field energy "
+        f"{model.field_energy} on the alphabet {model.alphabet}; aggregates over "
+        "di minus j for the messages and over di for the observables.",
+    )
 
 
 def bethe_edge(model):
@@ -177,19 +190,36 @@ def bethe_edge(model):
     x, y = model.variables
     li, lj = _log_weights(model, hij), _log_weights(model, hji)
     pairs = [(a, b) for a in model.alphabet for b in model.alphabet]
-    exponents = [sp.factor(sp.expand(
-        BETA * (li[model.alphabet.index(a)] + lj[model.alphabet.index(b)]
-                - model.pair_energy.subs({x: a, y: b}, simultaneous=True))))
-        for a, b in pairs]
+    exponents = [
+        sp.factor(
+            sp.expand(
+                BETA
+                * (
+                    li[model.alphabet.index(a)]
+                    + lj[model.alphabet.index(b)]
+                    - model.pair_energy.subs({x: a, y: b}, simultaneous=True)
+                )
+            )
+        )
+        for a, b in pairs
+    ]
     joint = LogSumExp(*exponents)
-    log_z = (joint - LogSumExp(*[BETA * l for l in li]) - LogSumExp(*[BETA * l for l in lj]))
-    observables = {sp.Symbol(f"P_{a},{b}", real=True): sp.exp(x_ab - joint)
-                   for (a, b), x_ab in zip(pairs, exponents)}
-    return Equations("Bethe edge term", "map", hij + hji, (BETA,) + model.edge_params,
-                     {sp.Symbol("log_Z_ij", real=True): log_z}, observables=observables,
-                     model=model,
-                     description="log Z_ij = log sum_ab psi_ij(a) psi_ji(b) exp(-beta e(a, b)); "
-                                 "the Bethe free entropy is sum_i log Z_i - sum_ij log Z_ij.")
+    log_z = joint - LogSumExp(*[BETA * l for l in li]) - LogSumExp(*[BETA * l for l in lj])
+    observables = {
+        sp.Symbol(f"P_{a},{b}", real=True): sp.exp(x_ab - joint)
+        for (a, b), x_ab in zip(pairs, exponents)
+    }
+    return Equations(
+        "Bethe edge term",
+        "map",
+        hij + hji,
+        (BETA,) + model.edge_params,
+        {sp.Symbol("log_Z_ij", real=True): log_z},
+        observables=observables,
+        model=model,
+        description="log Z_ij = log sum_ab psi_ij(a) psi_ji(b) exp(-beta e(a, b)); "
+        "the Bethe free entropy is sum_i log Z_i - sum_ij log Z_ij.",
+    )
 
 
 def bp_stability(model):
@@ -220,7 +250,14 @@ def bp_stability(model):
     for r, (_, expr) in enumerate(shifts, start=1):
         for s, h in enumerate(incoming, start=1):
             outputs[sp.Symbol(f"M_{r}{s}", real=True)] = sp.diff(expr, h)
-    return Equations("BP linearisation", "map", incoming, (BETA,) + model.edge_params, outputs,
-                     observables=dict(shifts), model=model,
-                     description="Jacobian of the cavity bias U(h) with respect to the fields "
-                                 "h of the incoming message.")
+    return Equations(
+        "BP linearisation",
+        "map",
+        incoming,
+        (BETA,) + model.edge_params,
+        outputs,
+        observables=dict(shifts),
+        model=model,
+        description="Jacobian of the cavity bias U(h) with respect to the fields "
+        "h of the incoming message.",
+    )

@@ -24,6 +24,18 @@ __all__ = ["Equations"]
 
 KINDS = ("fixed_point", "ode", "message", "map")
 
+#: What a symbol is to a solver. Solvers bind arguments by role and name, never by position.
+ROLES = {
+    "state": "a variable the solver iterates or integrates (a fixed point's x, an ODE's y)",
+    "message": "an incoming message on a directed edge",
+    "data": "a per-call input that the solver does not update (observations, fields)",
+    "aggregate": "a sum over the neighbours of a node, computed by the graph solver",
+    "time": "the time of an ODE",
+    "node_param": "a parameter with one value per node",
+    "edge_param": "a parameter with one value per edge",
+    "param": "a global parameter",
+}
+
 
 def _pairs(mapping, what):
     """Normalise a mapping or sequence of pairs into a tuple of (Symbol, Expr)."""
@@ -88,6 +100,16 @@ class Equations:
         ``"gaussian quadrature"``...). Filled in automatically where missing.
     description : str, optional
         The equations in words, with their source; copied into exported solvers.
+    roles : mapping Symbol -> str, optional
+        The role of each input and parameter (see :data:`ROLES`). Missing ones are
+        filled in: aggregates are ``"aggregate"``; the other inputs are ``"state"``
+        when they are also outputs of a ``fixed_point`` or ``ode``, ``"message"`` for
+        ``kind="message"``, else ``"data"``; edge parameters are ``"edge_param"``,
+        other parameters ``"node_param"`` on a graph (when there are aggregates) and
+        ``"param"`` otherwise.
+    time : Symbol, optional
+        For ``kind="ode"``: the time symbol, one of the inputs (role ``"time"``). The
+        state is the outputs' symbols: output ``y`` is ``dy/dt``.
 
     Raises
     ------
@@ -106,13 +128,42 @@ class Equations:
       m = tanh(J*beta*m)
     """
 
-    __slots__ = ("name", "kind", "inputs", "params", "_outputs", "_observables",
-                 "_aggregates", "neighbor", "edge_params", "model", "_methods",
-                 "description", "_key")
+    __slots__ = (
+        "name",
+        "kind",
+        "inputs",
+        "params",
+        "_outputs",
+        "_observables",
+        "_aggregates",
+        "neighbor",
+        "edge_params",
+        "model",
+        "_methods",
+        "description",
+        "_key",
+        "_roles",
+        "time",
+    )
 
-    def __init__(self, name, kind, inputs, params, outputs, *, observables=(),
-                 aggregates=(), neighbor=(), edge_params=(), model=None,
-                 methods=None, description=""):
+    def __init__(
+        self,
+        name,
+        kind,
+        inputs,
+        params,
+        outputs,
+        *,
+        observables=(),
+        aggregates=(),
+        neighbor=(),
+        edge_params=(),
+        model=None,
+        methods=None,
+        description="",
+        roles=None,
+        time=None,
+    ):
         if kind not in KINDS:
             raise ModelError(f"kind must be one of {KINDS}, got {kind!r}")
         set_ = object.__setattr__
@@ -129,13 +180,79 @@ class Equations:
         set_(self, "description", str(description))
         methods = dict(methods or {})
         for sym, expr in self._outputs + self._observables:
-            methods.setdefault(sym, "gaussian quadrature" if expr.has(GaussianExpectation)
-                               else "closed form")
+            methods.setdefault(
+                sym, "gaussian quadrature" if expr.has(GaussianExpectation) else "closed form"
+            )
         set_(self, "_methods", tuple((s, methods[s]) for s, _ in self._outputs + self._observables))
+        set_(self, "time", time)
+        set_(self, "_roles", self._fill_roles(dict(roles or {})))
         self._check()
-        content = sp.srepr((self.name, self.kind, self.inputs, self.params, self._outputs,
-                            self._observables, self._aggregates, self.neighbor, self.edge_params))
+        content = sp.srepr(
+            (
+                self.name,
+                self.kind,
+                self.inputs,
+                self.params,
+                self._outputs,
+                self._observables,
+                self._aggregates,
+                self.neighbor,
+                self.edge_params,
+                self._roles,
+                self.time,
+            )
+        )
         set_(self, "_key", hashlib.sha256(content.encode()).hexdigest())
+
+    def _fill_roles(self, given):
+        known = self.inputs + self.params
+        for sym, role in given.items():
+            if sym not in known:
+                raise ModelError(
+                    f"roles: {sym} is neither an input nor a parameter of '{self.name}'"
+                )
+            if role not in ROLES:
+                raise ModelError(
+                    f"roles: unknown role {role!r} for {sym}; the roles are {list(ROLES)}"
+                )
+        if self.time is not None:
+            if self.kind != "ode":
+                raise ModelError("time= is only for kind='ode'")
+            if self.time not in self.inputs:
+                raise ModelError(f"the time symbol {self.time} must be one of the inputs")
+            given[self.time] = "time"
+        outputs = {s for s, _ in self._outputs}
+        aggregates = {s for s, _ in self._aggregates}
+        graph = bool(aggregates)
+        out = []
+        for sym in self.inputs:
+            if sym in given:
+                role = given[sym]
+            elif sym in aggregates:
+                role = "aggregate"
+            elif self.kind == "message":
+                role = "message"
+            elif self.kind in ("fixed_point", "ode") and sym in outputs:
+                role = "state"
+            else:
+                role = "data"
+            out.append((sym, role))
+        for sym in self.params:
+            if sym in given:
+                role = given[sym]
+            elif sym in self.edge_params:
+                role = "edge_param"
+            else:
+                role = "node_param" if graph else "param"
+            out.append((sym, role))
+        if self.kind == "ode":
+            missing = outputs - {s for s, r in out if r == "state"}
+            if missing:
+                raise ModelError(
+                    f"an ODE's outputs are the derivatives of its state: "
+                    f"{sorted(map(str, missing))} must be inputs of role 'state'"
+                )
+        return tuple(out)
 
     def _check(self):
         if not set(self.edge_params) <= set(self.params):
@@ -143,18 +260,25 @@ class Equations:
         names = [s.name for s in self.inputs + self.params + self.neighbor]
         clash = sorted({n for n in names if names.count(n) > 1})
         if clash:
-            raise ModelError(f"symbol name(s) {', '.join(map(repr, clash))} used for more than one "
-                             "of the inputs, params and neighbour symbols")
+            raise ModelError(
+                f"symbol name(s) {', '.join(map(repr, clash))} used for more than one "
+                "of the inputs, params and neighbour symbols"
+            )
         for sym, _ in self._aggregates:
             if sym not in self.inputs:
                 raise ModelError(f"aggregate {sym} is not one of the inputs {self.inputs}")
         node_level = set(self.inputs) | set(self.params) - set(self.edge_params)
         for what, pairs, allowed in (
-                ("output", self._outputs, node_level),
-                ("observable", self._observables, node_level),
-                ("aggregate", self._aggregates,
-                 set(self.neighbor) | set(self.params)
-                 | (set(self.inputs) - {s for s, _ in self._aggregates}))):
+            ("output", self._outputs, node_level),
+            ("observable", self._observables, node_level),
+            (
+                "aggregate",
+                self._aggregates,
+                set(self.neighbor)
+                | set(self.params)
+                | (set(self.inputs) - {s for s, _ in self._aggregates}),
+            ),
+        ):
             for sym, expr in pairs:
                 stray = _free(expr) - allowed
                 if stray:
@@ -199,16 +323,57 @@ class Equations:
             missing = set(map(str, names)) - {s.name for s, _ in keep}
             raise KeyError(f"no output(s) {sorted(missing)} in '{self.name}'")
         used = set().union(*(e.free_symbols for _, e in keep))
-        return Equations(name or f"{self.name} ({', '.join(s.name for s, _ in keep)})",
-                         self.kind, [s for s in self.inputs if s in used],
-                         [p for p in self.params if p in used], keep, model=self.model,
-                         methods={s: m for s, m in self._methods if s in dict(keep)},
-                         description=self.description)
+        if self.kind == "ode":  # an ODE keeps the state of the derivatives it keeps, and time
+            used |= {s for s, _ in keep} | ({self.time} if self.time is not None else set())
+        inputs = [s for s in self.inputs if s in used]
+        params = [p for p in self.params if p in used]
+        return Equations(
+            name or f"{self.name} ({', '.join(s.name for s, _ in keep)})",
+            self.kind,
+            inputs,
+            params,
+            keep,
+            model=self.model,
+            methods={s: m for s, m in self._methods if s in dict(keep)},
+            description=self.description,
+            roles={s: r for s, r in self._roles if s in used},
+            time=self.time if self.time in inputs else None,
+        )
+
+    @property
+    def roles(self):
+        """Ordered, read-only mapping input or parameter symbol -> role (see :data:`ROLES`)."""
+        return MappingProxyType(dict(self._roles))
+
+    def by_role(self, *roles):
+        """The inputs and parameters of the given role(s), in argument order.
+
+        Examples
+        --------
+        >>> import sympy as sp
+        >>> x, t, k = sp.symbols("x t k")
+        >>> eqs = Equations("decay", "ode", [t, x], [k], {x: -k * x}, time=t)
+        >>> eqs.by_role("state"), eqs.by_role("time"), eqs.by_role("param")
+        ((x,), (t,), (k,))
+        """
+        for role in roles:
+            if role not in ROLES:
+                raise KeyError(f"unknown role {role!r}; the roles are {list(ROLES)}")
+        return tuple(s for s, r in self._roles if r in roles)
+
+    @property
+    def state(self):
+        """The state symbols (role ``"state"``), in argument order."""
+        return self.by_role("state")
 
     def symbol(self, name):
         """The symbol of that name among inputs, params, neighbor and outputs."""
-        for sym in (self.inputs + self.params + self.neighbor
-                    + tuple(s for s, _ in self._outputs + self._observables)):
+        for sym in (
+            self.inputs
+            + self.params
+            + self.neighbor
+            + tuple(s for s, _ in self._outputs + self._observables)
+        ):
             if sym.name == name:
                 return sym
         raise KeyError(f"no symbol named {name!r} in '{self.name}'")
@@ -251,23 +416,38 @@ class Equations:
         for k, v in dict(values).items():
             if isinstance(k, str):
                 if k not in by_name:
-                    raise ModelError(f"'{self.name}' has no parameter named {k!r}; "
-                                     f"its parameters are {[p.name for p in self.params]}")
+                    raise ModelError(
+                        f"'{self.name}' has no parameter named {k!r}; "
+                        f"its parameters are {[p.name for p in self.params]}"
+                    )
                 k = by_name[k]
             resolved[k] = sp.sympify(v)
         values = resolved
         sub = lambda pairs: [(s, e.subs(values)) for s, e in pairs]  # noqa: E731
         keep = lambda seq: [p for p in seq if p not in values]  # noqa: E731
-        return Equations(name or self.name, self.kind, self.inputs, keep(self.params),
-                         sub(self._outputs), observables=sub(self._observables),
-                         aggregates=sub(self._aggregates), neighbor=self.neighbor,
-                         edge_params=keep(self.edge_params), model=self.model,
-                         methods=dict(self._methods), description=self.description)
+        return Equations(
+            name or self.name,
+            self.kind,
+            self.inputs,
+            keep(self.params),
+            sub(self._outputs),
+            observables=sub(self._observables),
+            aggregates=sub(self._aggregates),
+            neighbor=self.neighbor,
+            edge_params=keep(self.edge_params),
+            model=self.model,
+            methods=dict(self._methods),
+            description=self.description,
+            roles={s: r for s, r in self._roles if s not in values},
+            time=self.time,
+        )
 
     # --- display ------------------------------------------------------------------------
     def __repr__(self):
-        return (f"Equations({self.name!r}, kind={self.kind!r}, inputs={self.inputs}, "
-                f"params={self.params}, outputs={tuple(s for s, _ in self._outputs)})")
+        return (
+            f"Equations({self.name!r}, kind={self.kind!r}, inputs={self.inputs}, "
+            f"params={self.params}, outputs={tuple(s for s, _ in self._outputs)})"
+        )
 
     def __str__(self):
         lines = [f"{self.name} ({self.kind})"]
@@ -284,10 +464,13 @@ class Equations:
     def latex(self):
         """The equations as a LaTeX ``aligned`` block."""
         lhs = {"ode": r"\frac{{d {}}}{{dt}}", "message": r"{}^{{\mathrm{{new}}}}"}.get(
-            self.kind, "{}")
+            self.kind, "{}"
+        )
         over = r"k \in \partial i \setminus j" if self.kind == "message" else r"j \in \partial i"
-        rows = [rf"{sp.latex(s)} &= \sum_{{{over}}} \left[{sp.latex(e)}\right]"
-                for s, e in self._aggregates]
+        rows = [
+            rf"{sp.latex(s)} &= \sum_{{{over}}} \left[{sp.latex(e)}\right]"
+            for s, e in self._aggregates
+        ]
         rows += [f"{lhs.format(sp.latex(s))} &= {sp.latex(e)}" for s, e in self._outputs]
         rows += [f"{sp.latex(s)} &= {sp.latex(e)}" for s, e in self._observables]
         return "\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}"

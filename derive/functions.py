@@ -17,7 +17,7 @@ __all__ = ["GaussianExpectation", "LogSumExp", "gaussian_density"]
 
 def gaussian_density(z):
     """The standard normal density ``exp(-z**2/2) / sqrt(2 pi)`` as a sympy expression."""
-    return sp.exp(-z**2 / 2) / sp.sqrt(2 * sp.pi)
+    return sp.exp(-(z**2) / 2) / sp.sqrt(2 * sp.pi)
 
 
 def _mp_logsumexp(*xs):
@@ -26,8 +26,11 @@ def _mp_logsumexp(*xs):
 
 
 #: mpmath implementations of cavitylab's own functions, for the numerical oracle
-_MPMATH_EXTRA = {"LogSumExp": _mp_logsumexp, "Phi": mpmath.ncdf,
-                 "LogPhi": lambda x: mpmath.log(mpmath.ncdf(x))}
+_MPMATH_EXTRA = {
+    "LogSumExp": _mp_logsumexp,
+    "Phi": mpmath.ncdf,
+    "LogPhi": lambda x: mpmath.log(mpmath.ncdf(x)),
+}
 
 
 class GaussianExpectation(sp.Expr):
@@ -105,11 +108,13 @@ class GaussianExpectation(sp.Expr):
         dps = max(15, mpmath.libmp.prec_to_dps(prec))
         f = sp.lambdify(self.variables, self.integrand, modules=[_MPMATH_EXTRA, "mpmath"])
         with mpmath.workdps(dps + 5):
+
             def weighted(*z):
                 w = mpmath.mpf(1)
                 for zk in z:
                     w *= mpmath.npdf(zk)
                 return f(*z) * w
+
             value = mpmath.quad(weighted, *[[-mpmath.inf, 0, mpmath.inf]] * len(self.variables))
         return sp.Float(value, dps)
 

@@ -32,13 +32,20 @@ import sympy as sp
 from .errors import ModelError
 from .functions import GaussianExpectation
 
-__all__ = ["Phi", "LogPhi", "expectation", "integrate_gaussian_weight", "normal_cdf",
-           "normal_pdf", "stable_log"]
+__all__ = [
+    "Phi",
+    "LogPhi",
+    "expectation",
+    "integrate_gaussian_weight",
+    "normal_cdf",
+    "normal_pdf",
+    "stable_log",
+]
 
 
 def normal_pdf(x):
     """The standard normal density as a sympy expression."""
-    return sp.exp(-x**2 / 2) / sp.sqrt(2 * sp.pi)
+    return sp.exp(-(x**2) / 2) / sp.sqrt(2 * sp.pi)
 
 
 def normal_cdf(x):
@@ -93,7 +100,7 @@ class LogPhi(sp.Function):
 
     def fdiff(self, argindex=1):
         x = self.args[0]
-        return sp.exp(-x**2 / 2 - self) / sp.sqrt(2 * sp.pi)
+        return sp.exp(-(x**2) / 2 - self) / sp.sqrt(2 * sp.pi)
 
     def _eval_rewrite_as_log(self, x, **kwargs):
         return sp.log(normal_cdf(x))
@@ -125,9 +132,11 @@ def stable_log(expr):
 
 def _to_phi(expr):
     """``erf``/``erfc`` of anything, and ``sign``, rewritten through ``Phi`` and ``Heaviside``."""
-    return expr.replace(sp.erf, lambda x: 2 * Phi(sp.sqrt(2) * x) - 1) \
-               .replace(sp.erfc, lambda x: 2 * Phi(-sp.sqrt(2) * x)) \
-               .replace(sp.sign, lambda x: 2 * sp.Heaviside(x) - 1)
+    return (
+        expr.replace(sp.erf, lambda x: 2 * Phi(sp.sqrt(2) * x) - 1)
+        .replace(sp.erfc, lambda x: 2 * Phi(-sp.sqrt(2) * x))
+        .replace(sp.sign, lambda x: 2 * sp.Heaviside(x) - 1)
+    )
 
 
 def _linear(expr, z):
@@ -146,10 +155,12 @@ def _linear(expr, z):
 
 def _truncated_moments(k, lo, hi):
     r""":math:`\int_{lo}^{hi} t^j \phi(t)\, dt` for ``j = 0..k``, by the usual recursion."""
+
     def edge(t, j):
         if t in (sp.oo, -sp.oo):
             return sp.S.Zero
         return t**j * normal_pdf(t)
+
     if hi is sp.oo:  # Phi(-lo), not 1 - Phi(lo): no cancellation in the upper tail
         mass = Phi(-lo) if lo is not -sp.oo else sp.S.One
     else:
@@ -157,7 +168,7 @@ def _truncated_moments(k, lo, hi):
     moments = [mass, edge(lo, 0) - edge(hi, 0)]
     for j in range(2, k + 1):
         moments.append((j - 1) * moments[j - 2] + edge(lo, j - 1) - edge(hi, j - 1))
-    return moments[:k + 1]
+    return moments[: k + 1]
 
 
 class _Term:
@@ -167,7 +178,7 @@ class _Term:
         self.z = z
         self.coeff, self.power, self.exponent = sp.S.One, 0, sp.S.Zero
         self.step = None  # (a, b): Heaviside(a z + b)
-        self.phi = None   # (a, b): Phi(a z + b)
+        self.phi = None  # (a, b): Phi(a z + b)
 
     @classmethod
     def parse(cls, term, z):
@@ -206,13 +217,14 @@ def _complete_square(term, mean, var):
     """Absorb ``exp(c2 z^2 + c1 z)`` into the Gaussian: new (mean, var) and a prefactor."""
     z = term.z
     poly = sp.Poly(term.exponent, z) if term.exponent != 0 else None
-    c2, c1 = ((poly.coeff_monomial(z**2), poly.coeff_monomial(z)) if poly else (0, 0))
+    c2, c1 = (poly.coeff_monomial(z**2), poly.coeff_monomial(z)) if poly else (0, 0)
     c0 = poly.coeff_monomial(1) if poly else 0
     precision = 1 / var - 2 * c2
     new_var = sp.simplify(1 / precision)
     new_mean = sp.simplify(new_var * (mean / var + c1))
     prefactor = sp.sqrt(new_var / var) * sp.exp(
-        sp.simplify(new_mean**2 / (2 * new_var) - mean**2 / (2 * var) + c0))
+        sp.simplify(new_mean**2 / (2 * new_var) - mean**2 / (2 * var) + c0)
+    )
     return new_mean, new_var, prefactor
 
 
@@ -230,7 +242,7 @@ def _polynomial_against(k, mean, var, step):
         mean = sgn * mean
     moments = _truncated_moments(k, lo, hi)
     # E[u^k; event] with u = mean + s t
-    total = sp.Add(*[sp.binomial(k, j) * mean**(k - j) * s**j * moments[j] for j in range(k + 1)])
+    total = sp.Add(*[sp.binomial(k, j) * mean ** (k - j) * s**j * moments[j] for j in range(k + 1)])
     return sp.expand(sgn**k * total) if step is not None else total
 
 
@@ -242,7 +254,7 @@ def _phi_against(k, mean, var, lin):
     z = _fresh_variable("z_stein", (a, b, mean, var))
     # E[z g(z)] = mean E[g] + var E[g'], g = z^(k-1) Phi(a z + b)
     first = mean * _phi_against(k - 1, mean, var, lin)
-    derivative = sp.expand(sp.diff(z**(k - 1) * Phi(a * z + b), z))
+    derivative = sp.expand(sp.diff(z ** (k - 1) * Phi(a * z + b), z))
     return first + var * expectation(derivative, z, mean, var)
 
 
@@ -267,12 +279,18 @@ def _distribute(expr):
     if expr.is_Pow and expr.exp.is_Integer and expr.exp > 1 and expr.base.is_Add:
         return _distribute(sp.expand_multinomial(expr, deep=False))
     if expr.is_Mul:
-        factors = [_distribute(f) if (f.is_Add or f.is_Mul or f.is_Pow) else f
-                   for f in expr.args]
+        factors = [_distribute(f) if (f.is_Add or f.is_Mul or f.is_Pow) else f for f in expr.args]
         product = sp.expand_mul(sp.Mul(*factors), deep=False)
-        return product if not product.is_Add else sp.Add(*[
-            t if t.is_Mul and not any(f.is_Add for f in t.args) else _distribute(t)
-            for t in product.args])
+        return (
+            product
+            if not product.is_Add
+            else sp.Add(
+                *[
+                    t if t.is_Mul and not any(f.is_Add for f in t.args) else _distribute(t)
+                    for t in product.args
+                ]
+            )
+        )
     return expr
 
 
@@ -361,5 +379,8 @@ def integrate_gaussian_weight(expr, w, precision, linear):
     if precision == 0:
         raise ModelError("the Gaussian weight needs a positive precision A")
     mean, var = linear / precision, 1 / precision
-    return sp.sqrt(2 * sp.pi * var) * sp.exp(linear**2 / (2 * precision)) * \
-        expectation(expr, w, mean, var)
+    return (
+        sp.sqrt(2 * sp.pi * var)
+        * sp.exp(linear**2 / (2 * precision))
+        * expectation(expr, w, mean, var)
+    )

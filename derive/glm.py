@@ -28,9 +28,21 @@ from .functions import GaussianExpectation, LogSumExp
 from .gaussian import Phi, expectation, integrate_gaussian_weight, stable_log
 from .simplify import boltzmann_average
 
-__all__ = ["Prior", "Channel", "GLM", "denoisers", "state_evolution", "free_entropy",
-           "classification_errors", "mismatched_state_evolution",
-           "A", "B", "OMEGA", "V", "Y"]
+__all__ = [
+    "Prior",
+    "Channel",
+    "GLM",
+    "denoisers",
+    "state_evolution",
+    "free_entropy",
+    "classification_errors",
+    "mismatched_state_evolution",
+    "A",
+    "B",
+    "OMEGA",
+    "V",
+    "Y",
+]
 
 #: Symbols of the denoisers' arguments.
 A = sp.Symbol("A", nonnegative=True)
@@ -77,7 +89,7 @@ class Prior:
         """:math:`N(\\mu, \\sigma^2)`."""
         w = sp.Symbol("w", real=True)
         mean, var = sp.sympify(mean), sp.sympify(var)
-        return cls(sp.exp(-(w - mean)**2 / (2 * var)) / sp.sqrt(2 * sp.pi * var), w)
+        return cls(sp.exp(-((w - mean) ** 2) / (2 * var)) / sp.sqrt(2 * sp.pi * var), w)
 
     @classmethod
     def gauss_bernoulli(cls, rho, mean=0, var=1):
@@ -105,7 +117,7 @@ class Prior:
         total = sp.S.Zero
         for p, c in self.components:
             if c[0] == "atom":
-                total += p * c[1]**k
+                total += p * c[1] ** k
             else:
                 _, f, w = c
                 total += p * integrate_gaussian_weight(f * w**k * sp.exp(w**2 / 2), w, 1, 0)
@@ -126,8 +138,10 @@ class Prior:
                 raise ModelError(f"prior has a negative mass {p} on {c}")
         total = self.mass
         if total.has(GaussianExpectation):
-            raise ModelError("cannot check that the prior normalises: its density does not close "
-                             "under the Gaussian rules")
+            raise ModelError(
+                "cannot check that the prior normalises: its density does not close "
+                "under the Gaussian rules"
+            )
         if sp.simplify(total - 1) != 0:
             raise ModelError(f"prior does not normalise: its total mass is {total}, not 1")
 
@@ -145,8 +159,10 @@ class Prior:
             log_f = sp.expand(sp.log(f), force=True)
             poly = sp.Poly(log_f, w) if log_f.is_polynomial(w) else None
             if poly is None or poly.degree() != 2:
-                raise ModelError("this operation handles priors made of atoms and Gaussian "
-                                 f"components; {f} is neither")
+                raise ModelError(
+                    "this operation handles priors made of atoms and Gaussian "
+                    f"components; {f} is neither"
+                )
             var = sp.simplify(-1 / (2 * poly.coeff_monomial(w**2)))
             out.append((p, "gaussian", sp.simplify(poly.coeff_monomial(w) * var), var))
         return out
@@ -156,7 +172,7 @@ class Prior:
         logs = []
         for p, c in self.components:
             if c[0] == "atom":
-                logs.append(stable_log(p) + B * c[1] - A * c[1]**2 / 2)
+                logs.append(stable_log(p) + B * c[1] - A * c[1] ** 2 / 2)
             else:
                 _, f, w = c
                 logs.append(stable_log(p) + stable_log(_gaussian_weight(f, w)))
@@ -195,15 +211,16 @@ class Channel:
         """:math:`y = z + \\sqrt{\\Delta}\\,\\xi`."""
         y, z = sp.symbols("y z", real=True)
         d = sp.sympify(noise_var)
-        return cls(sp.exp(-(y - z)**2 / (2 * d)) / sp.sqrt(2 * sp.pi * d), y, z)
+        return cls(sp.exp(-((y - z) ** 2) / (2 * d)) / sp.sqrt(2 * sp.pi * d), y, z)
 
     @classmethod
     def sign(cls, flip=0):
         """:math:`y = \\mathrm{sign}(z)`, flipped with probability ``flip``."""
         y, z = sp.symbols("y z", real=True)
         eps = sp.sympify(flip)
-        return cls((1 - eps) * sp.Heaviside(y * z) + eps * sp.Heaviside(-y * z), y, z,
-                   support=(-1, 1))
+        return cls(
+            (1 - eps) * sp.Heaviside(y * z) + eps * sp.Heaviside(-y * z), y, z, support=(-1, 1)
+        )
 
     @classmethod
     def probit(cls, sigma=1):
@@ -217,10 +234,15 @@ class Channel:
 
     def noise_variance(self):
         """For ``y = z + noise`` with Gaussian noise: its variance, from ``-1 / d^2 log P / dy^2``."""
-        curvature = sp.simplify(sp.diff(sp.expand_log(sp.log(self.likelihood), force=True),
-                                        self.y, 2))
-        if self.support is not None or curvature.has(self.y) or curvature.has(self.z) \
-                or curvature == 0:
+        curvature = sp.simplify(
+            sp.diff(sp.expand_log(sp.log(self.likelihood), force=True), self.y, 2)
+        )
+        if (
+            self.support is not None
+            or curvature.has(self.y)
+            or curvature.has(self.z)
+            or curvature == 0
+        ):
             raise ModelError(f"the channel {self.likelihood} is not y = z + Gaussian noise")
         return sp.simplify(-1 / curvature)
 
@@ -228,20 +250,33 @@ class Channel:
         """``P(y = v | z)`` for each ``v`` of a discrete support, as Equations in ``z``."""
         if self.support is None:
             raise ModelError("likelihoods() needs a channel with a discrete y")
-        return Equations("channel likelihood", "map", (self.z,), self.params,
-                         {sp.Symbol(f"P_{k}", real=True): self.likelihood.subs(self.y, v)
-                          for k, v in enumerate(self.support)}, model=self)
+        return Equations(
+            "channel likelihood",
+            "map",
+            (self.z,),
+            self.params,
+            {
+                sp.Symbol(f"P_{k}", real=True): self.likelihood.subs(self.y, v)
+                for k, v in enumerate(self.support)
+            },
+            model=self,
+        )
 
     def _check(self):
         if self.support is None:  # int dy P(y|z) = 1, through the Gaussian rules
             total = integrate_gaussian_weight(self.likelihood * sp.exp(self.y**2 / 2), self.y, 1, 0)
             if not total.has(GaussianExpectation):
                 for zval in (-1.3, 0.7):
-                    value = total.subs(self.z, zval).subs(
-                        {p: sp.Rational(1, 5) for p in self.params}).evalf()
+                    value = (
+                        total.subs(self.z, zval)
+                        .subs({p: sp.Rational(1, 5) for p in self.params})
+                        .evalf()
+                    )
                     if not value.is_number or abs(float(value) - 1) > 1e-9:
-                        raise ModelError(f"channel is not a distribution in y: its integral "
-                                         f"over y at z = {zval} is {value}, not 1")
+                        raise ModelError(
+                            f"channel is not a distribution in y: its integral "
+                            f"over y at z = {zval} is {value}, not 1"
+                        )
             return
         if self.support is not None:
             total = sp.Add(*[self.likelihood.subs(self.y, v) for v in self.support])
@@ -249,8 +284,10 @@ class Channel:
                 value = total.subs(self.z, zval).doit()
                 value = value.subs({p: sp.Rational(1, 5) for p in self.params})
                 if not value.is_number or abs(float(value) - 1) > 1e-9:
-                    raise ModelError(f"channel is not a distribution in y: the sum over the "
-                                     f"support {self.support} at z = {zval} is {value}, not 1")
+                    raise ModelError(
+                        f"channel is not a distribution in y: the sum over the "
+                        f"support {self.support} at z = {zval} is {value}, not 1"
+                    )
 
     def __repr__(self):
         return f"Channel({self.likelihood}, support={self.support})"
@@ -283,7 +320,8 @@ def _on_support(expr, channel):
     if len(absolute) == 1:
         (a,) = absolute
         candidate = expr.replace(sp.Abs(y), a).replace(
-            lambda e: e.is_Pow and e.base == y and e.exp.is_even, lambda e: a**e.exp)
+            lambda e: e.is_Pow and e.base == y and e.exp.is_even, lambda e: a**e.exp
+        )
         if all(sp.simplify((candidate - expr).subs(y, v)) == 0 for v in channel.support):
             return candidate
     return expr
@@ -310,8 +348,9 @@ def denoisers(glm):
     atoms = [c for _, c in glm.prior.components]
     if all(c[0] == "atom" for c in atoms) and len(atoms) <= 3:  # try the closed form
         values = [c[1] for c in atoms]
-        weights = [stable_log(p) + B * v - A * v**2 / 2 for p, c in glm.prior.components
-                   for v in [c[1]]]
+        weights = [
+            stable_log(p) + B * v - A * v**2 / 2 for p, c in glm.prior.components for v in [c[1]]
+        ]
         closed, method = boltzmann_average(values, [-x for x in weights], 1)
         if method == "closed form":
             f_a = closed
@@ -322,15 +361,25 @@ def denoisers(glm):
     g_out = sp.diff(log_zout, OMEGA)
     dg_out = sp.diff(g_out, OMEGA)
     params = glm.params
-    return Equations("GLM denoisers", "map", (A, B, Y, OMEGA, V), params,
-                     {sp.Symbol("f_a", real=True): f_a, sp.Symbol("f_v", real=True): f_v,
-                      sp.Symbol("g_out", real=True): g_out,
-                      sp.Symbol("dg_out", real=True): dg_out},
-                     observables={sp.Symbol("log_Z0", real=True): log_z0,
-                                  sp.Symbol("log_Zout", real=True): log_zout},
-                     model=glm,
-                     description="f_a = d_B log Z0(A, B), f_v = d_B f_a, g_out = d_omega log "
-                                 "Zout(y, omega, V), dg_out = d_omega g_out.")
+    return Equations(
+        "GLM denoisers",
+        "map",
+        (A, B, Y, OMEGA, V),
+        params,
+        {
+            sp.Symbol("f_a", real=True): f_a,
+            sp.Symbol("f_v", real=True): f_v,
+            sp.Symbol("g_out", real=True): g_out,
+            sp.Symbol("dg_out", real=True): dg_out,
+        },
+        observables={
+            sp.Symbol("log_Z0", real=True): log_z0,
+            sp.Symbol("log_Zout", real=True): log_zout,
+        },
+        model=glm,
+        description="f_a = d_B log Z0(A, B), f_v = d_B f_a, g_out = d_omega log "
+        "Zout(y, omega, V), dg_out = d_omega g_out.",
+    )
 
 
 def _output_average(glm, integrand_of, q, rho):
@@ -343,8 +392,10 @@ def _output_average(glm, integrand_of, q, rho):
         # int dy f(y) = sqrt(2 pi) E_{y ~ N(0,1)}[f(y) e^{y^2/2}]: closes when f is Gaussian in y
         summed = integrate_gaussian_weight(sp.powsimp(body * sp.exp(Y**2 / 2)), Y, 1, 0)
         if summed.has(GaussianExpectation):
-            raise ModelError("the y-integral of this continuous channel does not close under "
-                             f"the Gaussian rules (Zout = exp({log_zout}))")
+            raise ModelError(
+                "the y-integral of this continuous channel does not close under "
+                f"the Gaussian rules (Zout = exp({log_zout}))"
+            )
     else:
         summed = sp.Add(*[sp.powsimp(body.subs(Y, v)) for v in glm.channel.support])
     return _tidy(expectation(summed.subs(at), xi))
@@ -360,8 +411,9 @@ def _input_average(glm, integrand_of, q_hat):
             total += part[0] * expectation(integrand_of(field), xi)
         else:  # B = q_hat w0 + sqrt(q_hat) xi is Gaussian with this mean and variance
             _, _, mean, var = part
-            total += part[0] * expectation(integrand_of(xi), xi, q_hat * mean,
-                                           q_hat**2 * var + q_hat)
+            total += part[0] * expectation(
+                integrand_of(xi), xi, q_hat * mean, q_hat**2 * var + q_hat
+            )
     return _tidy(total)
 
 
@@ -393,11 +445,18 @@ def state_evolution(glm):
     g_out = eqs["g_out"]
     f_a = eqs["f_a"]
     q_hat_new = ALPHA * _output_average(glm, lambda log_z: g_out**2, q, rho)
-    q_new = _input_average(glm, lambda field: f_a.subs({A: q_hat, B: field}, simultaneous=True)**2,
-                           q_hat)
-    return Equations("GAMP state evolution (Bayes-optimal)", "fixed_point", (q, q_hat),
-                     (ALPHA,) + glm.params, {q_hat: q_hat_new, q: q_new}, model=glm,
-                     description=f"Bayes-optimal state evolution, rho = E w^2 = {rho}.")
+    q_new = _input_average(
+        glm, lambda field: f_a.subs({A: q_hat, B: field}, simultaneous=True) ** 2, q_hat
+    )
+    return Equations(
+        "GAMP state evolution (Bayes-optimal)",
+        "fixed_point",
+        (q, q_hat),
+        (ALPHA,) + glm.params,
+        {q_hat: q_hat_new, q: q_new},
+        model=glm,
+        description=f"Bayes-optimal state evolution, rho = E w^2 = {rho}.",
+    )
 
 
 def free_entropy(glm):
@@ -412,15 +471,21 @@ def free_entropy(glm):
     q_hat = sp.Symbol("q_hat", nonnegative=True)
     rho = glm.prior.second_moment
     log_z0 = LogSumExp(*glm.prior.log_partition())
-    psi0 = _input_average(glm, lambda field: log_z0.subs({A: q_hat, B: field},
-                                                          simultaneous=True), q_hat)
+    psi0 = _input_average(
+        glm, lambda field: log_z0.subs({A: q_hat, B: field}, simultaneous=True), q_hat
+    )
     psi_out = _output_average(glm, lambda log_z: log_z, q, rho)
     phi = psi0 + ALPHA * psi_out - q * q_hat / 2
-    return Equations("RS free entropy", "map", (q, q_hat), (ALPHA,) + glm.params,
-                     {sp.Symbol("phi", real=True): phi}, model=glm,
-                     observables={sp.Symbol("psi_0", real=True): psi0,
-                                  sp.Symbol("psi_out", real=True): psi_out},
-                     description="phi = psi_0(q_hat) + alpha psi_out(q) - q q_hat / 2.")
+    return Equations(
+        "RS free entropy",
+        "map",
+        (q, q_hat),
+        (ALPHA,) + glm.params,
+        {sp.Symbol("phi", real=True): phi},
+        model=glm,
+        observables={sp.Symbol("psi_0", real=True): psi0, sp.Symbol("psi_out", real=True): psi_out},
+        description="phi = psi_0(q_hat) + alpha psi_out(q) - q q_hat / 2.",
+    )
 
 
 def classification_errors(glm):
@@ -443,17 +508,28 @@ def classification_errors(glm):
     xi = sp.Symbol("xi", real=True)
     rho = glm.prior.second_moment
     z_out = sp.exp(_log_zout(channel))
-    bayes = 1 - expectation(sp.Max(*[z_out.subs({Y: v, OMEGA: sp.sqrt(q) * xi, V: rho - q})
-                                     for v in channel.support]), xi)
+    bayes = 1 - expectation(
+        sp.Max(*[z_out.subs({Y: v, OMEGA: sp.sqrt(q) * xi, V: rho - q}) for v in channel.support]),
+        xi,
+    )
     z_t = sp.Symbol("z_t", real=True)
-    agree = sp.Add(*[channel.likelihood.subs({channel.y: v, channel.z: z_t})
-                     * z_out.subs({Y: v, OMEGA: q * z_t / rho, V: rho - q**2 / rho})
-                     for v in channel.support])
+    agree = sp.Add(
+        *[
+            channel.likelihood.subs({channel.y: v, channel.z: z_t})
+            * z_out.subs({Y: v, OMEGA: q * z_t / rho, V: rho - q**2 / rho})
+            for v in channel.support
+        ]
+    )
     gibbs = 1 - expectation(agree, z_t, 0, rho)
-    return Equations("classification errors", "map", (q,), glm.params,
-                     {sp.Symbol("bayes_error", real=True): bayes,
-                      sp.Symbol("gibbs_error", real=True): gibbs}, model=glm,
-                     description="Bayes-optimal and Gibbs generalisation errors at overlap q.")
+    return Equations(
+        "classification errors",
+        "map",
+        (q,),
+        glm.params,
+        {sp.Symbol("bayes_error", real=True): bayes, sp.Symbol("gibbs_error", real=True): gibbs},
+        model=glm,
+        description="Bayes-optimal and Gibbs generalisation errors at overlap q.",
+    )
 
 
 def _teacher_output_average(teacher, integrand, omega_t, v_t):
@@ -465,11 +541,16 @@ def _teacher_output_average(teacher, integrand, omega_t, v_t):
     if teacher.channel.support is None:
         summed = integrate_gaussian_weight(sp.powsimp(body * sp.exp(Y**2 / 2)), Y, 1, 0)
         if summed.has(GaussianExpectation):
-            raise ModelError("the y-integral of this continuous channel does not close under "
-                             "the Gaussian rules")
+            raise ModelError(
+                "the y-integral of this continuous channel does not close under the Gaussian rules"
+            )
     else:  # expanded first, so that products of exponentials merge into one (log domain)
-        summed = sp.Add(*[sp.powsimp(sp.expand(body.subs(Y, v), power_exp=False, log=False))
-                          for v in teacher.channel.support])
+        summed = sp.Add(
+            *[
+                sp.powsimp(sp.expand(body.subs(Y, v), power_exp=False, log=False))
+                for v in teacher.channel.support
+            ]
+        )
     return _tidy(expectation(summed, xi))
 
 
@@ -485,8 +566,9 @@ def _teacher_input_average(teacher, integrand, m_hat, q_hat):
     total = sp.S.Zero
     for part in teacher.prior.parts():
         if part[1] == "atom":
-            total += part[0] * expectation(integrand(part[2], m_hat * part[2] + sp.sqrt(q_hat) * xi),
-                                           xi)
+            total += part[0] * expectation(
+                integrand(part[2], m_hat * part[2] + sp.sqrt(q_hat) * xi), xi
+            )
             continue
         _, _, mean, var = part
         f = sp.expand(integrand(w0, xi))
@@ -534,22 +616,34 @@ def mismatched_state_evolution(teacher, student):
     rho = teacher.prior.second_moment
     s_eqs = denoisers(student)
     at_s = {OMEGA: sp.sqrt(q) * xi, V: chi}
-    g_s, dg_s = s_eqs["g_out"].subs(at_s, simultaneous=True), s_eqs["dg_out"].subs(at_s, simultaneous=True)
+    g_s, dg_s = (
+        s_eqs["g_out"].subs(at_s, simultaneous=True),
+        s_eqs["dg_out"].subs(at_s, simultaneous=True),
+    )
     omega_t, v_t = m / sp.sqrt(q) * xi, rho - m**2 / q
     dz_t = sp.diff(sp.exp(_log_zout(teacher.channel)).subs(V, v_t), OMEGA).subs(OMEGA, omega_t)
     z_t_over = sp.exp(_log_zout(teacher.channel)).subs({OMEGA: omega_t, V: v_t}, simultaneous=True)
     ratio = sp.powsimp(dz_t / z_t_over)  # d_omega log Z^t, stable in the log domain
-    hats = {m_hat: ALPHA * _teacher_output_average(teacher, ratio * g_s, omega_t, v_t),
-            q_hat: ALPHA * _teacher_output_average(teacher, g_s**2, omega_t, v_t),
-            chi_hat: -ALPHA * _teacher_output_average(teacher, dg_s, omega_t, v_t)}
+    hats = {
+        m_hat: ALPHA * _teacher_output_average(teacher, ratio * g_s, omega_t, v_t),
+        q_hat: ALPHA * _teacher_output_average(teacher, g_s**2, omega_t, v_t),
+        chi_hat: -ALPHA * _teacher_output_average(teacher, dg_s, omega_t, v_t),
+    }
     f_a = lambda field: s_eqs["f_a"].subs({A: chi_hat, B: field}, simultaneous=True)  # noqa: E731
     f_v = lambda field: s_eqs["f_v"].subs({A: chi_hat, B: field}, simultaneous=True)  # noqa: E731
-    overlaps = {m: _teacher_input_average(teacher, lambda w, b: w * f_a(b), m_hat, q_hat),
-                q: _teacher_input_average(teacher, lambda w, b: f_a(b)**2, m_hat, q_hat),
-                chi: _teacher_input_average(teacher, lambda w, b: f_v(b), m_hat, q_hat)}
+    overlaps = {
+        m: _teacher_input_average(teacher, lambda w, b: w * f_a(b), m_hat, q_hat),
+        q: _teacher_input_average(teacher, lambda w, b: f_a(b) ** 2, m_hat, q_hat),
+        chi: _teacher_input_average(teacher, lambda w, b: f_v(b), m_hat, q_hat),
+    }
     params = tuple(dict.fromkeys(teacher.params + student.params))
-    return Equations("GAMP state evolution (mismatched)", "fixed_point",
-                     (m, q, chi, m_hat, q_hat, chi_hat), (ALPHA,) + params, {**hats, **overlaps},
-                     model=(teacher, student),
-                     description=f"GAMP with the student's denoisers on the teacher's data, "
-                                 f"rho = E w0^2 = {rho}.")
+    return Equations(
+        "GAMP state evolution (mismatched)",
+        "fixed_point",
+        (m, q, chi, m_hat, q_hat, chi_hat),
+        (ALPHA,) + params,
+        {**hats, **overlaps},
+        model=(teacher, student),
+        description=f"GAMP with the student's denoisers on the teacher's data, "
+        f"rho = E w0^2 = {rho}.",
+    )

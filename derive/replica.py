@@ -47,8 +47,9 @@ def _bilinear(model):
         why = "it is not a single product sigma(s_i) sigma(s_j)"
     else:
         f, g = f_basis[0], g_basis[0].subs(y, x)
-        ratio = {sp.nsimplify(g.subs(x, a) / f.subs(x, a)) for a in model.alphabet
-                 if f.subs(x, a) != 0}
+        ratio = {
+            sp.nsimplify(g.subs(x, a) / f.subs(x, a)) for a in model.alphabet if f.subs(x, a) != 0
+        }
         zeros_match = all((f.subs(x, a) == 0) == (g.subs(x, a) == 0) for a in model.alphabet)
         coef = C[(0, 0)]
         params = coef.free_symbols & set(model.edge_params)
@@ -62,8 +63,10 @@ def _bilinear(model):
             if kappa.free_symbols or kappa == 0:
                 why = f"its coefficient {coef} is not linear in one edge parameter"
     if why:
-        raise ModelError(f"replica_symmetric needs a bilinear pair energy -K sigma(s_i) "
-                         f"sigma(s_j) with Gaussian couplings K; {model.pair_energy}: {why}")
+        raise ModelError(
+            f"replica_symmetric needs a bilinear pair energy -K sigma(s_i) "
+            f"sigma(s_j) with Gaussian couplings K; {model.pair_energy}: {why}"
+        )
     return f_basis[0], kappa, K
 
 
@@ -87,8 +90,9 @@ def coupling_spread(model):
     Used to size the quadrature.
     """
     values, kappa, _ = _spins(model, "coupling_spread")
-    return (sp.Abs(kappa) * sp.Max(*[sp.Abs(v) for v in values])
-            * (sp.Max(*values) - sp.Min(*values)))
+    return (
+        sp.Abs(kappa) * sp.Max(*[sp.Abs(v) for v in values]) * (sp.Max(*values) - sp.Min(*values))
+    )
 
 
 def replica_symmetric(model):
@@ -133,9 +137,10 @@ def replica_symmetric(model):
     # effective couplings kappa K: mean kappa J0 / N, standard deviation |kappa| J / sqrt(N)
     J0e, Je = kappa * J0, sp.Abs(kappa) * J
     field = J0e * m + Je * sp.sqrt(q) * z
-    exponents = [BETA * field * s + BETA**2 * Je**2 / 2 * (Q - q) * s2
-                 - BETA * model.field_energy.subs(x, a)
-                 for s, s2, a in zip(s_vals, sq_vals, model.alphabet)]
+    exponents = [
+        BETA * field * s + BETA**2 * Je**2 / 2 * (Q - q) * s2 - BETA * model.field_energy.subs(x, a)
+        for s, s2, a in zip(s_vals, sq_vals, model.alphabet)
+    ]
     energies = [-e / BETA for e in exponents]
     mean, _ = boltzmann_average(s_vals, energies, BETA)
     square, _ = boltzmann_average(sq_vals, energies, BETA)
@@ -143,22 +148,30 @@ def replica_symmetric(model):
     outputs = {m: E(mean), q: E(mean**2)}
     if not square_constant:
         outputs[Q] = E(square)
-    beta_f = (BETA * J0e * m**2 / 2 + BETA**2 * Je**2 / 4 * (Q**2 - q**2)
-              - E(LogSumExp(*exponents)))
+    beta_f = BETA * J0e * m**2 / 2 + BETA**2 * Je**2 / 4 * (Q**2 - q**2) - E(LogSumExp(*exponents))
     u = sp.diff(beta_f, BETA)
     f = beta_f / BETA
-    observables = {sp.Symbol("f", real=True): f, sp.Symbol("u", real=True): u,
-                   sp.Symbol("s", real=True): BETA * (u - f),
-                   sp.Symbol("AT", real=True): BETA**2 * Je**2 * E((square - mean**2)**2)}
+    observables = {
+        sp.Symbol("f", real=True): f,
+        sp.Symbol("u", real=True): u,
+        sp.Symbol("s", real=True): BETA * (u - f),
+        sp.Symbol("AT", real=True): BETA**2 * Je**2 * E((square - mean**2) ** 2),
+    }
     if square_constant:  # the self-overlap is not a variable, report its value
         observables[sp.Symbol("Q", real=True)] = Q
     state = tuple(outputs)
-    return Equations("replica-symmetric saddle point", "fixed_point", state,
-                     (BETA, J0, J) + model.node_params, outputs, observables=observables,
-                     model=model,
-                     description="Replica-symmetric theory with couplings N(J_0/N, J^2/N) for "
-                                 f"pair energy {model.pair_energy}, field energy "
-                                 f"{model.field_energy} on the alphabet {model.alphabet}.")
+    return Equations(
+        "replica-symmetric saddle point",
+        "fixed_point",
+        state,
+        (BETA, J0, J) + model.node_params,
+        outputs,
+        observables=observables,
+        model=model,
+        description="Replica-symmetric theory with couplings N(J_0/N, J^2/N) for "
+        f"pair energy {model.pair_energy}, field energy "
+        f"{model.field_energy} on the alphabet {model.alphabet}.",
+    )
 
 
 def tap(model):
@@ -192,16 +205,26 @@ def tap(model):
     H = sp.Symbol(_fresh("H", taken), real=True)
     Lam = sp.Symbol(_fresh("Lambda", taken), nonnegative=True)
     s_vals = [kappa * s for s in sigma_vals]  # spins of the coupling K
-    energies = [-(H * s + BETA / 2 * Lam * s**2) + model.field_energy.subs(x, a)
-                for s, a in zip(s_vals, model.alphabet)]
+    energies = [
+        -(H * s + BETA / 2 * Lam * s**2) + model.field_energy.subs(x, a)
+        for s, a in zip(s_vals, model.alphabet)
+    ]
     mean, method = boltzmann_average(s_vals, energies, BETA)
     square, _ = boltzmann_average([s**2 for s in s_vals], energies, BETA)
     m = sp.Symbol(_fresh("m", taken), real=True)
     V = sp.Symbol(_fresh("V", taken), nonnegative=True)
-    return Equations("TAP site law", "map", (H, Lam), (BETA,) + model.node_params,
-                     {m: mean, V: sp.simplify(square - mean**2) if method == "closed form"
-                      else square - mean**2},
-                     model=model, methods={m: method},
-                     description="Site law exp(beta H sigma + beta^2 Lambda sigma^2 / 2 - beta "
-                                 f"phi) of the TAP equations, for pair energy {model.pair_energy}"
-                                 f" and field energy {model.field_energy}.")
+    return Equations(
+        "TAP site law",
+        "map",
+        (H, Lam),
+        (BETA,) + model.node_params,
+        {
+            m: mean,
+            V: sp.simplify(square - mean**2) if method == "closed form" else square - mean**2,
+        },
+        model=model,
+        methods={m: method},
+        description="Site law exp(beta H sigma + beta^2 Lambda sigma^2 / 2 - beta "
+        f"phi) of the TAP equations, for pair energy {model.pair_energy}"
+        f" and field energy {model.field_energy}.",
+    )

@@ -31,8 +31,9 @@ def boltzmann_average(values, energies, beta, simplify_up_to=3):
     lse = LogSumExp(*exponents)
     stable = sp.Add(*[v * sp.exp(x - lse) for v, x in zip(values, exponents) if v != 0])
     if len(energies) <= simplify_up_to:
-        ratio = sp.Add(*[v * sp.exp(x) for v, x in zip(values, exponents)]) / \
-            sp.Add(*[sp.exp(x) for x in exponents])
+        ratio = sp.Add(*[v * sp.exp(x) for v, x in zip(values, exponents)]) / sp.Add(
+            *[sp.exp(x) for x in exponents]
+        )
         closed = sp.simplify(ratio)
         if not closed.has(sp.exp):
             return closed, "closed form"
@@ -58,7 +59,8 @@ def exp_ratios_to_tanh(expr):
     """
     split = sp.expand(sp.simplify(expr)).replace(
         lambda x: isinstance(x, sp.exp),
-        lambda x: sp.Mul(*[sp.exp(t) for t in sp.Add.make_args(sp.expand(x.args[0]))]))
+        lambda x: sp.Mul(*[sp.exp(t) for t in sp.Add.make_args(sp.expand(x.args[0]))]),
+    )
     gens = {a: sp.Dummy("X") for a in split.atoms(sp.exp)}
     num, den = sp.fraction(sp.factor(split.xreplace(gens)))
     num, den = list(sp.Mul.make_args(num)), list(sp.Mul.make_args(den))

@@ -30,8 +30,7 @@ from .equations import Equations
 from .errors import ModelError
 from .simplify import boltzmann_average
 
-__all__ = ["PairwiseModel", "meanfield", "local_energy", "pair_energy", "field_energy",
-           "BETA"]
+__all__ = ["PairwiseModel", "meanfield", "local_energy", "pair_energy", "field_energy", "BETA"]
 
 #: The inverse temperature, shared by every derivation of this module.
 BETA = sp.Symbol("beta", positive=True)
@@ -47,8 +46,11 @@ def _alphabet(values):
     out = []
     for v in values:
         try:
-            s = sp.nsimplify(sp.sympify(v, strict=True), rational=True) \
-                if isinstance(v, float) else sp.sympify(v, strict=True)
+            s = (
+                sp.nsimplify(sp.sympify(v, strict=True), rational=True)
+                if isinstance(v, float)
+                else sp.sympify(v, strict=True)
+            )
         except (sp.SympifyError, TypeError):
             raise ModelError(f"alphabet value {v!r} is not a number") from None
         if not (s.is_number and s.is_real):
@@ -120,24 +122,30 @@ class PairwiseModel:
                     raise ModelError(
                         f"the energy uses a symbol {s.name!r} that is not the declared variable "
                         f"{v.name!r}: same name, different assumptions ({s.assumptions0} vs "
-                        f"{v.assumptions0}); create both with the same sympy.symbols call")
+                        f"{v.assumptions0}); create both with the same sympy.symbols call"
+                    )
             if s.name == BETA.name:
-                raise ModelError("'beta' is reserved for the inverse temperature; "
-                                 "do not use it in the energy")
+                raise ModelError(
+                    "'beta' is reserved for the inverse temperature; do not use it in the energy"
+                )
         if sj in self.field_energy.free_symbols:
-            raise ModelError(f"field_energy = {self.field_energy} uses {sj}: "
-                             "the single-site energy may depend on s_i only")
+            raise ModelError(
+                f"field_energy = {self.field_energy} uses {sj}: "
+                "the single-site energy may depend on s_i only"
+            )
         if params is not None:
             declared = set(params)
             stray = used - {si, sj} - declared
             if stray:
-                raise ModelError("the energy uses undeclared symbol(s) "
-                                 + ", ".join(sorted(map(str, stray))))
+                raise ModelError(
+                    "the energy uses undeclared symbol(s) " + ", ".join(sorted(map(str, stray)))
+                )
         shared = (self.pair_energy.free_symbols & self.field_energy.free_symbols) - {si, sj}
         if shared:
             raise ModelError(
                 f"symbol(s) {', '.join(sorted(map(str, shared)))} appear in both pair_energy "
-                "and field_energy: edge and node parameters need different names")
+                "and field_energy: edge and node parameters need different names"
+            )
 
     def _check_values(self):
         si, sj = self.variables
@@ -148,12 +156,15 @@ class PairwiseModel:
             for b in self.alphabet:
                 e_ab = self.pair_energy.subs({si: a, sj: b}, simultaneous=True)
                 if e_ab.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
-                    raise ModelError(f"pair_energy is not finite at (s_i, s_j) = ({a}, {b}): {e_ab}")
+                    raise ModelError(
+                        f"pair_energy is not finite at (s_i, s_j) = ({a}, {b}): {e_ab}"
+                    )
                 e_ba = self.pair_energy.subs({si: b, sj: a}, simultaneous=True)
                 if sp.simplify(e_ab - e_ba) != 0:
                     raise ModelError(
                         f"pair_energy is not symmetric under s_i <-> s_j: e({a}, {b}) = {e_ab} "
-                        f"but e({b}, {a}) = {e_ba}; an undirected edge needs e(s, s') = e(s', s)")
+                        f"but e({b}, {a}) = {e_ba}; an undirected edge needs e(s, s') = e(s', s)"
+                    )
 
     @property
     def params(self):
@@ -161,11 +172,14 @@ class PairwiseModel:
         return self.edge_params + self.node_params
 
     def __repr__(self):
-        return (f"PairwiseModel(alphabet={self.alphabet}, pair_energy={self.pair_energy}, "
-                f"field_energy={self.field_energy})")
+        return (
+            f"PairwiseModel(alphabet={self.alphabet}, pair_energy={self.pair_energy}, "
+            f"field_energy={self.field_energy})"
+        )
 
 
 # --- separable form of the pair energy ------------------------------------------------------
+
 
 def _values(expr, var, alphabet):
     return tuple(sp.nsimplify(expr.subs(var, a)) for a in alphabet)
@@ -220,8 +234,7 @@ def _basis(functions, var, alphabet):
             columns.append(vals)
             coords.append(("basis", [0] * (len(basis) - 1) + [1]))
     n = len(basis)
-    return basis, [(kind, v if kind == "const" else v + [0] * (n - len(v)))
-                   for kind, v in coords]
+    return basis, [(kind, v if kind == "const" else v + [0] * (n - len(v))) for kind, v in coords]
 
 
 def separable_form(model):
@@ -241,7 +254,7 @@ def separable_form(model):
     f_basis, f_coords = _basis([t[0] for t in triples], x, model.alphabet)
     g_basis, g_coords = _basis([t[2] for t in triples], y, model.alphabet)
     B = {}
-    for (f, c, g), (fk, fv), (gk, gv) in zip(triples, f_coords, g_coords):
+    for (_f, c, _g), (fk, fv), (gk, gv) in zip(triples, f_coords, g_coords):
         if fk == "const":
             continue  # does not depend on s_i: no effect on the site's law
         for l, fl in enumerate(fv):
@@ -303,16 +316,27 @@ def _fields(model):
 
 def _local_energies(model, f_basis, H):
     x, _ = model.variables
-    return [model.field_energy.subs(x, a)
-            - sp.Add(*[fl.subs(x, a) * Hl for fl, Hl in zip(f_basis, H)])
-            for a in model.alphabet]
+    return [
+        model.field_energy.subs(x, a) - sp.Add(*[fl.subs(x, a) * Hl for fl, Hl in zip(f_basis, H)])
+        for a in model.alphabet
+    ]
 
 
 def _field_sums(C, H, neighbour_g):
     """``H_l = sum_k C_lk g_k + C_l0`` as expressions in the neighbour's ``g``."""
-    return [(Hl, sp.Add(*[coef * (1 if k is None else neighbour_g[k])
-                          for (l2, k), coef in C.items() if l2 == l]))
-            for l, Hl in enumerate(H)]
+    return [
+        (
+            Hl,
+            sp.Add(
+                *[
+                    coef * (1 if k is None else neighbour_g[k])
+                    for (l2, k), coef in C.items()
+                    if l2 == l
+                ]
+            ),
+        )
+        for l, Hl in enumerate(H)
+    ]
 
 
 def meanfield(model, degree=None):
@@ -368,22 +392,36 @@ def meanfield(model, degree=None):
     energies = _local_energies(model, f_basis, H)
     outputs, methods = {}, {}
     for mk, g in zip(m, g_basis):
-        outputs[mk], methods[mk] = boltzmann_average([g.subs(y, a) for a in model.alphabet],
-                                                     energies, BETA)
+        outputs[mk], methods[mk] = boltzmann_average(
+            [g.subs(y, a) for a in model.alphabet], energies, BETA
+        )
     observables = {}
     for i, a in enumerate(model.alphabet):
         onehot = [int(i == k) for k in range(len(model.alphabet))]
-        observables[sp.Symbol(f"P_{a}", real=True)] = boltzmann_average(onehot, energies, BETA,
-                                                                        simplify_up_to=0)[0]
+        observables[sp.Symbol(f"P_{a}", real=True)] = boltzmann_average(
+            onehot, energies, BETA, simplify_up_to=0
+        )[0]
     sums = _field_sums(B, H, m_j)
-    description = ("Naive mean-field: q_i(s) ∝ exp(-beta [phi(s) + sum_j sum_s' q_j(s') e(s, s')]), "
-                   f"for pair energy e = {model.pair_energy} and field energy phi = "
-                   f"{model.field_energy} on the alphabet {model.alphabet}.")
+    description = (
+        "Naive mean-field: q_i(s) ∝ exp(-beta [phi(s) + sum_j sum_s' q_j(s') e(s, s')]), "
+        f"for pair energy e = {model.pair_energy} and field energy phi = "
+        f"{model.field_energy} on the alphabet {model.alphabet}."
+    )
     if degree is None:
-        return Equations("naive mean-field", "fixed_point", H, (BETA,) + model.params, outputs,
-                         observables=observables, aggregates=sums, neighbor=m_j,
-                         edge_params=model.edge_params, model=model, methods=methods,
-                         description=description)
+        return Equations(
+            "naive mean-field",
+            "fixed_point",
+            H,
+            (BETA,) + model.params,
+            outputs,
+            observables=observables,
+            aggregates=sums,
+            neighbor=m_j,
+            edge_params=model.edge_params,
+            model=model,
+            methods=methods,
+            description=description,
+        )
     z = sp.sympify(degree)
     own = {mj: mk for mj, mk in zip(m_j, m)}
     fields = {Hl: z * expr.subs(own) for Hl, expr in sums}
@@ -391,10 +429,17 @@ def meanfield(model, degree=None):
     if not (isinstance(z, sp.Symbol) or (z.is_integer and z >= 0)):
         raise ModelError(f"degree must be a non-negative integer or a Symbol, got {degree!r}")
     sub = lambda d: {s: e.subs(fields) for s, e in d.items()}  # noqa: E731
-    return Equations(f"Weiss mean-field, degree {z}", "fixed_point", m,
-                     (BETA,) + extra + model.params, sub(outputs), observables=sub(observables),
-                     model=model, methods=methods,
-                     description=description + f" Homogeneous: every site has {z} neighbours.")
+    return Equations(
+        f"Weiss mean-field, degree {z}",
+        "fixed_point",
+        m,
+        (BETA,) + extra + model.params,
+        sub(outputs),
+        observables=sub(observables),
+        model=model,
+        methods=methods,
+        description=description + f" Homogeneous: every site has {z} neighbours.",
+    )
 
 
 def local_energy(model):
@@ -418,23 +463,43 @@ def local_energy(model):
     g_j = [g.subs(y, s_j) for g in g_basis]
     energies = _local_energies(model, f_basis, H)
     outputs = {sp.Symbol(f"E_{k}", real=True): e for k, e in enumerate(energies)}
-    return Equations("local energy", "map", H, model.params, outputs,
-                     aggregates=_field_sums(B, H, g_j), neighbor=(s_j,),
-                     edge_params=model.edge_params, model=model,
-                     description="Local energy of each state of a site given its neighbours' "
-                                 f"values, for pair energy {model.pair_energy} and field energy "
-                                 f"{model.field_energy}.")
+    return Equations(
+        "local energy",
+        "map",
+        H,
+        model.params,
+        outputs,
+        aggregates=_field_sums(B, H, g_j),
+        neighbor=(s_j,),
+        edge_params=model.edge_params,
+        model=model,
+        description="Local energy of each state of a site given its neighbours' "
+        f"values, for pair energy {model.pair_energy} and field energy "
+        f"{model.field_energy}.",
+    )
 
 
 def pair_energy(model):
     """``e(s_i, s_j; theta)`` as Equations (inputs ``s_i, s_j``; params: edge parameters)."""
     si, sj = model.variables
-    return Equations("pair energy", "map", (si, sj), model.edge_params,
-                     {sp.Symbol("e", real=True): model.pair_energy}, model=model)
+    return Equations(
+        "pair energy",
+        "map",
+        (si, sj),
+        model.edge_params,
+        {sp.Symbol("e", real=True): model.pair_energy},
+        model=model,
+    )
 
 
 def field_energy(model):
     """``phi(s_i; eta)`` as Equations (input ``s_i``; params: node parameters)."""
     si, _ = model.variables
-    return Equations("field energy", "map", (si,), model.node_params,
-                     {sp.Symbol("phi", real=True): model.field_energy}, model=model)
+    return Equations(
+        "field energy",
+        "map",
+        (si,),
+        model.node_params,
+        {sp.Symbol("phi", real=True): model.field_energy},
+        model=model,
+    )

@@ -10,5 +10,15 @@ from .exact import ExactResult, exact
 from .meanfield import MeanFieldResult, meanfield
 from .montecarlo import MonteCarloResult, monte_carlo
 
-__all__ = ["to_csr", "CSRGraph", "meanfield", "MeanFieldResult", "exact", "ExactResult",
-           "monte_carlo", "MonteCarloResult", "belief_propagation", "BPResult"]
+__all__ = [
+    "to_csr",
+    "CSRGraph",
+    "meanfield",
+    "MeanFieldResult",
+    "exact",
+    "ExactResult",
+    "monte_carlo",
+    "MonteCarloResult",
+    "belief_propagation",
+    "BPResult",
+]

@@ -123,7 +123,7 @@ def enumerate_states(field_table, pair_table, edges, beta):
         fill[l] += 1
 
     total = 1
-    for i in range(n):
+    for _ in range(n):
         total *= q
 
     s = np.zeros(n, dtype=np.int64)
@@ -272,17 +272,11 @@ def exact_tables(field_table, pair_table, edges, beta, max_states=2**24):
     pair_table = np.asarray(pair_table)
     edges = np.asarray(edges)
     for name, table in (("field_table", field_table), ("pair_table", pair_table)):
-        if not (
-            np.issubdtype(table.dtype, np.floating)
-            or np.issubdtype(table.dtype, np.integer)
-        ):
-            raise ValueError(
-                f"{name} must hold real numbers, got dtype {table.dtype}"
-            )
+        if not (np.issubdtype(table.dtype, np.floating) or np.issubdtype(table.dtype, np.integer)):
+            raise ValueError(f"{name} must hold real numbers, got dtype {table.dtype}")
     if field_table.ndim != 2 or field_table.shape[0] < 1 or field_table.shape[1] < 1:
         raise ValueError(
-            f"field_table must have shape (n, q) with n, q >= 1, got "
-            f"{field_table.shape}"
+            f"field_table must have shape (n, q) with n, q >= 1, got {field_table.shape}"
         )
     n, q = field_table.shape
     if edges.size == 0:
@@ -296,15 +290,11 @@ def exact_tables(field_table, pair_table, edges, beta, max_states=2**24):
     m = edges.shape[0]
     if pair_table.shape != (m, q, q):
         raise ValueError(
-            f"pair_table must have shape (|E|, q, q) = ({m}, {q}, {q}), "
-            f"got {pair_table.shape}"
+            f"pair_table must have shape (|E|, q, q) = ({m}, {q}, {q}), got {pair_table.shape}"
         )
     if m and (edges.min() < 0 or edges.max() >= n):
         bad = edges[(edges < 0).any(axis=1) | (edges >= n).any(axis=1)][0]
-        raise ValueError(
-            f"edge {tuple(int(x) for x in bad)} has an endpoint outside "
-            f"range({n})"
-        )
+        raise ValueError(f"edge {tuple(int(x) for x in bad)} has an endpoint outside range({n})")
     for name, table in (("field_table", field_table), ("pair_table", pair_table)):
         if not np.all(np.isfinite(table)):
             where = tuple(int(x) for x in np.argwhere(~np.isfinite(table))[0])

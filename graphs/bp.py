@@ -88,22 +88,34 @@ def _initial_messages(init, shape, rng):
         return rng.uniform(-1.0, 1.0, size=shape)
     if isinstance(init, str):
         if init != "uniform":
-            raise ValueError(f"init must be 'random', 'uniform', an array or a BPResult, "
-                             f"got {init!r}")
+            raise ValueError(
+                f"init must be 'random', 'uniform', an array or a BPResult, got {init!r}"
+            )
         return np.zeros(shape)
     messages = np.array(init, dtype=float)
     if messages.ndim == 1 and shape[1] == 1:
         messages = messages[:, None]
     if messages.shape != shape:
-        raise ValueError(f"init messages must have shape {shape} (directed edges x fields), "
-                         f"got {messages.shape}")
+        raise ValueError(
+            f"init messages must have shape {shape} (directed edges x fields), got {messages.shape}"
+        )
     if not np.all(np.isfinite(messages)):
         raise ValueError("init messages contain NaN or inf")
     return messages
 
 
-def belief_propagation(model, G, beta, params=None, schedule="parallel", damping=0.0, tol=1e-10,
-                       max_iter=1000, init=None, seed=None):
+def belief_propagation(
+    model,
+    G,
+    beta,
+    params=None,
+    schedule="parallel",
+    damping=0.0,
+    tol=1e-10,
+    max_iter=1000,
+    init=None,
+    seed=None,
+):
     r"""Solve the BP equations of ``model`` on ``G``; marginals and the Bethe free entropy.
 
     .. math::
@@ -169,9 +181,11 @@ def belief_propagation(model, G, beta, params=None, schedule="parallel", damping
         with np.errstate(over="ignore"):
             finite = np.all(np.isfinite(beta * values))
         if not finite:
-            raise ValueError(f"beta times {what} parameter overflows (beta = {beta}, largest "
-                             f"|value| = {np.abs(values).max():.3g}): the Boltzmann weights "
-                             "are not representable")
+            raise ValueError(
+                f"beta times {what} parameter overflows (beta = {beta}, largest "
+                f"|value| = {np.abs(values).max():.3g}): the Boltzmann weights "
+                "are not representable"
+            )
     n_fields = len(eqs.outputs)
     rng = np.random.default_rng(seed)
     messages = _initial_messages(init, (csr.indices.size, n_fields), rng)
@@ -186,17 +200,35 @@ def belief_propagation(model, G, beta, params=None, schedule="parallel", damping
     for iterations in range(1, int(max_iter) + 1):
         previous = messages.copy()
         if schedule == "parallel":
-            change = mod.message_sweep(*args, messages, arrays.node_values, arrays.edge_values,
-                                       scratch, incoming, out, damping)
+            change = mod.message_sweep(
+                *args,
+                messages,
+                arrays.node_values,
+                arrays.edge_values,
+                scratch,
+                incoming,
+                out,
+                damping,
+            )
             messages, out = out, messages
         elif schedule in ("sequential", "random"):
-            order = (np.arange(csr.n_nodes) if schedule == "sequential"
-                     else rng.permutation(csr.n_nodes))
-            change = mod.message_sweep_ordered(*args, messages, arrays.node_values,
-                                               arrays.edge_values, scratch, order, damping)
+            order = (
+                np.arange(csr.n_nodes) if schedule == "sequential" else rng.permutation(csr.n_nodes)
+            )
+            change = mod.message_sweep_ordered(
+                *args, messages, arrays.node_values, arrays.edge_values, scratch, order, damping
+            )
         else:
-            change = mod.message_sweep(*args, messages, arrays.node_values, arrays.edge_values,
-                                       scratch, incoming, out, damping)
+            change = mod.message_sweep(
+                *args,
+                messages,
+                arrays.node_values,
+                arrays.edge_values,
+                scratch,
+                incoming,
+                out,
+                damping,
+            )
             per_node = np.zeros(csr.n_nodes)
             np.maximum.at(per_node, edge_source, np.abs(out - messages).max(axis=1))
             commit = per_node[edge_source] >= 0.5 * change
@@ -204,7 +236,9 @@ def belief_propagation(model, G, beta, params=None, schedule="parallel", damping
         residuals.append(change)
         if not (np.isfinite(change) and np.all(np.isfinite(messages))):
             messages = previous
-            text = f"messages became non-finite at iteration {iterations}; kept the last finite ones"
+            text = (
+                f"messages became non-finite at iteration {iterations}; kept the last finite ones"
+            )
             break
         if change < tol:
             converged, text = True, f"converged in {iterations} iterations"
@@ -215,12 +249,21 @@ def belief_propagation(model, G, beta, params=None, schedule="parallel", damping
     marginals, site_log_z = observables[:, :q], observables[:, q]
     edge_marginals, edge_log_z = _edge_terms(model, G, csr, messages, beta, params)
     values = alphabet_values(model)
-    return BPResult(csr.nodes, values, marginals, log_z=float(site_log_z.sum() - edge_log_z.sum()),
-                    messages=messages, edges=[(csr.nodes[u], csr.nodes[v]) for u, v in csr.edges],
-                    edge_marginals=edge_marginals,
-                    pair_correlations=np.einsum("kab,a,b->k", edge_marginals, values, values),
-                    converged=converged, iterations=iterations, residuals=np.array(residuals),
-                    message=text, beta=beta)
+    return BPResult(
+        csr.nodes,
+        values,
+        marginals,
+        log_z=float(site_log_z.sum() - edge_log_z.sum()),
+        messages=messages,
+        edges=[(csr.nodes[u], csr.nodes[v]) for u, v in csr.edges],
+        edge_marginals=edge_marginals,
+        pair_correlations=np.einsum("kab,a,b->k", edge_marginals, values, values),
+        converged=converged,
+        iterations=iterations,
+        residuals=np.array(residuals),
+        message=text,
+        beta=beta,
+    )
 
 
 def _edge_terms(model, G, csr, messages, beta, params):
@@ -232,10 +275,13 @@ def _edge_terms(model, G, csr, messages, beta, params):
         return np.zeros((0, q, q)), np.zeros(0)
     forward = _forward_edges(csr)
     backward = csr.reverse[forward]
-    theta = edge_values(G, csr, [p.name for p in model.edge_params],
-                        {str(k): v for k, v in dict(params or {}).items()})
+    theta = edge_values(
+        G,
+        csr,
+        [p.name for p in model.edge_params],
+        {str(k): v for k, v in dict(params or {}).items()},
+    )
     columns = [*messages[forward].T, *messages[backward].T, np.full(csr.n_edges, beta), *theta.T]
     log_z = kernel.array(*columns)[0]
     joint = kernel.array(*columns, observables=True).T.reshape(csr.n_edges, q, q)
     return joint, log_z
-

@@ -141,9 +141,7 @@ class CSRGraph:
 def _check_graph(G):
     """Raise unless `G` is a non-empty undirected simple networkx graph."""
     if not isinstance(G, nx.Graph):
-        raise TypeError(
-            f"expected a networkx Graph, got {type(G).__name__}"
-        )
+        raise TypeError(f"expected a networkx Graph, got {type(G).__name__}")
     if G.is_directed():
         raise ValueError(
             f"expected an undirected nx.Graph, got a {type(G).__name__}: "
@@ -184,9 +182,7 @@ def _edge_array(G, nodes):
         dst = np.fromiter(targets, dtype=np.int64, count=total)
     else:
         index = {v: i for i, v in enumerate(nodes)}
-        dst = np.fromiter(
-            map(index.__getitem__, targets), dtype=np.int64, count=total
-        )
+        dst = np.fromiter(map(index.__getitem__, targets), dtype=np.int64, count=total)
     src = np.repeat(np.arange(n, dtype=np.int64), degree)
     keep = dst >= src
     return np.stack((src[keep], dst[keep]), axis=1)
@@ -327,9 +323,7 @@ def _as_names(names):
     names = list(names)
     for name in names:
         if not isinstance(name, str):
-            raise TypeError(
-                f"attribute names must be strings, got {name!r}"
-            )
+            raise TypeError(f"attribute names must be strings, got {name!r}")
     return names
 
 
@@ -345,8 +339,7 @@ def _check_default(defaults, name):
             ok = False
     if not ok:
         raise ValueError(
-            f"default for attribute {name!r} must be a finite real number, "
-            f"got {value!r}"
+            f"default for attribute {name!r} must be a finite real number, got {value!r}"
         )
     return value
 
@@ -370,8 +363,7 @@ def _to_float(column, name, kind, label):
     for k, value in enumerate(column):
         if value is _MISSING:
             raise ValueError(
-                f"{kind} {label(k)} has no attribute {name!r} and no "
-                "default was given in params"
+                f"{kind} {label(k)} has no attribute {name!r} and no default was given in params"
             )
         ok = _is_real_type(type(value))
         if ok:

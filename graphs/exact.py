@@ -87,14 +87,24 @@ def exact(model, G, beta, params=None, max_states=MAX_STATES):
     values = alphabet_values(model)
     q, n = values.size, G.number_of_nodes()
     if n and q**n > max_states:
-        raise ValueError(f"exact enumeration of {n} nodes with {q} states needs q**n = {q}**{n} "
-                         f"configurations; the limit is max_states = {max_states}: use a smaller "
-                         "graph, belief propagation or Monte Carlo")
+        raise ValueError(
+            f"exact enumeration of {n} nodes with {q} states needs q**n = {q}**{n} "
+            f"configurations; the limit is max_states = {max_states}: use a smaller "
+            "graph, belief propagation or Monte Carlo"
+        )
     field, pair, csr = energy_tables(model, G, params)
-    log_z, marginals, edge_marginals, energy = exact_tables(field, pair, csr.edges, beta,
-                                                            max_states=max_states)
+    log_z, marginals, edge_marginals, energy = exact_tables(
+        field, pair, csr.edges, beta, max_states=max_states
+    )
     correlations = np.einsum("kab,a,b->k", edge_marginals, values, values)
-    return ExactResult(csr.nodes, values, marginals, log_z=float(log_z),
-                       edges=[(csr.nodes[u], csr.nodes[v]) for u, v in csr.edges],
-                       edge_marginals=edge_marginals, pair_correlations=correlations,
-                       energy=float(energy), beta=beta)
+    return ExactResult(
+        csr.nodes,
+        values,
+        marginals,
+        log_z=float(log_z),
+        edges=[(csr.nodes[u], csr.nodes[v]) for u, v in csr.edges],
+        edge_marginals=edge_marginals,
+        pair_correlations=correlations,
+        energy=float(energy),
+        beta=beta,
+    )

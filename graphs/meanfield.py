@@ -39,8 +39,19 @@ class MeanFieldResult(GraphResult):
     log_z = None  # the naive mean-field free energy is not derived here
 
 
-def meanfield(model, G, beta, params=None, init="random", schedule="parallel", damping=0.5,
-              tol=1e-10, max_iter=10_000, seed=None, strict=False):
+def meanfield(
+    model,
+    G,
+    beta,
+    params=None,
+    init="random",
+    schedule="parallel",
+    damping=0.5,
+    tol=1e-10,
+    max_iter=10_000,
+    seed=None,
+    strict=False,
+):
     r"""Solve the naive mean-field equations of ``model`` on the graph ``G``.
 
     .. math::
@@ -102,22 +113,31 @@ def meanfield(model, G, beta, params=None, init="random", schedule="parallel", d
     args = arrays.graph_args
 
     if schedule == "parallel":
+
         def step(x):
             out = np.empty_like(x)
             mod.graph_outputs(*args, x, arrays.node_values, arrays.edge_values, out)
             return out
-        fp = numerics.fixed_point(step, state, damping=damping, tol=tol, max_iter=max_iter,
-                                  strict=strict)
+
+        fp = numerics.fixed_point(
+            step, state, damping=damping, tol=tol, max_iter=max_iter, strict=strict
+        )
         state, converged, iterations, residuals, message = (
-            fp.x, fp.converged, fp.iterations, fp.residuals, fp.message)
+            fp.x,
+            fp.converged,
+            fp.iterations,
+            fp.residuals,
+            fp.message,
+        )
     else:
         rng = np.random.default_rng(seed)
         residuals, converged = [], False
         message = f"no convergence to tol={tol} in {max_iter} sweeps"
         for iterations in range(1, max_iter + 1):
             order = rng.permutation(n)
-            change = mod.sweep_sequential(*args, state, arrays.node_values, arrays.edge_values,
-                                          order, damping)
+            change = mod.sweep_sequential(
+                *args, state, arrays.node_values, arrays.edge_values, order, damping
+            )
             residuals.append(change)
             if not np.isfinite(change):
                 message = f"non-finite state at sweep {iterations}"
@@ -130,9 +150,17 @@ def meanfield(model, G, beta, params=None, init="random", schedule="parallel", d
             raise numerics.ConvergenceError(message)
     marginals = np.empty((n, len(model.alphabet)))
     mod.graph_observables(*args, state, arrays.node_values, arrays.edge_values, marginals)
-    return MeanFieldResult(arrays.csr.nodes, alphabet_values(model), marginals, state=state,
-                           moments=kernel.outputs, converged=converged, iterations=iterations,
-                           residuals=residuals, message=message)
+    return MeanFieldResult(
+        arrays.csr.nodes,
+        alphabet_values(model),
+        marginals,
+        state=state,
+        moments=kernel.outputs,
+        converged=converged,
+        iterations=iterations,
+        residuals=residuals,
+        message=message,
+    )
 
 
 @functools.lru_cache(maxsize=64)
@@ -157,8 +185,10 @@ def _initial_state(init, kernel, arrays, n, n_state, seed):
     if state.ndim == 1 and n_state == 1:
         state = state[:, None]
     if state.shape != (n, n_state):
-        raise ValueError(f"init must have shape ({n}, {n_state}) (nodes x moments "
-                         f"{kernel.outputs}), got {state.shape}")
+        raise ValueError(
+            f"init must have shape ({n}, {n_state}) (nodes x moments "
+            f"{kernel.outputs}), got {state.shape}"
+        )
     if not np.all(np.isfinite(state)):
         raise ValueError("init contains NaN or inf")
     return np.ascontiguousarray(state)

@@ -132,7 +132,7 @@ class MonteCarloResult(GraphResult):
 
     def mean_energy(self):
         """Mean energy after burn-in and its batch-means standard error."""
-        e = self.energy[self.burn_in:]
+        e = self.energy[self.burn_in :]
         blocks = np.array_split(e, self.block_marginals.shape[0])
         means = np.array([b.mean() for b in blocks])
         return float(e.mean()), float(means.std(ddof=1) / np.sqrt(means.size))
@@ -149,13 +149,27 @@ def _sampler(model):
     else:
         proposal = "b = (a + 1 + np.random.randint(q - 1)) % q"
         delta = "local[b] - local[a]"
-    source = _TEMPLATE.format(kernel=kernel.module.__name__, proposal=proposal, delta=delta,
-                              values=[float(a) for a in model.alphabet])
+    source = _TEMPLATE.format(
+        kernel=kernel.module.__name__,
+        proposal=proposal,
+        delta=delta,
+        values=[float(a) for a in model.alphabet],
+    )
     return eqs, numerics.load_source(source, "cavitylab_mc")
 
 
-def monte_carlo(model, G, beta, params=None, sweeps=1000, burn_in=None, method="metropolis",
-                init="random", seed=None, n_blocks=20):
+def monte_carlo(
+    model,
+    G,
+    beta,
+    params=None,
+    sweeps=1000,
+    burn_in=None,
+    method="metropolis",
+    init="random",
+    seed=None,
+    n_blocks=20,
+):
     r"""Single-site Monte Carlo of :math:`P(s) \propto e^{-\beta E(s)}` on ``G``.
 
     Parameters
@@ -198,8 +212,10 @@ def monte_carlo(model, G, beta, params=None, sweeps=1000, burn_in=None, method="
     sweeps = int(sweeps)
     burn_in = sweeps // 5 if burn_in is None else int(burn_in)
     if not 0 <= burn_in < sweeps or sweeps - burn_in < n_blocks or n_blocks < 2:
-        raise ValueError(f"need 0 <= burn_in < sweeps and at least n_blocks >= 2 sweeps after "
-                         f"burn-in; got sweeps={sweeps}, burn_in={burn_in}, n_blocks={n_blocks}")
+        raise ValueError(
+            f"need 0 <= burn_in < sweeps and at least n_blocks >= 2 sweeps after "
+            f"burn-in; got sweeps={sweeps}, burn_in={burn_in}, n_blocks={n_blocks}"
+        )
     eqs, sampler = _sampler(model)
     arrays = graph_arrays(G, eqs, params)
     values = alphabet_values(model)
@@ -221,19 +237,41 @@ def monte_carlo(model, G, beta, params=None, sweeps=1000, burn_in=None, method="
     spins = spins.astype(np.int64)
     state = values[spins][:, None].copy()
     field, pair, csr = energy_tables(model, G, params)
-    energy0 = float(field[np.arange(n), spins].sum()
-                    + pair[np.arange(csr.n_edges), spins[csr.edges[:, 0]],
-                           spins[csr.edges[:, 1]]].sum())
+    energy0 = float(
+        field[np.arange(n), spins].sum()
+        + pair[np.arange(csr.n_edges), spins[csr.edges[:, 0]], spins[csr.edges[:, 1]]].sum()
+    )
     counts = np.zeros((n_blocks, n, q))
     energies, mags = np.empty(sweeps), np.empty(sweeps)
     sampler.seed(int(rng.integers(2**31 - 1)))
-    accepted = sampler.run(*arrays.graph_args, spins, state, arrays.node_values,
-                           arrays.edge_values, beta, sweeps, method == "heat-bath", burn_in,
-                           counts, energy0, energies, mags)
+    accepted = sampler.run(
+        *arrays.graph_args,
+        spins,
+        state,
+        arrays.node_values,
+        arrays.edge_values,
+        beta,
+        sweeps,
+        method == "heat-bath",
+        burn_in,
+        counts,
+        energy0,
+        energies,
+        mags,
+    )
     block = counts / counts.sum(axis=2, keepdims=True)
     marginals = counts.sum(axis=0) / counts.sum(axis=(0, 2))[:, None]
     error = block.std(axis=0, ddof=1) / np.sqrt(n_blocks)
-    return MonteCarloResult(csr.nodes, values, marginals, marginals_error=error, energy=energies,
-                            magnetization_series=mags, configuration=values[spins],
-                            acceptance=accepted / (sweeps * n), burn_in=burn_in, beta=beta,
-                            block_marginals=block)
+    return MonteCarloResult(
+        csr.nodes,
+        values,
+        marginals,
+        marginals_error=error,
+        energy=energies,
+        magnetization_series=mags,
+        configuration=values[spins],
+        acceptance=accepted / (sweeps * n),
+        burn_in=burn_in,
+        beta=beta,
+        block_marginals=block,
+    )

@@ -33,4 +33,3 @@ class GraphResult:
     def node_marginal(self, node):
         """The marginal of one node, by its networkx name."""
         return self.marginals[self.nodes.index(node)]
-

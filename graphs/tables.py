@@ -33,8 +33,9 @@ def energy_tables(model, G, params=None):
     eta = node_values(G, csr, [p.name for p in field_eqs.params], defaults)
     theta = edge_values(G, csr, [p.name for p in pair_eqs.params], defaults)
     field = numerics.compile(field_eqs).array(values[None, :], *eta.T[:, :, None])[0]
-    pair = numerics.compile(pair_eqs).array(values[None, :, None], values[None, None, :],
-                                            *theta.T[:, :, None, None])[0]
+    pair = numerics.compile(pair_eqs).array(
+        values[None, :, None], values[None, None, :], *theta.T[:, :, None, None]
+    )[0]
     field = np.ascontiguousarray(np.broadcast_to(field, (csr.n_nodes, q)))
     pair = np.ascontiguousarray(np.broadcast_to(pair, (csr.n_edges, q, q)))
     for name, table in (("field_energy", field), ("pair_energy", pair)):

@@ -5,17 +5,47 @@ Imports numpy, scipy and numba, never networkx or matplotlib.
 
 from .amp import AMPResult, TeacherStudent, amp, export_amp, teacher_student, vamp
 from .compile import Kernel, cache_dir, compile, load_source
-from .errors import CompileError, ConvergenceError
+from .errors import CompileError, ConvergenceError, InputError
 from .export import export
 from .fixed_point import FixedPointResult, fixed_point
+from .ode import ODEResult, integrate
 from .replica import RSResult, replica_symmetric
+from .results import Result, SimulationResult
 from .stability import StabilityResult, bp_stability
 from .state_evolution import SEResult, Thresholds, state_evolution, thresholds
 from .tap import TAPResult, tap
 from .threads import limit_blas_threads
 
-__all__ = ["compile", "export", "fixed_point", "Kernel", "FixedPointResult", "CompileError",
-           "ConvergenceError", "cache_dir", "load_source", "bp_stability", "StabilityResult",
-           "replica_symmetric", "RSResult", "tap", "TAPResult", "state_evolution", "SEResult",
-           "thresholds", "Thresholds", "amp", "vamp", "AMPResult", "teacher_student",
-           "TeacherStudent", "export_amp", "limit_blas_threads"]
+__all__ = [
+    "integrate",
+    "ODEResult",
+    "Result",
+    "SimulationResult",
+    "InputError",
+    "compile",
+    "export",
+    "fixed_point",
+    "Kernel",
+    "FixedPointResult",
+    "CompileError",
+    "ConvergenceError",
+    "cache_dir",
+    "load_source",
+    "bp_stability",
+    "StabilityResult",
+    "replica_symmetric",
+    "RSResult",
+    "tap",
+    "TAPResult",
+    "state_evolution",
+    "SEResult",
+    "thresholds",
+    "Thresholds",
+    "amp",
+    "vamp",
+    "AMPResult",
+    "teacher_student",
+    "TeacherStudent",
+    "export_amp",
+    "limit_blas_threads",
+]

@@ -19,13 +19,14 @@ right-rotationally-invariant matrices where GAMP diverges.
 """
 
 import functools
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 import derive
-from derive.glm import A as SYM_A, B as SYM_B
+from derive.glm import A as SYM_A
+from derive.glm import B as SYM_B
 
 from .compile import compile
 from .params import parameter_values
@@ -106,12 +107,22 @@ def _record(history, estimate, truth, change):
     history["change"].append(change)
     if truth is not None:
         n = truth.size
-        history["mse"].append(float(np.sum((estimate - truth)**2) / n))
+        history["mse"].append(float(np.sum((estimate - truth) ** 2) / n))
         history["overlap"].append(float(estimate @ truth / n))
 
 
-def amp(glm, X, y, params=None, truth=None, damping=0.0, max_iter=200, tol=1e-8,
-        variances="scalar", seed=None):
+def amp(
+    glm,
+    X,
+    y,
+    params=None,
+    truth=None,
+    damping=0.0,
+    max_iter=200,
+    tol=1e-8,
+    variances="scalar",
+    seed=None,
+):
     r"""GAMP with the derived denoisers of ``glm``.
 
     Parameters
@@ -195,7 +206,7 @@ def vamp(glm, X, y, params=None, truth=None, damping=0.0, max_iter=200, tol=1e-8
     M, N = X.shape
     U, s, Vt = np.linalg.svd(X, full_matrices=True)
     s2 = np.zeros(N)
-    s2[:s.size] = s**2
+    s2[: s.size] = s**2
     Xty = Vt @ (X.T @ y)  # in the right singular basis
     gamma_w = 1.0 / noise
     r1, gamma1 = np.zeros(N), 1.0 / den.rho

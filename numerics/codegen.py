@@ -8,6 +8,8 @@ is ``numba.njit(cache=True)``. It defines
     the equations at one point, as tuples;
 ``outputs_array(*arrays, out)``, ``observables_array(*arrays, out)``
     the same over 1-d arrays, written into ``out`` of shape ``(n_outputs, n)``;
+``rhs(t, y, p, out)``
+    for ``kind="ode"``: the derivatives of the state array ``y`` at time ``t``;
 
 and, when the equations carry aggregates (graph models), over CSR arrays
 ``(indptr, indices, edge_id)``, a state array ``(n_nodes, n_neighbor)``, node
@@ -38,10 +40,16 @@ CSR, and the aggregates of the message ``i -> j`` run over ``k`` in ``di \\ j``
 
 import sympy as sp
 
-from .printer import (RULES, NumbaPrinter, expectation_function, lift_expectations,
-                      print_block, safe_names)
-from .errors import CompileError
 from . import special
+from .errors import CompileError
+from .printer import (
+    RULES,
+    NumbaPrinter,
+    expectation_function,
+    lift_expectations,
+    print_block,
+    safe_names,
+)
 
 __all__ = ["module_source", "DEFAULT_RULE"]
 
@@ -70,12 +78,39 @@ def _function(name, args, exprs, printer, doc=""):
 
 def _array_function(name, scalar, args, n_out):
     loop_args = ", ".join(f"{a}[i]" for a in args)
-    body = [NJIT, f"def {name}({', '.join(args + ['out'])}):",
-            f'    """``{scalar}`` over 1-d arrays of equal length, into out[k, i]."""',
-            "    for i in range(out.shape[1]):",
-            f"        r = {scalar}({loop_args})"]
+    body = [
+        NJIT,
+        f"def {name}({', '.join(args + ['out'])}):",
+        f'    """``{scalar}`` over 1-d arrays of equal length, into out[k, i]."""',
+        "    for i in range(out.shape[1]):",
+        f"        r = {scalar}({loop_args})",
+    ]
     body += [f"        out[{k}, i] = r[{k}]" for k in range(n_out)]
     return "\n".join(body)
+
+
+def _ode_function(eqs, names):
+    """``rhs(t, y, p, out)``: the derivatives of the state ``y`` (in ``STATE`` order) at time
+    ``t``, with the other arguments ``p`` in ``RHS_PARAMS`` order, written into ``out``."""
+    state = list(eqs.state)
+    others = [s for s in eqs.arguments if s not in state and s != eqs.time]
+    call = []
+    for s in eqs.arguments:
+        if s in state:
+            call.append(f"y[{state.index(s)}]")
+        elif s == eqs.time:
+            call.append("t")
+        else:
+            call.append(f"p[{others.index(s)}]")
+    order = list(eqs.outputs)
+    body = [
+        NJIT,
+        "def rhs(t, y, p, out):",
+        '    """dy/dt into out: y in STATE order, p in RHS_PARAMS order."""',
+        f"    r = outputs({', '.join(call)})",
+    ]
+    body += [f"    out[{k}] = r[{order.index(s)}]" for k, s in enumerate(state)]
+    return "\n".join(body), [names[s] for s in others]
 
 
 def _neighbour_loop(eqs, names, printer, aggregates, source, indent="        "):
@@ -96,43 +131,68 @@ def _graph_functions(eqs, names, printer):
     unpack_node = [f"    {names[p]} = node_values[i, {k}]" for k, p in enumerate(node_params)]
     agg_syms = list(eqs.aggregates)
     lines, results = _neighbour_loop(eqs, names, printer, agg_syms, "state[j, {k}]")
-    fields = [NJIT_INLINE, f"def fields(i, {GRAPH_ARGS}):",
-              '    """The aggregates of node i: sums over its neighbours j."""']
+    fields = [
+        NJIT_INLINE,
+        f"def fields(i, {GRAPH_ARGS}):",
+        '    """The aggregates of node i: sums over its neighbours j."""',
+    ]
     fields += unpack_node
     fields += [f"    {names[s]} = 0.0" for s in agg_syms]
-    fields += ["    for e in range(indptr[i], indptr[i + 1]):",
-               "        j = indices[e]"]
+    fields += ["    for e in range(indptr[i], indptr[i + 1]):", "        j = indices[e]"]
     fields += lines
     fields += [f"        {names[s]} += {r}" for s, r in zip(agg_syms, results)]
     fields.append(f"    return ({', '.join(names[s] for s in agg_syms)},)")
-    call_args = ", ".join([f"a[{k}]" for k in range(len(agg_syms))]
-                          + [f"node_values[i, {k}]" for k in range(len(node_params))])
+    call_args = ", ".join(
+        [f"a[{k}]" for k in range(len(agg_syms))]
+        + [f"node_values[i, {k}]" for k in range(len(node_params))]
+    )
     parts = ["\n".join(fields)]
     for what in ("outputs", "observables"):
-        parts.append("\n".join([
-            NJIT_INLINE, f"def node_{what}(i, {GRAPH_ARGS}):",
-            f'    """``{what}`` of node i, with its aggregates computed from the state."""',
-            f"    a = fields(i, {GRAPH_ARGS})",
-            f"    return {what}({call_args})"]))
+        parts.append(
+            "\n".join(
+                [
+                    NJIT_INLINE,
+                    f"def node_{what}(i, {GRAPH_ARGS}):",
+                    f'    """``{what}`` of node i, with its aggregates computed from the state."""',
+                    f"    a = fields(i, {GRAPH_ARGS})",
+                    f"    return {what}({call_args})",
+                ]
+            )
+        )
     for what, n in (("outputs", len(eqs.outputs)), ("observables", len(eqs.observables))):
-        parts.append("\n".join([
-            NJIT, f"def graph_{what}({GRAPH_ARGS}, out):",
-            f'    """``{what}`` of every node, into out[i, k]."""',
-            "    for i in range(out.shape[0]):",
-            f"        r = node_{what}(i, {GRAPH_ARGS})"]
-            + [f"        out[i, {k}] = r[{k}]" for k in range(n)]))
+        parts.append(
+            "\n".join(
+                [
+                    NJIT,
+                    f"def graph_{what}({GRAPH_ARGS}, out):",
+                    f'    """``{what}`` of every node, into out[i, k]."""',
+                    "    for i in range(out.shape[0]):",
+                    f"        r = node_{what}(i, {GRAPH_ARGS})",
+                ]
+                + [f"        out[i, {k}] = r[{k}]" for k in range(n)]
+            )
+        )
     n_state = len(eqs.neighbor)
     if eqs.kind == "fixed_point" and len(eqs.outputs) == n_state:
-        parts.append("\n".join([
-            NJIT, f"def sweep_sequential({GRAPH_ARGS}, order, damping):",
-            '    """In-place (Gauss--Seidel) update in the given order; returns the max change."""',
-            "    change = 0.0",
-            "    for i in order:",
-            f"        r = node_outputs(i, {GRAPH_ARGS})"]
-            + [f"        new = (1.0 - damping) * r[{k}] + damping * state[i, {k}]\n"
-               f"        change = max(change, abs(new - state[i, {k}]))\n"
-               f"        state[i, {k}] = new" for k in range(n_state)]
-            + ["    return change"]))
+        parts.append(
+            "\n".join(
+                [
+                    NJIT,
+                    f"def sweep_sequential({GRAPH_ARGS}, order, damping):",
+                    '    """In-place (Gauss--Seidel) update in the given order; returns the max change."""',
+                    "    change = 0.0",
+                    "    for i in order:",
+                    f"        r = node_outputs(i, {GRAPH_ARGS})",
+                ]
+                + [
+                    f"        new = (1.0 - damping) * r[{k}] + damping * state[i, {k}]\n"
+                    f"        change = max(change, abs(new - state[i, {k}]))\n"
+                    f"        state[i, {k}] = new"
+                    for k in range(n_state)
+                ]
+                + ["    return change"]
+            )
+        )
     return parts
 
 
@@ -145,68 +205,95 @@ def _message_functions(eqs, names, printer):
     node_args = [f"node_values[i, {k}]" for k in range(len(node_params))]
     lines, results = _neighbour_loop(eqs, names, printer, used, "messages[r, {k}]")
     n_out = len(eqs.outputs)
-    cavity = [f"{names[s]} - scratch[e - start, {used.index(s)}]" if s in used else "0.0"
-              for s in agg_syms]
-    src = [NJIT_INLINE,
-           f"def node_messages(i, {MESSAGE_ARGS}, source, gathered, scratch, out, damping):",
-           '    """Messages i -> j for every neighbour j, into out[e] (e = i -> j).',
-           "",
-           "    Each uses the sum over k in di minus j, the full sum less the summand of j.",
-           "    The message k -> i is source[reverse[e]], or source[e] when the incoming",
-           '    messages were gathered in CSR order. Returns the largest change of a message."""']
+    cavity = [
+        f"{names[s]} - scratch[e - start, {used.index(s)}]" if s in used else "0.0"
+        for s in agg_syms
+    ]
+    src = [
+        NJIT_INLINE,
+        f"def node_messages(i, {MESSAGE_ARGS}, source, gathered, scratch, out, damping):",
+        '    """Messages i -> j for every neighbour j, into out[e] (e = i -> j).',
+        "",
+        "    Each uses the sum over k in di minus j, the full sum less the summand of j.",
+        "    The message k -> i is source[reverse[e]], or source[e] when the incoming",
+        '    messages were gathered in CSR order. Returns the largest change of a message."""',
+    ]
     src += unpack_node
     src += [f"    {names[s]} = 0.0" for s in used]
-    src += ["    start = indptr[i]",
-            "    for e in range(start, indptr[i + 1]):",
-            "        r = e if gathered else reverse[e]  # the message k -> i"]
+    src += [
+        "    start = indptr[i]",
+        "    for e in range(start, indptr[i + 1]):",
+        "        r = e if gathered else reverse[e]  # the message k -> i",
+    ]
     src += [line.replace("messages[r,", "source[r,") for line in lines]
     src += [f"        scratch[e - start, {c}] = {res}" for c, res in enumerate(results)]
     src += [f"        {names[s]} += scratch[e - start, {c}]" for c, s in enumerate(used)]
-    src += ["    change = 0.0",
-            "    for e in range(start, indptr[i + 1]):",
-            f"        new = outputs({', '.join(cavity + node_args)})"]
+    src += [
+        "    change = 0.0",
+        "    for e in range(start, indptr[i + 1]):",
+        f"        new = outputs({', '.join(cavity + node_args)})",
+    ]
     for k in range(n_out):
-        src += [f"        value = (1.0 - damping) * new[{k}] + damping * messages[e, {k}]",
-                f"        change = max(change, abs(value - messages[e, {k}]))",
-                f"        out[e, {k}] = value"]
+        src += [
+            f"        value = (1.0 - damping) * new[{k}] + damping * messages[e, {k}]",
+            f"        change = max(change, abs(value - messages[e, {k}]))",
+            f"        out[e, {k}] = value",
+        ]
     src.append("    return change")
     parts = ["\n".join(src)]
-    parts.append("\n".join([
-        NJIT, f"def message_sweep({MESSAGE_ARGS}, scratch, incoming, out, damping):",
-        '    """Parallel update: every message from the old ones, into out; the max change.',
-        "",
-        "    The incoming messages are first gathered in CSR order into ``incoming`` (same",
-        "    shape as ``messages``), so that the loop over nodes reads them sequentially",
-        '    (measured: 3x faster than reading messages[reverse[e]] amid the math)."""',
-        "    for e in range(indices.shape[0]):",
-        "        incoming[e] = messages[reverse[e]]",
-        "    change = 0.0",
-        "    for i in range(indptr.shape[0] - 1):",
-        f"        change = max(change, node_messages(i, {MESSAGE_ARGS}, incoming, True, "
-        "scratch, out, damping))",
-        "    return change"]))
-    parts.append("\n".join([
-        NJIT, f"def message_sweep_ordered({MESSAGE_ARGS}, scratch, order, damping):",
-        '    """In-place update, node by node in the given order; the max change."""',
-        "    change = 0.0",
-        "    for i in order:",
-        f"        change = max(change, node_messages(i, {MESSAGE_ARGS}, messages, False, "
-        "scratch, messages, damping))",
-        "    return change"]))
+    parts.append(
+        "\n".join(
+            [
+                NJIT,
+                f"def message_sweep({MESSAGE_ARGS}, scratch, incoming, out, damping):",
+                '    """Parallel update: every message from the old ones, into out; the max change.',
+                "",
+                "    The incoming messages are first gathered in CSR order into ``incoming`` (same",
+                "    shape as ``messages``), so that the loop over nodes reads them sequentially",
+                '    (measured: 3x faster than reading messages[reverse[e]] amid the math)."""',
+                "    for e in range(indices.shape[0]):",
+                "        incoming[e] = messages[reverse[e]]",
+                "    change = 0.0",
+                "    for i in range(indptr.shape[0] - 1):",
+                f"        change = max(change, node_messages(i, {MESSAGE_ARGS}, incoming, True, "
+                "scratch, out, damping))",
+                "    return change",
+            ]
+        )
+    )
+    parts.append(
+        "\n".join(
+            [
+                NJIT,
+                f"def message_sweep_ordered({MESSAGE_ARGS}, scratch, order, damping):",
+                '    """In-place update, node by node in the given order; the max change."""',
+                "    change = 0.0",
+                "    for i in order:",
+                f"        change = max(change, node_messages(i, {MESSAGE_ARGS}, messages, False, "
+                "scratch, messages, damping))",
+                "    return change",
+            ]
+        )
+    )
     lines, results = _neighbour_loop(eqs, names, printer, agg_syms, "messages[r, {k}]")
     n_obs = len(eqs.observables)
-    parts.append("\n".join(
-        [NJIT, f"def graph_beliefs({MESSAGE_ARGS}, out):",
-         '    """Observables of every node from the full sums over its neighbours, into out[i]."""',
-         "    for i in range(indptr.shape[0] - 1):"]
-        + ["    " + line for line in unpack_node]
-        + [f"        {names[s]} = 0.0" for s in agg_syms]
-        + ["        for e in range(indptr[i], indptr[i + 1]):",
-           "            r = reverse[e]"]
-        + ["    " + line for line in lines]
-        + [f"            {names[s]} += {res}" for s, res in zip(agg_syms, results)]
-        + [f"        res = observables({', '.join([names[s] for s in agg_syms] + node_args)})"]
-        + [f"        out[i, {k}] = res[{k}]" for k in range(n_obs)]))
+    parts.append(
+        "\n".join(
+            [
+                NJIT,
+                f"def graph_beliefs({MESSAGE_ARGS}, out):",
+                '    """Observables of every node from the full sums over its neighbours, into out[i]."""',
+                "    for i in range(indptr.shape[0] - 1):",
+            ]
+            + ["    " + line for line in unpack_node]
+            + [f"        {names[s]} = 0.0" for s in agg_syms]
+            + ["        for e in range(indptr[i], indptr[i + 1]):", "            r = reverse[e]"]
+            + ["    " + line for line in lines]
+            + [f"            {names[s]} += {res}" for s, res in zip(agg_syms, results)]
+            + [f"        res = observables({', '.join([names[s] for s in agg_syms] + node_args)})"]
+            + [f"        out[i, {k}] = res[{k}]" for k in range(n_obs)]
+        )
+    )
     return parts
 
 
@@ -226,15 +313,18 @@ def module_source(eqs, quadrature=DEFAULT_RULE, order=None):
     CompileError
         If an expression uses a function that cannot be printed for numba.
     """
-    symbols = list(dict.fromkeys(eqs.inputs + eqs.params + eqs.neighbor
-                                 + tuple(eqs.outputs) + tuple(eqs.observables)))
+    symbols = list(
+        dict.fromkeys(
+            eqs.inputs + eqs.params + eqs.neighbor + tuple(eqs.outputs) + tuple(eqs.observables)
+        )
+    )
     names = safe_names(symbols)
     rename = {s: sp.Symbol(n) for s, n in names.items()}
     outs = [e.xreplace(rename) for e in eqs.outputs.values()]
     obs = [e.xreplace(rename) for e in eqs.observables.values()]
     aggs = {rename[s]: e.xreplace(rename) for s, e in eqs.aggregates.items()}
     (outs_obs, lifted) = lift_expectations(outs + obs)
-    outs, obs = outs_obs[:len(outs)], outs_obs[len(outs):]
+    outs, obs = outs_obs[: len(outs)], outs_obs[len(outs) :]
     printer = NumbaPrinter()
     args = [names[s] for s in eqs.arguments]
 
@@ -249,6 +339,10 @@ def module_source(eqs, quadrature=DEFAULT_RULE, order=None):
     parts.append(_function("observables", args, obs, printer, "The observables at one point."))
     parts.append(_array_function("outputs_array", "outputs", args, len(outs)))
     parts.append(_array_function("observables_array", "observables", args, len(obs)))
+    rhs_params = []
+    if eqs.kind == "ode":
+        fn, rhs_params = _ode_function(eqs, names)
+        parts.append(fn)
     graph = bool(eqs.aggregates) and set(eqs.aggregates) == set(eqs.inputs)
     if graph:
         renamed = _Renamed(eqs, rename, aggs, outs)
@@ -257,23 +351,29 @@ def module_source(eqs, quadrature=DEFAULT_RULE, order=None):
     if printer.unsupported:
         raise CompileError(
             "cannot compile " + ", ".join(sorted(printer.unsupported)) + f" in '{eqs.name}': "
-            "numba's math has no such function and cavitylab carries no implementation of it")
+            "numba's math has no such function and cavitylab carries no implementation of it"
+        )
 
     header = _header(eqs, names, graph)
     helpers = special.helper_source(sorted(printer.helpers)) if printer.helpers else ""
     constants = "\n".join(constants)
-    meta = "\n".join([
-        f"KEY = {eqs.key!r}",
-        f"ARGUMENTS = {tuple(args)!r}",
-        f"OUTPUTS = {tuple(names[s] for s in eqs.outputs)!r}",
-        f"OBSERVABLES = {tuple(names[s] for s in eqs.observables)!r}",
-        f"NEIGHBOR = {tuple(names[s] for s in eqs.neighbor)!r}",
-        f"NODE_PARAMS = {tuple(names[s] for s in eqs.node_params)!r}",
-        f"EDGE_PARAMS = {tuple(names[s] for s in eqs.edge_params)!r}",
-        f"GRAPH = {graph!r}"])
+    meta = "\n".join(
+        [
+            f"KEY = {eqs.key!r}",
+            f"ARGUMENTS = {tuple(args)!r}",
+            f"OUTPUTS = {tuple(names[s] for s in eqs.outputs)!r}",
+            f"OBSERVABLES = {tuple(names[s] for s in eqs.observables)!r}",
+            f"NEIGHBOR = {tuple(names[s] for s in eqs.neighbor)!r}",
+            f"NODE_PARAMS = {tuple(names[s] for s in eqs.node_params)!r}",
+            f"EDGE_PARAMS = {tuple(names[s] for s in eqs.edge_params)!r}",
+            f"GRAPH = {graph!r}",
+            f"STATE = {tuple(names[s] for s in eqs.state)!r}",
+            f"TIME = {names[eqs.time] if eqs.time is not None else None!r}",
+            f"RHS_PARAMS = {tuple(rhs_params)!r}",
+        ]
+    )
     body = "\n\n\n".join(p for p in [helpers.strip(), constants.strip()] + parts if p)
-    return (f'{header}\nimport math\n\nimport numba\nimport numpy as np\n\n{meta}\n\n\n'
-            f'{body}\n')
+    return f"{header}\nimport math\n\nimport numba\nimport numpy as np\n\n{meta}\n\n\n{body}\n"
 
 
 class _Renamed:
@@ -295,18 +395,24 @@ def _header(eqs, names, graph):
     lines = [f'"""{eqs.name}: a solver generated by cavitylab.', "", text, ""]
     if eqs.description:
         lines += [eqs.description.replace('"""', "'''").replace("\\", "\\\\"), ""]
-    lines += [f"Arguments of outputs(): {', '.join(names[s] for s in eqs.arguments)}.",
-              "How each output was obtained: "
-              + "; ".join(f"{names[s]}: {m}" for s, m in eqs.methods.items()) + "."]
+    lines += [
+        f"Arguments of outputs(): {', '.join(names[s] for s in eqs.arguments)}.",
+        "How each output was obtained: "
+        + "; ".join(f"{names[s]}: {m}" for s, m in eqs.methods.items())
+        + ".",
+    ]
     if graph and eqs.kind != "message":
-        lines.append("Graph functions take CSR arrays (indptr, indices, edge_id), the state "
-                     f"({', '.join(names[s] for s in eqs.neighbor)} per node), node parameters "
-                     f"({', '.join(names[s] for s in eqs.node_params)}) and edge parameters "
-                     f"({', '.join(names[s] for s in eqs.edge_params)}).")
+        lines.append(
+            "Graph functions take CSR arrays (indptr, indices, edge_id), the state "
+            f"({', '.join(names[s] for s in eqs.neighbor)} per node), node parameters "
+            f"({', '.join(names[s] for s in eqs.node_params)}) and edge parameters "
+            f"({', '.join(names[s] for s in eqs.edge_params)})."
+        )
     if graph and eqs.kind == "message":
-        lines.append("Message functions take CSR arrays (indptr, indices, reverse), the messages "
-                     f"({', '.join(names[s] for s in eqs.outputs)} per directed edge), node "
-                     "parameters and edge parameters per directed edge.")
-    lines += ["", f"Equations key: {eqs.key}",
-              "Standalone: needs numpy and numba only.", '"""']
+        lines.append(
+            "Message functions take CSR arrays (indptr, indices, reverse), the messages "
+            f"({', '.join(names[s] for s in eqs.outputs)} per directed edge), node "
+            "parameters and edge parameters per directed edge."
+        )
+    lines += ["", f"Equations key: {eqs.key}", "Standalone: needs numpy and numba only.", '"""']
     return "\n".join(lines)

@@ -18,7 +18,7 @@ import numba
 import numpy as np
 
 from .codegen import DEFAULT_RULE, module_source
-from .errors import CompileError
+from .errors import CompileError, InputError
 
 __all__ = ["compile", "Kernel", "cache_dir", "load_source"]
 
@@ -77,6 +77,59 @@ class Kernel:
         self.arguments = tuple(s.name for s in equations.arguments)
         self.outputs = tuple(s.name for s in equations.outputs)
         self.observables = tuple(s.name for s in equations.observables)
+        self.roles = {s.name: r for s, r in equations.roles.items()}
+
+    def names(self, *roles):
+        """The argument names of the given role(s), in argument order."""
+        return tuple(n for n in self.arguments if self.roles.get(n) in roles)
+
+    def bind(self, values=None, **named):
+        """The arguments by name -> a tuple of floats in the kernel's argument order.
+
+        Parameters
+        ----------
+        values : mapping name -> number, optional
+        **named : number
+            More values by name (they override ``values``).
+
+        Raises
+        ------
+        InputError
+            For a name the kernel does not take (the message lists the ones it takes),
+            a missing argument, or a value that is not a finite number.
+
+        Examples
+        --------
+        >>> import sympy as sp
+        >>> from derive import Equations
+        >>> x, k = sp.symbols("x k")
+        >>> kern = compile(Equations("scale", "map", [x], [k], {sp.Symbol("y"): k * x}))
+        >>> kern.bind({"k": 2}, x=1.5)
+        (1.5, 2.0)
+        """
+        given = {str(k): v for k, v in dict(values or {}).items()}
+        given.update(named)
+        unknown = sorted(set(given) - set(self.arguments))
+        if unknown:
+            raise InputError(
+                f"'{self.equations.name}' has no argument(s) {unknown}; "
+                f"it takes {list(self.arguments)}"
+            )
+        missing = [n for n in self.arguments if n not in given]
+        if missing:
+            raise InputError(f"'{self.equations.name}': no value for {missing}")
+        out = []
+        for n in self.arguments:
+            try:
+                v = float(given[n])
+            except (TypeError, ValueError):
+                raise InputError(
+                    f"argument {n!r} of '{self.equations.name}' is {given[n]!r}, not a number"
+                ) from None
+            if not np.isfinite(v):
+                raise InputError(f"argument {n!r} of '{self.equations.name}' is {v}")
+            out.append(v)
+        return tuple(out)
 
     @property
     def path(self):
@@ -96,8 +149,10 @@ class Kernel:
                 values[names.index(k)] = v
             args = values
         if len(args) != len(self.arguments) or any(a is None for a in args):
-            raise TypeError(f"the kernel takes {len(self.arguments)} arguments "
-                            f"{self.arguments}, got {len(args)}")
+            raise TypeError(
+                f"the kernel takes {len(self.arguments)} arguments "
+                f"{self.arguments}, got {len(args)}"
+            )
         for name, a in zip(self.arguments, args):
             if np.any(np.isnan(np.asarray(a, dtype=float))):
                 raise ValueError(f"argument {name!r} of '{self.equations.name}' is NaN")
@@ -114,8 +169,9 @@ class Kernel:
 
     def array(self, *args, observables=False, **kwargs):
         """Vectorised form: broadcast the arguments; returns an array ``(n_out, *shape)``."""
-        arrays = np.broadcast_arrays(*[np.asarray(a, dtype=np.float64)
-                                       for a in self._args(args, kwargs)])
+        arrays = np.broadcast_arrays(
+            *[np.asarray(a, dtype=np.float64) for a in self._args(args, kwargs)]
+        )
         shape = arrays[0].shape
         flat = [np.array(a, dtype=np.float64).ravel() for a in arrays]  # writeable copies
         names = self.observables if observables else self.outputs
@@ -125,7 +181,9 @@ class Kernel:
         return out.reshape((len(names),) + shape)
 
     def __repr__(self):
-        return f"Kernel({self.equations.name!r}, arguments={self.arguments}, outputs={self.outputs})"
+        return (
+            f"Kernel({self.equations.name!r}, arguments={self.arguments}, outputs={self.outputs})"
+        )
 
 
 def compile(equations, quadrature=DEFAULT_RULE, order=None):
@@ -179,15 +237,19 @@ def _check_compiles(equations, module):
         except numba.core.errors.NumbaError as err:
             exprs = dict(equations.outputs if fn_name == "outputs" else equations.observables)
             culprit = _first_failing(exprs)
-            raise CompileError(f"numba cannot compile the {fn_name} of '{equations.name}'"
-                               + (f": {culprit}" if culprit else "")
-                               + f"\n(numba said: {str(err).splitlines()[0]})") from None
+            raise CompileError(
+                f"numba cannot compile the {fn_name} of '{equations.name}'"
+                + (f": {culprit}" if culprit else "")
+                + f"\n(numba said: {str(err).splitlines()[0]})"
+            ) from None
 
 
 def _first_failing(exprs):
     """The first output expression that does not compile on its own, by name."""
-    from derive import Equations  # local: only on the error path
     import sympy as sp
+
+    from derive import Equations  # local: only on the error path
+
     for sym, expr in exprs.items():
         args = sorted(expr.free_symbols, key=str)
         eqs = Equations("probe", "map", args, [], {sp.Symbol("probe"): expr})

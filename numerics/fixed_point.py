@@ -53,8 +53,9 @@ def _as_map(F, params):
     return lambda x: np.asarray(F(x), dtype=float)
 
 
-def fixed_point(F, x0, params=None, damping=0.0, tol=1e-10, max_iter=10_000, anderson=0,
-                strict=False):
+def fixed_point(
+    F, x0, params=None, damping=0.0, tol=1e-10, max_iter=10_000, anderson=0, strict=False
+):
     r"""Solve :math:`x = F(x)` by damped iteration.
 
     .. math:: x_{t+1} = (1 - d)\, F(x_t) + d\, x_t
@@ -122,13 +123,14 @@ def fixed_point(F, x0, params=None, damping=0.0, tol=1e-10, max_iter=10_000, and
         if anderson:
             past_x.append(x.ravel().copy())
             past_r.append(r.ravel().copy())
-            del past_x[:-anderson - 1], past_r[:-anderson - 1]
+            del past_x[: -anderson - 1], past_r[: -anderson - 1]
             if len(past_r) > 1:
                 dR = np.diff(np.array(past_r), axis=0).T
                 dX = np.diff(np.array(past_x), axis=0).T
                 gamma, *_ = np.linalg.lstsq(dR, r.ravel(), rcond=None)
-                candidate = (x.ravel() + (1.0 - damping) * r.ravel()
-                             - (dX + (1.0 - damping) * dR) @ gamma)
+                candidate = (
+                    x.ravel() + (1.0 - damping) * r.ravel() - (dX + (1.0 - damping) * dR) @ gamma
+                )
                 if np.all(np.isfinite(candidate)):
                     new = candidate.reshape(x.shape)
         x = new

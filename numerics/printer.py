@@ -17,7 +17,6 @@ import keyword
 import re
 
 import numpy as np
-
 import sympy as sp
 from sympy.codegen.rewriting import log1p_opt, optimize
 from sympy.printing.pycode import PythonCodePrinter
@@ -27,8 +26,15 @@ from derive import GaussianExpectation
 from .errors import CompileError
 from .special import gauss_hermite
 
-__all__ = ["NumbaPrinter", "safe_names", "print_block", "lift_expectations", "quadrature_rule",
-           "expectation_function", "RULES"]
+__all__ = [
+    "NumbaPrinter",
+    "safe_names",
+    "print_block",
+    "lift_expectations",
+    "quadrature_rule",
+    "expectation_function",
+    "RULES",
+]
 
 #: sympy functions printed as calls to helpers of numerics.special
 HELPER_FUNCTIONS = {"erfcx": "erfcx", "erfinv": "erfinv", "LogSumExp": "logsumexp"}
@@ -38,24 +44,67 @@ HELPER_FUNCTIONS = {"erfcx": "erfcx", "erfinv": "erfinv", "LogSumExp": "logsumex
 #: (it gets a trailing underscore), and a symbol starting with "_" gets a
 #: leading "u", leaving "_x0" (cse), "_k0", "_Z...", "_expect_0" to the generator.
 RESERVED = {
-    "math", "np", "numba", "out", "i", "j", "e", "k", "r", "a",
-    "new", "change", "order", "damping", "total",
-    "indptr", "indices", "edge_id", "state", "node_values", "edge_values",
-    "outputs", "observables", "fields", "node_outputs", "node_observables", "graph_outputs",
-    "graph_observables", "sweep_sequential", "outputs_array", "observables_array",
-    "logsumexp", "erfcx", "erfinv", "ndtr", "log_ndtr", "log_gauss_tail", "owens_t",
-    "logcosh", "atanh_tanh_product",
-    "KEY", "ARGUMENTS", "OUTPUTS", "OBSERVABLES", "NEIGHBOR", "NODE_PARAMS", "EDGE_PARAMS",
-    "GRAPH"}
+    "math",
+    "np",
+    "numba",
+    "out",
+    "i",
+    "j",
+    "e",
+    "k",
+    "r",
+    "a",
+    "new",
+    "change",
+    "order",
+    "damping",
+    "total",
+    "indptr",
+    "indices",
+    "edge_id",
+    "state",
+    "node_values",
+    "edge_values",
+    "outputs",
+    "observables",
+    "fields",
+    "node_outputs",
+    "node_observables",
+    "graph_outputs",
+    "graph_observables",
+    "sweep_sequential",
+    "outputs_array",
+    "observables_array",
+    "logsumexp",
+    "erfcx",
+    "erfinv",
+    "ndtr",
+    "log_ndtr",
+    "log_gauss_tail",
+    "owens_t",
+    "logcosh",
+    "atanh_tanh_product",
+    "KEY",
+    "ARGUMENTS",
+    "OUTPUTS",
+    "OBSERVABLES",
+    "NEIGHBOR",
+    "NODE_PARAMS",
+    "EDGE_PARAMS",
+    "GRAPH",
+}
 
 
 class NumbaPrinter(PythonCodePrinter):
     """``PythonCodePrinter`` with ``math.`` functions and cavitylab's helpers."""
 
     def __init__(self, settings=None):
-        super().__init__(dict({"fully_qualified_modules": True, "standard": "python3",
-                               "strict": False},
-                              **(settings or {})))
+        super().__init__(
+            dict(
+                {"fully_qualified_modules": True, "standard": "python3", "strict": False},
+                **(settings or {}),
+            )
+        )
         self.helpers = set()
         self.unsupported = set()
 
@@ -75,8 +124,7 @@ class NumbaPrinter(PythonCodePrinter):
     def _print_atanh(self, expr):
         """``atanh(c tanh(a) tanh(b))`` with ``c = ±1`` prints in a stable log-cosh form."""
         coeff, factors = expr.args[0].as_coeff_mul()
-        if (coeff in (1, -1) and len(factors) == 2
-                and all(isinstance(f, sp.tanh) for f in factors)):
+        if coeff in (1, -1) and len(factors) == 2 and all(isinstance(f, sp.tanh) for f in factors):
             self.helpers.add("atanh_tanh_product")
             a, b = (self._print(f.args[0]) for f in factors)
             sign = "-" if coeff == -1 else ""
@@ -193,8 +241,9 @@ def print_block(exprs, printer, indent="    ", cse=True):
         replacements, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("_x"), order="none")
     else:
         replacements, reduced = [], exprs
-    lines = [f"{indent}{printer.doprint(sym)} = {printer.doprint(val)}"
-             for sym, val in replacements]
+    lines = [
+        f"{indent}{printer.doprint(sym)} = {printer.doprint(val)}" for sym, val in replacements
+    ]
     return lines, [printer.doprint(r) for r in reduced]
 
 
@@ -247,12 +296,16 @@ def expectation_function(name, args, node, rule, order, printer):
     tag, constants = quadrature_constants(rule, order)
     inner, inner_lifted = lift_expectations([node.integrand])
     if inner_lifted:
-        raise CompileError("nested GaussianExpectation is not supported: "
-                           f"{node}; merge the variables into one expectation")
+        raise CompileError(
+            "nested GaussianExpectation is not supported: "
+            f"{node}; merge the variables into one expectation"
+        )
     lines, (result,) = print_block(inner, printer, indent="    " * (len(zs) + 1))
-    src = [f"def {name}({', '.join(printer.doprint(a) for a in args)}):",
-           f'    """{str(node)[:300]}, by the {rule} rule, {order} nodes per variable."""',
-           "    total = 0.0"]
+    src = [
+        f"def {name}({', '.join(printer.doprint(a) for a in args)}):",
+        f'    """{str(node)[:300]}, by the {rule} rule, {order} nodes per variable."""',
+        "    total = 0.0",
+    ]
     depth = 1
     for k, z in enumerate(zs):
         pad = "    " * depth

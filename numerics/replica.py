@@ -8,8 +8,8 @@ import numpy as np
 import derive
 
 from .compile import compile
-from .params import parameter_values
 from .fixed_point import fixed_point
+from .params import parameter_values
 
 __all__ = ["replica_symmetric", "RSResult", "quadrature_order"]
 
@@ -72,8 +72,18 @@ def _derived(model):
     return derive.replica_symmetric(model)
 
 
-def replica_symmetric(model, beta, J0=0.0, J=1.0, params=None, init="ordered", damping=0.0,
-                      tol=1e-12, max_iter=100_000, order=None):
+def replica_symmetric(
+    model,
+    beta,
+    J0=0.0,
+    J=1.0,
+    params=None,
+    init="ordered",
+    damping=0.0,
+    tol=1e-12,
+    max_iter=100_000,
+    order=None,
+):
     r"""Solve the RS equations of ``model`` with couplings :math:`N(J_0/N, J^2/N)`.
 
     Parameters
@@ -120,8 +130,11 @@ def replica_symmetric(model, beta, J0=0.0, J=1.0, params=None, init="ordered", d
     node = parameter_values(eqs.params[3:], params)
     values = [beta, float(J0), float(J)] + list(node.values())
     n = len(eqs.inputs)
-    starts = {"ordered": [1.0] * n, "paramagnetic": [0.0, 0.0] + [1.0] * (n - 2),
-              "glassy": [0.0] + [1.0] * (n - 1)}
+    starts = {
+        "ordered": [1.0] * n,
+        "paramagnetic": [0.0, 0.0] + [1.0] * (n - 2),
+        "glassy": [0.0] + [1.0] * (n - 1),
+    }
     x0 = starts[init] if isinstance(init, str) and init in starts else init
     if isinstance(x0, str):
         raise ValueError(f"init must be one of {sorted(starts)} or a sequence, got {init!r}")
@@ -138,12 +151,24 @@ def replica_symmetric(model, beta, J0=0.0, J=1.0, params=None, init="ordered", d
     # were seen to jump onto the m = 0 fixed point, unstable towards m, in the mixed phase
     # (J0 = 1.2, T = 0.4); near a fixed point it only speeds up the critical slowing down.
     warm = fixed_point(step, x0, damping=damping, tol=tol, max_iter=min(300, max_iter))
-    fp = warm if warm.converged else fixed_point(step, warm.x, damping=damping, tol=tol,
-                                                 max_iter=max_iter, anderson=5)
+    fp = (
+        warm
+        if warm.converged
+        else fixed_point(step, warm.x, damping=damping, tol=tol, max_iter=max_iter, anderson=5)
+    )
     fp.iterations += 0 if fp is warm else warm.iterations
     state = fp.x
     obs = dict(zip(kernel.observables, kernel.module.observables(*state, *values)))
     Q = state[2] if n == 3 else obs["Q"]
-    return RSResult(m=float(state[0]), q=float(state[1]), Q=float(Q), free_energy=obs["f"],
-                    energy=obs["u"], entropy=obs["s"], at=obs["AT"], converged=fp.converged,
-                    iterations=fp.iterations, message=fp.message)
+    return RSResult(
+        m=float(state[0]),
+        q=float(state[1]),
+        Q=float(Q),
+        free_energy=obs["f"],
+        energy=obs["u"],
+        entropy=obs["s"],
+        at=obs["AT"],
+        converged=fp.converged,
+        iterations=fp.iterations,
+        message=fp.message,
+    )

@@ -685,7 +685,7 @@ def helper_source(names) -> str:
     return _render(names, _DECORATOR)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def jitted(name: str):
     """``numba.njit`` compiled version of the helper ``name``.
 
@@ -716,7 +716,7 @@ def jitted(name: str):
 # ---------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def gauss_hermite(n: int) -> tuple[np.ndarray, np.ndarray]:
     """Gauss-Hermite rule for expectations over a standard normal variable.
 

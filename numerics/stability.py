@@ -29,8 +29,8 @@ from scipy.optimize import brentq
 import derive
 
 from .compile import compile
-from .params import parameter_values
 from .fixed_point import fixed_point
+from .params import parameter_values
 
 __all__ = ["bp_stability", "StabilityResult"]
 
@@ -72,11 +72,13 @@ def _distribution(model, couplings):
         law = dict(law) if isinstance(law, dict) else {float(law): 1.0}
         probs = np.array(list(law.values()), dtype=float)
         if np.any(probs < 0) or not np.isclose(probs.sum(), 1.0):
-            raise ValueError(f"couplings[{n!r}]: probabilities must be >= 0 and sum to 1, "
-                             f"got {list(probs)}")
+            raise ValueError(
+                f"couplings[{n!r}]: probabilities must be >= 0 and sum to 1, got {list(probs)}"
+            )
         marginals.append([(p, float(v)) for v, p in law.items()])
-    return [(np.prod([p for p, _ in combo]), [v for _, v in combo])
-            for combo in product(*marginals)]
+    return [
+        (np.prod([p for p, _ in combo]), [v for _, v in combo]) for combo in product(*marginals)
+    ]
 
 
 class _Recursion:
@@ -96,8 +98,8 @@ class _Recursion:
             mean_u = np.zeros(self.n)
             for p, theta in self.law:
                 mean_u += p * np.array(self.jac.evaluate_observables(*h, beta, *theta))
-            return np.array(self.bp.module.outputs(*((self.c - 1) * mean_u), 0.0, beta,
-                                                   *self.node))
+            return np.array(self.bp.module.outputs(*((self.c - 1) * mean_u), 0.0, beta, *self.node))
+
         return fixed_point(step, h0, damping=0.3, tol=1e-12, max_iter=20_000, anderson=3)
 
     def eigenvalues(self, beta, h):

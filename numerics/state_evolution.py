@@ -132,8 +132,16 @@ def _prepared(glm, params):
     return _compiled(glm, tuple(sorted((str(k), float(v)) for k, v in dict(params or {}).items())))
 
 
-def state_evolution(glm, alpha, init="uninformed", params=None, tol=1e-10, max_iter=10_000,
-                    damping=0.0, student=None):
+def state_evolution(
+    glm,
+    alpha,
+    init="uninformed",
+    params=None,
+    tol=1e-10,
+    max_iter=10_000,
+    damping=0.0,
+    student=None,
+):
     r"""Iterate Bayes-optimal state evolution at sample ratio ``alpha``.
 
     Parameters
@@ -197,8 +205,11 @@ def _iterate_mismatched(teacher, student, alpha, init, params, tol, max_iter, da
         new = (1 - damping) * new + damping * np.array([m, q, chi])
         new[1] = min(max(new[1], 1e-12), rho * 1e6)
         new[2] = max(new[2], 1e-14 * rho)
-        new[0] = float(np.clip(new[0], -np.sqrt(rho * new[1]) * (1 - 1e-12),
-                               np.sqrt(rho * new[1]) * (1 - 1e-12)))
+        new[0] = float(
+            np.clip(
+                new[0], -np.sqrt(rho * new[1]) * (1 - 1e-12), np.sqrt(rho * new[1]) * (1 - 1e-12)
+            )
+        )
         history.append(tuple(new))
         if not np.all(np.isfinite(new)):
             break
@@ -207,9 +218,16 @@ def _iterate_mismatched(teacher, student, alpha, init, params, tol, max_iter, da
         if change < tol:
             converged = True
             break
-    result = SEResult(overlap=float(m), q_hat=float(hats[1]), mse=float(rho - 2 * m + q),
-                      free_entropy=None, converged=converged, iterations=it, history=history,
-                      alpha=alpha)
+    result = SEResult(
+        overlap=float(m),
+        q_hat=float(hats[1]),
+        mse=float(rho - 2 * m + q),
+        free_entropy=None,
+        converged=converged,
+        iterations=it,
+        history=history,
+        alpha=alpha,
+    )
     result.q, result.chi = float(q), float(chi)
     return result
 
@@ -233,10 +251,18 @@ def _iterate(se, alpha, init, tol, max_iter, damping):
             break
         q = new
     gen, gibbs = se.errors(q)
-    return SEResult(overlap=q, q_hat=qh, mse=se.rho - q,
-                    free_entropy=se.free_entropy(q, qh, alpha), converged=converged,
-                    iterations=it, history=history, generalization_error=gen,
-                    gibbs_error=gibbs, alpha=alpha)
+    return SEResult(
+        overlap=q,
+        q_hat=qh,
+        mse=se.rho - q,
+        free_entropy=se.free_entropy(q, qh, alpha),
+        converged=converged,
+        iterations=it,
+        history=history,
+        generalization_error=gen,
+        gibbs_error=gibbs,
+        alpha=alpha,
+    )
 
 
 @dataclass
@@ -261,8 +287,9 @@ def _first_root(se, alpha, grid):
     return None
 
 
-def thresholds(glm, alphas=(0.5, 3.0), params=None, jump=0.99, xtol=1e-5, grid=None,
-               information=True):
+def thresholds(
+    glm, alphas=(0.5, 3.0), params=None, jump=0.99, xtol=1e-5, grid=None, information=True
+):
     r"""Algorithmic and information-theoretic thresholds of a GLM.
 
     Parameters
@@ -301,8 +328,10 @@ def thresholds(glm, alphas=(0.5, 3.0), params=None, jump=0.99, xtol=1e-5, grid=N
         return _first_root(se, alpha, scan) is None
 
     if gone(lo) or not gone(hi):
-        raise ValueError(f"the uninformed branch must exist at alpha = {lo} and be gone at "
-                         f"alpha = {hi}; widen alphas")
+        raise ValueError(
+            f"the uninformed branch must exist at alpha = {lo} and be gone at "
+            f"alpha = {hi}; widen alphas"
+        )
     while hi - lo > xtol:
         mid = 0.5 * (lo + hi)
         lo, hi = (lo, mid) if gone(mid) else (mid, hi)
@@ -327,4 +356,3 @@ def thresholds(glm, alphas=(0.5, 3.0), params=None, jump=0.99, xtol=1e-5, grid=N
         raise ValueError(f"the informed branch already dominates at alpha = {a_lo}")
     alpha_it = brentq(difference, a_lo, alpha_alg - xtol, xtol=xtol)
     return Thresholds(alpha_alg=alpha_alg, alpha_it=alpha_it)
-

@@ -56,8 +56,18 @@ def _derived(model):
     return eqs, compile(eqs)
 
 
-def tap(model, couplings, beta, params=None, method="amp", damping=0.0, tol=1e-10,
-        max_iter=1000, init=None, seed=None):
+def tap(
+    model,
+    couplings,
+    beta,
+    params=None,
+    method="amp",
+    damping=0.0,
+    tol=1e-10,
+    max_iter=1000,
+    init=None,
+    seed=None,
+):
     r"""Solve the TAP equations of ``model`` on a dense coupling matrix.
 
     Parameters
@@ -107,7 +117,11 @@ def tap(model, couplings, beta, params=None, method="amp", damping=0.0, tol=1e-1
     site = lambda H, L: kernel.array(H, L, beta_col, *nodes)  # noqa: E731
     m_prev = np.zeros(n)
     m, V = site(K @ m, K2 @ np.ones(n))  # start from a consistent (m, V)
-    residuals, converged, message = [], False, f"no convergence to tol={tol} in {max_iter} iterations"
+    residuals, converged, message = (
+        [],
+        False,
+        f"no convergence to tol={tol} in {max_iter} iterations",
+    )
     it = 0
     for it in range(1, int(max_iter) + 1):
         Lam = K2 @ V

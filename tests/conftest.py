@@ -23,6 +23,7 @@ from numerics.threads import limit_blas_threads  # noqa: E402 -- after the cache
 
 limit_blas_threads()  # multi-threaded OpenBLAS is pathologically slow on two cores
 
-settings.register_profile("cavitylab", deadline=None, max_examples=25,
-                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "cavitylab", deadline=None, max_examples=25, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.load_profile("cavitylab")

@@ -55,6 +55,7 @@ def run_cli(capsys, *argv):
 
 # --- list ---------------------------------------------------------------------------------
 
+
 def test_list_shows_every_recipe_with_its_summary(capsys):
     code, out, _ = run_cli(capsys, "list")
     assert code == 0
@@ -71,6 +72,7 @@ def test_no_command_prints_help_and_exits_2(capsys):
 
 # --- derive -------------------------------------------------------------------------------
 
+
 def test_derive_ising_prints_tanh(capsys, ising_file):
     code, out, err = run_cli(capsys, "derive", ising_file)
     assert code == 0, err
@@ -82,14 +84,18 @@ def test_derive_ising_prints_tanh(capsys, ising_file):
 def test_derive_ising_prints_bp_with_atanh_then_rs_and_tap(capsys, ising_file):
     code, out, err = run_cli(capsys, "derive", ising_file)
     assert code == 0, err
-    names = ["naive mean-field", "belief propagation", "replica-symmetric saddle point",
-             "TAP site law"]
+    names = [
+        "naive mean-field",
+        "belief propagation",
+        "replica-symmetric saddle point",
+        "TAP site law",
+    ]
     positions = [out.index(name) for name in names]
     assert positions == sorted(positions)
-    bp = out[positions[1]:positions[2]]
+    bp = out[positions[1] : positions[2]]
     assert "atanh(tanh(J*beta)*tanh(beta*h_{k\\i}))/beta" in bp
     assert "h_{i\\j}_new = U + h" in bp
-    assert "AT = " in out and "m = tanh(beta*(H + h))" in out[positions[3]:]
+    assert "AT = " in out and "m = tanh(beta*(H + h))" in out[positions[3] :]
 
 
 POTTS = """
@@ -131,8 +137,8 @@ def test_derive_spin1_has_three_marginals(capsys, tmp_path):
 
 # --- export -------------------------------------------------------------------------------
 
-def test_export_writes_a_module_that_imports_in_a_fresh_interpreter(capsys, tmp_path,
-                                                                    ising_file):
+
+def test_export_writes_a_module_that_imports_in_a_fresh_interpreter(capsys, tmp_path, ising_file):
     target = tmp_path / "solvers" / "ising_solver.py"
     code, out, err = run_cli(capsys, "export", ising_file, "-o", target)
     assert code == 0, err
@@ -146,8 +152,9 @@ def test_export_writes_a_module_that_imports_in_a_fresh_interpreter(capsys, tmp_
         assert "sympy" not in sys.modules and "cavitylab" not in sys.modules
         print(len(mod.ARGUMENTS), repr(mod.outputs(0.3, 0.7, 0.1)[0]))
     """)
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                          cwd=tmp_path, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     arguments, value = done.stdout.rsplit(" ", 1)
     assert arguments == "3"  # H, beta, h
@@ -161,6 +168,7 @@ def test_export_rejects_a_path_that_is_not_python(capsys, tmp_path, ising_file):
 
 
 # --- verify -------------------------------------------------------------------------------
+
 
 def test_verify_passes_on_ising(capsys, ising_file):
     code, out, err = run_cli(capsys, "verify", ising_file, "--examples", 5)
@@ -208,8 +216,15 @@ def test_verify_bp_check_catches_a_wrong_bethe_free_entropy(capsys, ising_file, 
 
 def test_verify_without_checks_for_the_family_says_so(capsys, ising_file, monkeypatch):
     pairwise = families.FAMILIES[0]
-    monkeypatch.setattr(families, "FAMILIES", [families.Family(
-        pairwise.name, pairwise.model_type, pairwise.derivations, pairwise.export, None)])
+    monkeypatch.setattr(
+        families,
+        "FAMILIES",
+        [
+            families.Family(
+                pairwise.name, pairwise.model_type, pairwise.derivations, pairwise.export, None
+            )
+        ],
+    )
     code, out, err = run_cli(capsys, "verify", ising_file)
     assert code == 2 and out == ""
     assert err.startswith("error: no property checks yet for pairwise spin models")
@@ -222,12 +237,16 @@ BAD_FILES = {
     "raises": ("import sympy\nx = 1\nmodel = undefined_name\n", "model.py:3: NameError"),
     "no model": ("import sympy\nx = 1\n", "defines no variable 'model'"),
     "not a model": ("model = 3\n", "model is of type int"),
-    "model error": ("from derive import PairwiseModel\nmodel = PairwiseModel((), 0)\n",
-                    "ModelError: alphabet is empty"),
-    "asymmetric": ("import sympy as sp\nfrom derive import PairwiseModel\n"
-                   "si, sj = sp.symbols('s_i s_j', real=True)\n"
-                   "model = PairwiseModel((-1, 1), si * sj**2 + si, variables=(si, sj))\n",
-                   "not symmetric"),
+    "model error": (
+        "from derive import PairwiseModel\nmodel = PairwiseModel((), 0)\n",
+        "ModelError: alphabet is empty",
+    ),
+    "asymmetric": (
+        "import sympy as sp\nfrom derive import PairwiseModel\n"
+        "si, sj = sp.symbols('s_i s_j', real=True)\n"
+        "model = PairwiseModel((-1, 1), si * sj**2 + si, variables=(si, sj))\n",
+        "not symmetric",
+    ),
 }
 
 
@@ -252,14 +271,18 @@ def test_missing_model_file(capsys, tmp_path):
 
 def test_compile_error_is_one_line(capsys, ising_file, monkeypatch):
     def fail(*args, **kwargs):
-        raise numerics.CompileError("numba cannot compile the outputs of 'x': m = foo(H)\n"
-                                    "(numba said: Untyped global name 'foo')")
+        raise numerics.CompileError(
+            "numba cannot compile the outputs of 'x': m = foo(H)\n"
+            "(numba said: Untyped global name 'foo')"
+        )
 
     monkeypatch.setattr(numerics, "export", fail)
     code, _, err = run_cli(capsys, "export", ising_file, "-o", "x.py")
     assert code == 2
-    assert err == ("error: numba cannot compile the outputs of 'x': m = foo(H) "
-                   "(numba said: Untyped global name 'foo')\n")
+    assert err == (
+        "error: numba cannot compile the outputs of 'x': m = foo(H) "
+        "(numba said: Untyped global name 'foo')\n"
+    )
 
 
 def test_unknown_recipe(capsys):
@@ -269,29 +292,40 @@ def test_unknown_recipe(capsys):
 
 # --- packaging and layering ---------------------------------------------------------------
 
+
 def test_console_script_and_module_entry_point():
     text = (ROOT / "pyproject.toml").read_text()
     assert 'cavitylab = "cookbooks.cli:main"' in text
-    done = subprocess.run([sys.executable, "-m", "cookbooks", "list"], capture_output=True,
-                          text=True, cwd=ROOT, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "cookbooks", "list"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert done.returncode == 0 and done.stdout.startswith("ising-meanfield")
 
 
 def test_matplotlib_is_imported_lazily():
-    probe = ("import sys, cookbooks, cookbooks.cli, cookbooks.verify, cookbooks.registry\n"
-             "cookbooks.recipes()\n"
-             "assert 'matplotlib' not in sys.modules, 'matplotlib imported eagerly'\n")
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                          cwd=ROOT, timeout=120)
+    probe = (
+        "import sys, cookbooks, cookbooks.cli, cookbooks.verify, cookbooks.registry\n"
+        "cookbooks.recipes()\n"
+        "assert 'matplotlib' not in sys.modules, 'matplotlib imported eagerly'\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
     assert done.returncode == 0, done.stderr
 
 
 # --- run ----------------------------------------------------------------------------------
 
+
 def test_run_quick_writes_png_json_and_table(capsys, tmp_path):
     out_dir = tmp_path / "results"
-    code, out, err = run_cli(capsys, "run", "ising-meanfield", "--quick", "--out", out_dir,
-                             "--seed", 3)
+    code, out, err = run_cli(
+        capsys, "run", "ising-meanfield", "--quick", "--out", out_dir, "--seed", 3
+    )
     assert code == 0, err
     png, js = out_dir / "ising-meanfield.png", out_dir / "ising-meanfield.json"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -23,6 +23,7 @@ def run_quick(name, out_dir, seed=0):
 
 # --- bp-random-graphs ---------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def bp_run(tmp_path_factory):
     return run_quick("bp-random-graphs", tmp_path_factory.mktemp("bp"), seed=1)
@@ -97,6 +98,7 @@ def test_bp_is_exact_on_trees_and_not_on_a_loopy_grid(bp_run):
 
 # --- sk-phase-diagram ---------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def sk_run(tmp_path_factory):
     return run_quick("sk-phase-diagram", tmp_path_factory.mktemp("sk"))
@@ -114,8 +116,9 @@ def test_sk_recipe_writes_json_table_and_progress(sk_run):
 def test_sk_phase_diagram_has_the_four_phases(sk_run):
     grid = sk_run[0]["phase_diagram"]["grid"]
     assert grid["all_converged"]
-    assert all(grid["counts"][p] > 0 for p in ("paramagnetic", "ferromagnetic", "spin glass",
-                                               "mixed"))
+    assert all(
+        grid["counts"][p] > 0 for p in ("paramagnetic", "ferromagnetic", "spin glass", "mixed")
+    )
     J0, T = np.array(grid["J0"]), np.array(grid["T"])
     phase = np.array(grid["phase"])  # rows: T ascending
     assert phase[-1, 0] == "paramagnetic" and phase[0, 0] == "spin glass"
@@ -127,8 +130,9 @@ def test_sk_transition_lines_follow_the_references(sk_run):
     lines = sk_run[0]["phase_diagram"]["lines"]
     sg, ferro, at = lines["para_sg"], lines["para_ferro"], lines["at"]
     assert sg["T"] and all(T == pytest.approx(1.0, abs=1e-4) for T in sg["T"])
-    assert ferro["T"] and all(T == pytest.approx(J0, abs=1e-3)
-                              for J0, T in zip(ferro["J0"], ferro["T"]))
+    assert ferro["T"] and all(
+        T == pytest.approx(J0, abs=1e-3) for J0, T in zip(ferro["J0"], ferro["T"])
+    )
     assert sg["max_abs_deviation_from_reference"] < 1e-4
     # the AT line leaves the multicritical point (1, 1) and falls with J0
     T_at = np.array(at["T"], dtype=float)
@@ -160,6 +164,7 @@ def test_sk_tap_is_much_closer_to_monte_carlo_than_naive_mean_field(sk_run):
 
 
 # --- teacher-student GLM recipes ----------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def binary_run(tmp_path_factory):

@@ -58,17 +58,21 @@ def discrete_priors(draw):
 def posterior_moments(masses, a, b):
     """Posterior mean and variance of w ~ sum_k p_k delta(w - v_k) times exp(b w - a w^2/2)."""
     with mpmath.workdps(30):
-        logs = {v: mpmath.log(mpmath.mpf(p.p) / p.q) + b * mpmath.mpf(v.p) / v.q
-                - a * (mpmath.mpf(v.p) / v.q)**2 / 2 for v, p in masses.items()}
+        logs = {
+            v: mpmath.log(mpmath.mpf(p.p) / p.q)
+            + b * mpmath.mpf(v.p) / v.q
+            - a * (mpmath.mpf(v.p) / v.q) ** 2 / 2
+            for v, p in masses.items()
+        }
         top = max(logs.values())
         weights = {v: mpmath.exp(x - top) for v, x in logs.items()}
         z = mpmath.fsum(weights.values())
         mean = mpmath.fsum(w * v.p / v.q for v, w in weights.items()) / z
-        second = mpmath.fsum(w * (mpmath.mpf(v.p) / v.q)**2 for v, w in weights.items()) / z
+        second = mpmath.fsum(w * (mpmath.mpf(v.p) / v.q) ** 2 for v, w in weights.items()) / z
         return float(mean), float(second - mean**2)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def discrete_denoisers(items):
     eqs = derive.denoisers(GLM(Prior.discrete(dict(items)), Channel.sign()))
     return eqs, numerics.compile(eqs.select("f_a", "f_v"))
@@ -91,18 +95,21 @@ def test_discrete_prior_denoisers_are_posterior_moments(masses, data):
         # The identities f_a = d_B log Z0, f_v = d_B f_a of the derived expressions, at 30
         # digits: only the closed-form shortcut (boltzmann_average) can break them.
         point = {A: sp.Rational(a), B: sp.Rational(b)}
-        for lhs, rhs in ((eqs["f_a"], sp.diff(eqs["log_Z0"], B)),
-                         (eqs["f_v"], sp.diff(eqs["f_a"], B))):
+        for lhs, rhs in (
+            (eqs["f_a"], sp.diff(eqs["log_Z0"], B)),
+            (eqs["f_v"], sp.diff(eqs["f_a"], B)),
+        ):
             assert abs(float((lhs - rhs).evalf(30, subs=point))) < 1e-20
 
 
 def test_rademacher_denoiser_is_tanh():
     eqs = derive.denoisers(GLM(Prior.discrete({-1: R(1, 2), 1: R(1, 2)}), Channel.sign()))
     assert sp.simplify(eqs["f_a"] - sp.tanh(B)) == 0
-    assert sp.simplify(eqs["f_v"] - (1 - sp.tanh(B)**2)) == 0
+    assert sp.simplify(eqs["f_v"] - (1 - sp.tanh(B) ** 2)) == 0
 
 
 # --- continuous priors ----------------------------------------------------------------------
+
 
 def test_gaussian_prior_denoiser_is_conjugate_posterior():
     """N(mu, s2) prior times exp(B w - A w^2/2) is N((B s2 + mu)/(1 + A s2), s2/(1 + A s2))."""
@@ -111,7 +118,7 @@ def test_gaussian_prior_denoiser_is_conjugate_posterior():
     assert sp.simplify(eqs["f_v"] - S2 / (1 + A * S2)) == 0
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def gauss_bernoulli_kernel():
     prior = Prior.gauss_bernoulli(RHO, MU, S2)
     glm = GLM(prior, Channel.gaussian(DELTA))
@@ -128,19 +135,26 @@ def gauss_bernoulli_moments(a, b, rho, mu, s2):
         peak = (b + mu / mpmath.mpf(s2)) / prec
         width = 1 / mpmath.sqrt(prec)
         shift = b * peak - a * peak**2 / 2  # log of the tilt at the peak, against overflow
-        tilted = lambda w, k: w**k * mpmath.npdf(w, mu, mpmath.sqrt(s2)) * \
-            mpmath.exp(b * w - a * w**2 / 2 - shift)  # noqa: E731
-        points = [-mpmath.inf] + [peak + j * width for j in (-12, -6, -2, 0, 2, 6, 12)] + \
-            [mpmath.inf]
-        moments = [rho * mpmath.quad(lambda w: tilted(w, k), points) for k in range(3)]
+        tilted = lambda w, k: (
+            w**k * mpmath.npdf(w, mu, mpmath.sqrt(s2)) * mpmath.exp(b * w - a * w**2 / 2 - shift)
+        )  # noqa: E731
+        points = (
+            [-mpmath.inf] + [peak + j * width for j in (-12, -6, -2, 0, 2, 6, 12)] + [mpmath.inf]
+        )
+        moments = [rho * mpmath.quad(lambda w, k=k: tilted(w, k), points) for k in range(3)]
         z = (1 - rho) * mpmath.exp(-shift) + moments[0]
         mean = moments[1] / z
         return float(mean), float(moments[2] / z - mean**2)
 
 
 @settings(max_examples=20)
-@given(a=st.floats(0.1, 20.0), b=st.floats(-10.0, 10.0), rho=st.floats(0.05, 0.95),
-       mu=st.floats(-1.0, 1.0), s2=st.floats(0.2, 3.0))
+@given(
+    a=st.floats(0.1, 20.0),
+    b=st.floats(-10.0, 10.0),
+    rho=st.floats(0.05, 0.95),
+    mu=st.floats(-1.0, 1.0),
+    s2=st.floats(0.2, 3.0),
+)
 def test_gauss_bernoulli_denoisers_by_quadrature(a, b, rho, mu, s2):
     f_a, f_v = call(gauss_bernoulli_kernel(), A=a, B=b, rho=rho, mu=mu, s2=s2)
     mean, var = gauss_bernoulli_moments(a, b, rho, mu, s2)
@@ -157,17 +171,28 @@ SIGMAS = (-12, -8, -5, -3, -1.5, 0, 1.5, 3, 5, 8, 12)
 
 CHANNELS = {
     # name: (Channel, likelihood P(y | z) in mpmath given the parameter, y strategy, parameter)
-    "sign": (Channel.sign(), lambda y, p: (lambda z: 1 if y * z > 0 else 0),
-             st.sampled_from([-1.0, 1.0]), None),
-    "probit": (Channel.probit(SIGMA), lambda y, p: (lambda z: mpmath.ncdf(y * z / p)),
-               st.sampled_from([-1.0, 1.0]), "sigma"),
-    "gaussian": (Channel.gaussian(DELTA),
-                 lambda y, p: (lambda z: mpmath.npdf(y, z, mpmath.sqrt(p))),
-                 st.floats(-3.0, 3.0), "Delta"),
+    "sign": (
+        Channel.sign(),
+        lambda y, p: lambda z: 1 if y * z > 0 else 0,
+        st.sampled_from([-1.0, 1.0]),
+        None,
+    ),
+    "probit": (
+        Channel.probit(SIGMA),
+        lambda y, p: lambda z: mpmath.ncdf(y * z / p),
+        st.sampled_from([-1.0, 1.0]),
+        "sigma",
+    ),
+    "gaussian": (
+        Channel.gaussian(DELTA),
+        lambda y, p: lambda z: mpmath.npdf(y, z, mpmath.sqrt(p)),
+        st.floats(-3.0, 3.0),
+        "Delta",
+    ),
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def channel_kernel(name):
     glm = GLM(Prior.gaussian(), CHANNELS[name][0])
     return numerics.compile(derive.denoisers(glm).select("g_out", "dg_out"))
@@ -182,19 +207,28 @@ def breakpoints(likelihood, omega, var, width):
     s = mpmath.sqrt(var)
     grid = np.linspace(float(omega - 12 * s), float(omega + 12 * s), 401)
     with mpmath.workdps(15):
-        logs = [mpmath.log(likelihood(z)) + mpmath.log(mpmath.npdf(z, omega, s))
-                if likelihood(z) > 0 else -mpmath.inf for z in grid]
+        logs = [
+            mpmath.log(likelihood(z)) + mpmath.log(mpmath.npdf(z, omega, s))
+            if likelihood(z) > 0
+            else -mpmath.inf
+            for z in grid
+        ]
     peak = mpmath.mpf(grid[int(np.argmax(logs))])
     scale = min(s, mpmath.mpf(width))
-    return sorted({mpmath.mpf(0)} | {omega + j * s for j in SIGMAS}
-                  | {peak + j * scale for j in SIGMAS})
+    return sorted(
+        {mpmath.mpf(0)} | {omega + j * s for j in SIGMAS} | {peak + j * scale for j in SIGMAS}
+    )
 
 
 def log_zout(likelihood, omega, var, points):
     """log of int P(y | z) N(z; omega, V) dz by mpmath.quad, split at ``points``."""
     s = mpmath.sqrt(var)
-    return mpmath.log(mpmath.quad(lambda z: likelihood(z) * mpmath.npdf(z, omega, s),
-                                  [-mpmath.inf] + points + [mpmath.inf]))
+    return mpmath.log(
+        mpmath.quad(
+            lambda z: likelihood(z) * mpmath.npdf(z, omega, s),
+            [-mpmath.inf] + points + [mpmath.inf],
+        )
+    )
 
 
 def numerical_derivatives(likelihood, omega, var, width):
@@ -215,8 +249,9 @@ def numerical_derivatives(likelihood, omega, var, width):
 
 @pytest.mark.parametrize("name", sorted(CHANNELS))
 @settings(max_examples=10)  # each example: five 20-digit quadratures (~0.1-0.5 s)
-@given(data=st.data(), omega=st.floats(-3.0, 3.0), var=st.floats(0.05, 3.0),
-       param=st.floats(0.2, 2.0))
+@given(
+    data=st.data(), omega=st.floats(-3.0, 3.0), var=st.floats(0.05, 3.0), param=st.floats(0.2, 2.0)
+)
 def test_channel_denoisers_are_derivatives_of_log_zout(name, data, omega, var, param):
     # The 20-digit quadrature oracle loses digits in far tails (at omega / sqrt(V) = 12 its
     # g was off by 1e-7 relative, where the kernel matched mpmath's exact log-Phi derivative
@@ -270,6 +305,7 @@ def test_sign_channel_is_finite_in_the_tails(y, ratio, var):
 
 # --- state evolution ------------------------------------------------------------------------
 
+
 def test_state_evolution_gaussian_prior_gaussian_channel():
     r"""Oracle, by hand. Channel y = z + sqrt(Delta) xi: Zout = N(y; omega, Delta + V), so
     g_out = (y - omega)/(Delta + V); under the average, y - omega ~ N(0, Delta + V) and
@@ -302,32 +338,52 @@ W = sp.Symbol("w", real=True)
 YS, ZS = sp.symbols("y z", real=True)
 
 
-@pytest.mark.parametrize("build, match", [
-    (lambda: Prior.discrete({-1: R(1, 2), 1: R(1, 3)}), "does not normalise.*5/6"),
-    (lambda: Prior(sp.exp(-W**2 / 2), W), "does not normalise"),
-    (lambda: Prior.mixture([(R(1, 2), Prior.gaussian())]),
-     "does not normalise.*1/2"),
-    (lambda: Prior.discrete({-1: -R(1, 2), 1: R(3, 2)}), "negative mass -1/2"),
-    (lambda: Prior.discrete({}), "at least one atom"),
-    (lambda: Channel(sp.Heaviside(YS * ZS), YS, ZS, support=(-1, 0, 1)),
-     r"not a distribution in y.*\(-1, 0, 1\).* is 3/2"),
-    (lambda: Channel(R(1, 2) * sp.Heaviside(YS * ZS), YS, ZS, support=(-1, 1)),
-     "not a distribution in y.* is 1/2"),
-    (lambda: Channel(0.5 * sp.Heaviside(YS * ZS), YS, ZS, support=(-1, 1)),
-     "not a distribution in y.* is 0.5"),
-    (lambda: GLM("rademacher", Channel.sign()), "GLM needs a Prior, got str"),
-    (lambda: GLM(Prior.gaussian(), {"sign": 1}), "GLM needs a Channel, got dict"),
-], ids=["masses 5/6", "unnormalised density", "mixture weights 1/2", "negative mass",
-        "empty alphabet", "channel sums to 3/2", "channel sums to 1/2 (rational)",
-        "channel sums to 0.5 (float)", "not a Prior", "not a Channel"])
+@pytest.mark.parametrize(
+    "build, match",
+    [
+        (lambda: Prior.discrete({-1: R(1, 2), 1: R(1, 3)}), "does not normalise.*5/6"),
+        (lambda: Prior(sp.exp(-(W**2) / 2), W), "does not normalise"),
+        (lambda: Prior.mixture([(R(1, 2), Prior.gaussian())]), "does not normalise.*1/2"),
+        (lambda: Prior.discrete({-1: -R(1, 2), 1: R(3, 2)}), "negative mass -1/2"),
+        (lambda: Prior.discrete({}), "at least one atom"),
+        (
+            lambda: Channel(sp.Heaviside(YS * ZS), YS, ZS, support=(-1, 0, 1)),
+            r"not a distribution in y.*\(-1, 0, 1\).* is 3/2",
+        ),
+        (
+            lambda: Channel(R(1, 2) * sp.Heaviside(YS * ZS), YS, ZS, support=(-1, 1)),
+            "not a distribution in y.* is 1/2",
+        ),
+        (
+            lambda: Channel(0.5 * sp.Heaviside(YS * ZS), YS, ZS, support=(-1, 1)),
+            "not a distribution in y.* is 0.5",
+        ),
+        (lambda: GLM("rademacher", Channel.sign()), "GLM needs a Prior, got str"),
+        (lambda: GLM(Prior.gaussian(), {"sign": 1}), "GLM needs a Channel, got dict"),
+    ],
+    ids=[
+        "masses 5/6",
+        "unnormalised density",
+        "mixture weights 1/2",
+        "negative mass",
+        "empty alphabet",
+        "channel sums to 3/2",
+        "channel sums to 1/2 (rational)",
+        "channel sums to 0.5 (float)",
+        "not a Prior",
+        "not a Channel",
+    ],
+)
 def test_bad_input_is_a_model_error(build, match):
     with pytest.raises(ModelError, match=match):
         build()
 
 
-@pytest.mark.parametrize("likelihood", [sp.exp(-(YS - ZS)**2 / 2),
-                                        2 * sp.exp(-(YS - ZS)**2 / 2) / sp.sqrt(2 * sp.pi)],
-                         ids=["no 1/sqrt(2 pi)", "twice a density"])
+@pytest.mark.parametrize(
+    "likelihood",
+    [sp.exp(-((YS - ZS) ** 2) / 2), 2 * sp.exp(-((YS - ZS) ** 2) / 2) / sp.sqrt(2 * sp.pi)],
+    ids=["no 1/sqrt(2 pi)", "twice a density"],
+)
 def test_unnormalised_continuous_channel_is_a_model_error(likelihood):
     with pytest.raises(ModelError, match="not a distribution in y"):
         Channel(likelihood, YS, ZS)
@@ -340,14 +396,20 @@ def test_mismatched_state_evolution_of_ridge_regression_is_the_textbook_one():
     (Delta_s + chi)^2, m = lambda m_hat / (1 + lambda chi_hat),
     q = lambda^2 (m_hat^2 rho + q_hat) / (1 + lambda chi_hat)^2, chi = lambda / (1 + lambda chi_hat)."""
     D, Ds, lam = sp.symbols("Delta Delta_s lambda", positive=True)
-    eqs = derive.mismatched_state_evolution(GLM(Prior.gaussian(), Channel.gaussian(D)),
-                                            GLM(Prior.gaussian(0, lam), Channel.gaussian(Ds)))
+    eqs = derive.mismatched_state_evolution(
+        GLM(Prior.gaussian(), Channel.gaussian(D)),
+        GLM(Prior.gaussian(0, lam), Channel.gaussian(Ds)),
+    )
     s = {sym.name: sym for sym in eqs.inputs + eqs.params}
     m, q, chi = s["m"], s["q"], s["chi"]
     mh, qh, ch, alpha = s["m_hat"], s["q_hat"], s["chi_hat"], s["alpha"]
-    oracle = {"m_hat": alpha / (Ds + chi), "chi_hat": alpha / (Ds + chi),
-              "q_hat": alpha * (1 + D - 2 * m + q) / (Ds + chi)**2,
-              "m": lam * mh / (1 + lam * ch), "q": lam**2 * (mh**2 + qh) / (1 + lam * ch)**2,
-              "chi": lam / (1 + lam * ch)}
+    oracle = {
+        "m_hat": alpha / (Ds + chi),
+        "chi_hat": alpha / (Ds + chi),
+        "q_hat": alpha * (1 + D - 2 * m + q) / (Ds + chi) ** 2,
+        "m": lam * mh / (1 + lam * ch),
+        "q": lam**2 * (mh**2 + qh) / (1 + lam * ch) ** 2,
+        "chi": lam / (1 + lam * ch),
+    }
     for name, want in oracle.items():
         assert sp.simplify(eqs[name] - want) == 0, name

@@ -41,6 +41,7 @@ def by_name(eqs):
 
 # --- SK ------------------------------------------------------------------------------------
 
+
 def test_sk_state_and_parameters():
     eqs = rs("sk")
     assert eqs.kind == "fixed_point"
@@ -84,14 +85,21 @@ def test_sk_free_energy_in_paramagnet():
     eqs = rs("sk")
     s = by_name(eqs)
     f = eqs.observables[sp.Symbol("f", real=True)]
-    point = {s["m"]: 0, s["q"]: 0, s["h"]: 0, s["J_0"]: sp.Rational(7, 10),
-             s["beta"]: sp.Rational(3, 5), s["J"]: sp.Rational(13, 10)}
+    point = {
+        s["m"]: 0,
+        s["q"]: 0,
+        s["h"]: 0,
+        s["J_0"]: sp.Rational(7, 10),
+        s["beta"]: sp.Rational(3, 5),
+        s["J"]: sp.Rational(13, 10),
+    }
     beta_, J_ = point[s["beta"]], point[s["J"]]
     expected = (-sp.log(2) - beta_**2 * J_**2 / 4) / beta_
     assert float(f.subs(point).evalf(30)) == pytest.approx(float(expected), abs=1e-14)
 
 
 # --- Ghatak-Sherrington (spin-1, D s^2) -------------------------------------------------------
+
 
 def test_ghatak_sherrington_has_three_state_variables():
     eqs = rs("gs")
@@ -110,20 +118,30 @@ def integrand(eqs, name):
     if (eqs.key, name) not in _LAMBDAS:
         s = by_name(eqs)
         node = eqs.outputs[s[name]]
-        expr = node.integrand.replace(derive.LogSumExp,
-                                      lambda *xs: sp.log(sp.Add(*[sp.exp(x) for x in xs])))
+        expr = node.integrand.replace(
+            derive.LogSumExp, lambda *xs: sp.log(sp.Add(*[sp.exp(x) for x in xs]))
+        )
         args = [s[n] for n in ("beta", "J_0", "J", "D", "m", "q", "Q")] + list(node.variables)
         f = sp.lambdify(args, expr, modules="mpmath")
 
         def call(*values):
             with mpmath.workdps(30):
                 return f(*[mpmath.mpf(v) for v in values])
+
         _LAMBDAS[eqs.key, name] = call
     return _LAMBDAS[eqs.key, name]
 
 
-@given(beta=st.floats(0.1, 3.0), J0=point_value, J_=st.floats(0.1, 2.0), Dv=point_value,
-       m=st.floats(-1.0, 1.0), q=st.floats(0.0, 1.0), Qx=st.floats(0.0, 1.0), zv=point_value)
+@given(
+    beta=st.floats(0.1, 3.0),
+    J0=point_value,
+    J_=st.floats(0.1, 2.0),
+    Dv=point_value,
+    m=st.floats(-1.0, 1.0),
+    q=st.floats(0.0, 1.0),
+    Qx=st.floats(0.0, 1.0),
+    zv=point_value,
+)
 def test_ghatak_sherrington_integrands(beta, J0, J_, Dv, m, q, Qx, zv):
     """Weights e^{x_a}, x_{+-1} = +-Xi + A, x_0 = 0, with Xi = beta (J_0 m + J sqrt(q) z) and
     A = beta^2 J^2 (Q - q)/2 - beta D:
@@ -133,8 +151,7 @@ def test_ghatak_sherrington_integrands(beta, J0, J_, Dv, m, q, Qx, zv):
     eqs = rs("gs")
     s = by_name(eqs)
     Q = max(Qx, q)  # Q >= q on the physical domain
-    point = {s["beta"]: beta, s["J_0"]: J0, s["J"]: J_, s["D"]: Dv, s["m"]: m, s["q"]: q,
-             s["Q"]: Q}
+    point = {s["beta"]: beta, s["J_0"]: J0, s["J"]: J_, s["D"]: Dv, s["m"]: m, s["q"]: q, s["Q"]: Q}
     (z,) = eqs.outputs[s["m"]].variables
     point[z] = zv
     xi = beta * (J0 * m + J_ * math.sqrt(q) * zv)
@@ -150,6 +167,7 @@ def test_ghatak_sherrington_integrands(beta, J0, J_, Dv, m, q, Qx, zv):
 
 
 # --- which pair energies are accepted -------------------------------------------------------
+
 
 def test_square_coupling_is_bilinear_in_s_squared():
     """-K (s_i s_j)^2 = -K s_i^2 s_j^2 is bilinear in sigma = s^2 in {1, 0, 1}: accepted, and
@@ -169,17 +187,20 @@ def test_square_coupling_is_bilinear_in_s_squared():
         assert got == pytest.approx(expected, abs=1e-13)
 
 
-@pytest.mark.parametrize("alphabet, energy, reason", [
-    (range(3), -K * sp.KroneckerDelta(si, sj), "not a single product sigma"),
-    ((-1, 0, 1), -K * si * sj - L * si**2 * sj**2, "not a single product sigma"),
-    ((-1, 1), -K * (si + sj), "not a single product sigma"),
-])
+@pytest.mark.parametrize(
+    "alphabet, energy, reason",
+    [
+        (range(3), -K * sp.KroneckerDelta(si, sj), "not a single product sigma"),
+        ((-1, 0, 1), -K * si * sj - L * si**2 * sj**2, "not a single product sigma"),
+        ((-1, 1), -K * (si + sj), "not a single product sigma"),
+    ],
+)
 def test_non_bilinear_pair_energy_is_refused(alphabet, energy, reason):
     model = PairwiseModel(alphabet, energy, variables=(si, sj))
     with pytest.raises(ModelError, match="replica_symmetric needs a bilinear pair energy") as err:
         derive.replica_symmetric(model)
     assert str(energy) in str(err.value)  # the message names the offending energy ...
-    assert err.match(reason)               # ... and says why
+    assert err.match(reason)  # ... and says why
     with pytest.raises(ModelError, match="bilinear"):
         derive.tap(model)
 
@@ -192,6 +213,7 @@ def test_not_a_model_is_refused():
 
 
 # --- TAP ------------------------------------------------------------------------------------
+
 
 def test_tap_site_law_of_ising():
     """m = tanh(beta (H + h)), V = 1 - m^2; the Lambda term is constant for Ising spins."""
@@ -216,8 +238,14 @@ DERIV = Equations("d/da E tanh", "map", [a, b], [], {sp.Symbol("y"): sp.diff(E_T
 
 def gauss_quad(f):
     """E f(z), z ~ N(0, 1), by adaptive quadrature on the real line."""
-    value, err = quad(lambda t: f(t) * math.exp(-t * t / 2) / math.sqrt(2 * math.pi),
-                      -np.inf, np.inf, epsabs=1e-14, epsrel=1e-13, limit=200)
+    value, err = quad(
+        lambda t: f(t) * math.exp(-t * t / 2) / math.sqrt(2 * math.pi),
+        -np.inf,
+        np.inf,
+        epsabs=1e-14,
+        epsrel=1e-13,
+        limit=200,
+    )
     assert err < 1e-12
     return value
 

@@ -23,8 +23,7 @@ R = sp.Rational
 
 def by_name(eqs):
     """Every symbol of ``eqs`` (inputs, params, neighbours, outputs...) by name."""
-    syms = (eqs.inputs + eqs.params + eqs.neighbor + tuple(eqs.outputs)
-            + tuple(eqs.observables))
+    syms = eqs.inputs + eqs.params + eqs.neighbor + tuple(eqs.outputs) + tuple(eqs.observables)
     return {s.name: s for s in syms}
 
 
@@ -33,6 +32,7 @@ def ising():
 
 
 # --- closed forms --------------------------------------------------------------------------
+
 
 def test_ising_meanfield_is_tanh():
     eqs = derive.meanfield(ising())
@@ -66,7 +66,8 @@ def test_weiss_symbolic_degree():
 
 halves = st.integers(-4, 4).map(lambda k: R(k, 2))  # small integers and halves
 rationals = st.fractions(min_value=-3, max_value=3, max_denominator=7).map(
-    lambda f: R(f.numerator, f.denominator))
+    lambda f: R(f.numerator, f.denominator)
+)
 
 
 @st.composite
@@ -97,9 +98,10 @@ def direct_energy(model, a, neighbours, edge_values, node_values):
 def derived_energies(eqs, neighbours, edge_values, node_values):
     """E_loc(a) for every a, from the derived aggregates and outputs."""
     (s_val,) = eqs.neighbor
-    fields = {H: sum(summand.subs(theta).subs(s_val, t)
-                     for t, theta in zip(neighbours, edge_values))
-              for H, summand in eqs.aggregates.items()}
+    fields = {
+        H: sum(summand.subs(theta).subs(s_val, t) for t, theta in zip(neighbours, edge_values))
+        for H, summand in eqs.aggregates.items()
+    }
     return [e.subs(fields).subs(node_values) for e in eqs.outputs.values()]
 
 
@@ -120,8 +122,9 @@ def test_local_energy_differences_match_the_model(model, data):
     node_values = {p: data.draw(rationals) for p in model.node_params}
     for neighbours in itertools.product(model.alphabet, repeat=2):
         derived = derived_energies(eqs, neighbours, edge_values, node_values)
-        direct = [direct_energy(model, a, neighbours, edge_values, node_values)
-                  for a in model.alphabet]
+        direct = [
+            direct_energy(model, a, neighbours, edge_values, node_values) for a in model.alphabet
+        ]
         for k in range(1, len(model.alphabet)):
             diff = (derived[k] - derived[0]) - (direct[k] - direct[0])
             assert exactly_zero(diff), (model, neighbours, k, diff)
@@ -130,16 +133,27 @@ def test_local_energy_differences_match_the_model(model, data):
 # --- mean-field outputs against a brute-force Boltzmann average ------------------------------
 
 NAMED = {
-    "ising": (lambda: PairwiseModel((-1, 1), -J * si * sj, -h * si, variables=(si, sj)),
-              {"m": lambda s: s}),
-    "spin-1": (lambda: PairwiseModel((-1, 0, 1), -J * si * sj, -h * si + D * si**2,
-                                     variables=(si, sj)),
-               {"m": lambda s: s}),
-    "potts": (lambda: PairwiseModel(range(3), -J * sp.KroneckerDelta(si, sj),
-                                    -h * sp.KroneckerDelta(si, 0), variables=(si, sj)),
-              {f"p{k}": (lambda s, k=k: float(s == k)) for k in range(3)}),
-    "lattice gas": (lambda: PairwiseModel((0, 1), -J * si * sj, -h * si, variables=(si, sj)),
-                    {"m": lambda s: s}),
+    "ising": (
+        lambda: PairwiseModel((-1, 1), -J * si * sj, -h * si, variables=(si, sj)),
+        {"m": lambda s: s},
+    ),
+    "spin-1": (
+        lambda: PairwiseModel((-1, 0, 1), -J * si * sj, -h * si + D * si**2, variables=(si, sj)),
+        {"m": lambda s: s},
+    ),
+    "potts": (
+        lambda: PairwiseModel(
+            range(3),
+            -J * sp.KroneckerDelta(si, sj),
+            -h * sp.KroneckerDelta(si, 0),
+            variables=(si, sj),
+        ),
+        {f"p{k}": (lambda s, k=k: float(s == k)) for k in range(3)},
+    ),
+    "lattice gas": (
+        lambda: PairwiseModel((0, 1), -J * si * sj, -h * si, variables=(si, sj)),
+        {"m": lambda s: s},
+    ),
 }
 _DERIVED = {}
 
@@ -149,8 +163,12 @@ def named(name):
     if name not in _DERIVED:
         make, moments = NAMED[name]
         model = make()
-        _DERIVED[name] = (model, moments, derive.meanfield(model),
-                          derive.meanfield(model, degree=3))
+        _DERIVED[name] = (
+            model,
+            moments,
+            derive.meanfield(model),
+            derive.meanfield(model, degree=3),
+        )
     return _DERIVED[name]
 
 
@@ -169,8 +187,7 @@ def boltzmann(model, beta, node_params, neighbours):
     energy = np.array([field(a) for a in alphabet], dtype=float)
     for q_j, theta in neighbours:
         pair, _ = numeric_energy(model, theta)
-        energy += np.array([sum(qb * pair(a, b) for qb, b in zip(q_j, alphabet))
-                            for a in alphabet])
+        energy += np.array([sum(qb * pair(a, b) for qb, b in zip(q_j, alphabet)) for a in alphabet])
     w = -beta * energy
     p = np.exp(w - w.max())
     return p / p.sum()
@@ -199,8 +216,10 @@ def test_meanfield_is_a_boltzmann_average(name, data, beta):
     for H, summand in eqs.aggregates.items():
         total = 0
         for q_j, theta in neighbours:
-            m_j = {sym[f"{k}_j"]: sum(qb * g(b) for qb, b in zip(q_j, alphabet))
-                   for k, g in moments.items()}
+            m_j = {
+                sym[f"{k}_j"]: sum(qb * g(b) for qb, b in zip(q_j, alphabet))
+                for k, g in moments.items()
+            }
             total += summand.subs(theta).subs(m_j)
         fields[H] = total
     point = {**fields, **node_params, BETA: beta}
@@ -226,8 +245,7 @@ def test_weiss_is_a_boltzmann_average(name, data, beta):
     q_own = w / w.sum()
     p = boltzmann(model, beta, node_params, [(q_own, theta)] * 3)
     sym = by_name(eqs)
-    point = {sym[k]: sum(qb * g(b) for qb, b in zip(q_own, alphabet))
-             for k, g in moments.items()}
+    point = {sym[k]: sum(qb * g(b) for qb, b in zip(q_own, alphabet)) for k, g in moments.items()}
     point.update(node_params)
     point.update(theta)
     point[BETA] = beta
@@ -237,6 +255,7 @@ def test_weiss_is_a_boltzmann_average(name, data, beta):
 
 
 # --- bad input --------------------------------------------------------------------------------
+
 
 def test_empty_alphabet():
     with pytest.raises(ModelError, match="alphabet is empty"):
@@ -285,8 +304,11 @@ def test_declared_parameters_are_accepted():
 
 
 def test_infinite_pair_energy():
-    with pytest.raises(ModelError, match=r"pair_energy is not finite at \(s_i, s_j\) = "
-                                         r"\((-1, 1|1, -1)\)"):
+    with pytest.raises(
+        ModelError,
+        match=r"pair_energy is not finite at \(s_i, s_j\) = "
+        r"\((-1, 1|1, -1)\)",
+    ):
         PairwiseModel((-1, 1), 1 / (si + sj), variables=(si, sj))
 
 
@@ -315,6 +337,7 @@ def test_bad_degree():
 
 
 # --- Equations ------------------------------------------------------------------------------
+
 
 def test_equations_are_immutable():
     eqs = derive.meanfield(ising())

@@ -68,12 +68,17 @@ def assert_matches_exact(r, ex, atol=1e-10):
     assert r.nodes == ex.nodes and r.edges == ex.edges
     np.testing.assert_allclose(r.marginals, ex.marginals, rtol=0, atol=atol)
     np.testing.assert_allclose(r.edge_marginals, ex.edge_marginals, rtol=0, atol=atol)
-    np.testing.assert_allclose(r.pair_correlations, ex.pair_correlations, rtol=0,
-                               atol=atol * max(1.0, float(np.abs(ex.alphabet).max()) ** 2))
+    np.testing.assert_allclose(
+        r.pair_correlations,
+        ex.pair_correlations,
+        rtol=0,
+        atol=atol * max(1.0, float(np.abs(ex.alphabet).max()) ** 2),
+    )
     assert abs(r.log_z - ex.log_z) <= atol * max(1.0, abs(ex.log_z))
 
 
 # --- exactness on trees and forests -----------------------------------------------------------
+
 
 @st.composite
 def forests(draw):
@@ -97,8 +102,13 @@ def forests(draw):
 
 
 @settings(max_examples=20)
-@given(G=forests(), name=st.sampled_from(sorted(MODELS)), beta=st.floats(0.1, 2.0),
-       crystal=st.floats(-1.0, 1.0), seed=st.integers(0, 2**16))
+@given(
+    G=forests(),
+    name=st.sampled_from(sorted(MODELS)),
+    beta=st.floats(0.1, 2.0),
+    crystal=st.floats(-1.0, 1.0),
+    seed=st.integers(0, 2**16),
+)
 def test_bp_is_exact_on_trees(G, name, beta, crystal, seed):
     """BP is exact on a tree (Mezard & Montanari ch. 14): marginals, edge marginals, pair
     correlations and the Bethe log Z equal exact enumeration for every schedule.
@@ -109,8 +119,9 @@ def test_bp_is_exact_on_trees(G, name, beta, crystal, seed):
     ex = graphs.exact(model, G, beta, params=params)
     longest = max(nx.diameter(G.subgraph(c)) for c in nx.connected_components(G))
     for schedule in SCHEDULES:
-        r = graphs.belief_propagation(model, G, beta, params=params, schedule=schedule,
-                                      tol=1e-12, max_iter=200, seed=seed)
+        r = graphs.belief_propagation(
+            model, G, beta, params=params, schedule=schedule, tol=1e-12, max_iter=200, seed=seed
+        )
         assert r.converged, (schedule, r.message)
         assert r.message.startswith("converged") and r.iterations == len(r.residuals)
         assert_matches_exact(r, ex)
@@ -143,13 +154,16 @@ def test_graph_without_edges():
     nx.set_node_attributes(G, {0: 0.0, 1: 0.5, 2: -2.0}, "h")
     r = graphs.belief_propagation(ISING, G, 0.7, params={"J": 1.0})
     assert r.converged and r.messages.shape == (0, 1) and r.edge_marginals.shape == (0, 2, 2)
-    np.testing.assert_allclose(r.magnetization, np.tanh(0.7 * np.array([0.0, 0.5, -2.0])),
-                               atol=1e-15)
-    assert r.log_z == pytest.approx(sum(math.log(2 * math.cosh(0.7 * x)) for x in (0, .5, -2)),
-                                    rel=1e-14)
+    np.testing.assert_allclose(
+        r.magnetization, np.tanh(0.7 * np.array([0.0, 0.5, -2.0])), atol=1e-15
+    )
+    assert r.log_z == pytest.approx(
+        sum(math.log(2 * math.cosh(0.7 * x)) for x in (0, 0.5, -2)), rel=1e-14
+    )
 
 
 # --- stability at low temperature -------------------------------------------------------------
+
 
 def test_ising_bp_is_stable_at_low_temperature():
     """beta = 50: tanh(beta J) tanh(beta h) rounds to +-1 and the textbook
@@ -184,21 +198,23 @@ def test_ising_cavity_fields_are_accurate_at_high_temperature():
     r = graphs.belief_propagation(ISING, G, beta, params={"J": 1.0}, tol=1e-15)
     assert r.converged
     csr = graphs.to_csr(G)  # messages are indexed by the directed edges of the CSR
-    e = int(csr.indptr[1] + list(csr.indices[csr.indptr[1]:csr.indptr[2]]).index(2))
+    e = int(csr.indptr[1] + list(csr.indices[csr.indptr[1] : csr.indptr[2]]).index(2))
     textbook = math.atanh(math.tanh(beta) * math.tanh(beta)) / beta
     assert r.messages[e, 0] == pytest.approx(textbook, rel=1e-12, abs=0)
 
 
 def test_overflowing_coupling_is_rejected_or_gives_finite_marginals():
     try:
-        r = graphs.belief_propagation(ISING, nx.path_graph(3), 1e10,
-                                      params={"J": 1e300, "h": 0.1}, max_iter=5)
+        r = graphs.belief_propagation(
+            ISING, nx.path_graph(3), 1e10, params={"J": 1e300, "h": 0.1}, max_iter=5
+        )
     except ValueError:
         return
     assert np.all(np.isfinite(r.marginals)) and math.isfinite(r.log_z)
 
 
 # --- loopy graphs -----------------------------------------------------------------------------
+
 
 @settings(max_examples=15)
 @given(beta=st.floats(0.1, 0.5), couplings=st.lists(st.floats(-1, 1), min_size=9, max_size=9))
@@ -219,8 +235,12 @@ def test_loop_expansion_gives_the_exact_error_of_bp_at_zero_field(beta, coupling
     assert sorted(map(len, cycles)) == [5, 5, 8]
     t = np.tanh(beta * np.array(couplings))
     W = 1 + sum(np.prod(t[c]) for c in cycles)
-    dW = np.array([sum(np.prod(t[[k for k in c if k != e]]) for c in cycles if e in c)
-                   for e in range(len(couplings))])
+    dW = np.array(
+        [
+            sum(np.prod(t[[k for k in c if k != e]]) for c in cycles if e in c)
+            for e in range(len(couplings))
+        ]
+    )
     r = graphs.belief_propagation(ISING, G, beta, params=params, tol=1e-13, seed=0)
     ex = graphs.exact(ISING, G, beta, params=params)
     assert r.converged
@@ -231,13 +251,17 @@ def test_loop_expansion_gives_the_exact_error_of_bp_at_zero_field(beta, coupling
     np.testing.assert_allclose(r.pair_correlations, t, atol=1e-11)
     np.testing.assert_allclose(r.marginals, 0.5, atol=1e-11)
     assert ex.log_z - r.log_z == pytest.approx(math.log(W), abs=1e-11)
-    np.testing.assert_allclose(ex.pair_correlations - r.pair_correlations,
-                               (1 - t**2) * dW / W, atol=1e-11)
+    np.testing.assert_allclose(
+        ex.pair_correlations - r.pair_correlations, (1 - t**2) * dW / W, atol=1e-11
+    )
 
 
 @settings(max_examples=15)
-@given(beta=st.floats(0.1, 0.5), couplings=st.lists(st.floats(-1, 1), min_size=9, max_size=9),
-       fields=st.lists(st.floats(-1, 1), min_size=8, max_size=8))
+@given(
+    beta=st.floats(0.1, 0.5),
+    couplings=st.lists(st.floats(-1, 1), min_size=9, max_size=9),
+    fields=st.lists(st.floats(-1, 1), min_size=8, max_size=8),
+)
 def test_bp_error_on_a_loopy_graph_is_bounded_by_its_loops(beta, couplings, fields):
     """With fields there is no closed form; the loop expansion still orders the error by
     the loops. With t = tanh(beta max|J|) and the even subgraphs C above, take
@@ -253,8 +277,9 @@ def test_bp_error_on_a_loopy_graph_is_bounded_by_its_loops(beta, couplings, fiel
     cycles = even_subgraphs(G)
     t = math.tanh(beta * max(map(abs, couplings)))
     bound = sum(t ** len(c) for c in cycles)
-    bound_e = np.array([sum(t ** (len(c) - 1) for c in cycles if e in c)
-                        for e in range(len(couplings))])
+    bound_e = np.array(
+        [sum(t ** (len(c) - 1) for c in cycles if e in c) for e in range(len(couplings))]
+    )
     r = graphs.belief_propagation(ISING, G, beta, tol=1e-13, seed=0)
     ex = graphs.exact(ISING, G, beta)
     assert r.converged  # contraction, as above
@@ -289,9 +314,14 @@ def test_monte_carlo_agrees_with_exact_on_the_loopy_graph():
 
 # --- thermodynamic consistency ----------------------------------------------------------------
 
+
 @settings(max_examples=10)
-@given(beta=st.floats(0.2, 0.5), couplings=st.lists(st.floats(-1, 1), min_size=7, max_size=7),
-       fields=st.lists(st.floats(-0.5, 0.5), min_size=6, max_size=6), node=st.integers(0, 5))
+@given(
+    beta=st.floats(0.2, 0.5),
+    couplings=st.lists(st.floats(-1, 1), min_size=7, max_size=7),
+    fields=st.lists(st.floats(-0.5, 0.5), min_size=6, max_size=6),
+    node=st.integers(0, 5),
+)
 def test_bethe_free_entropy_derivative_is_the_magnetisation(beta, couplings, fields, node):
     """d log Z_Bethe / d(beta h_i) = m_i on a loopy graph (the Bethe free entropy is
     stationary in the messages at a BP fixed point, so only the explicit h_i counts).
@@ -319,6 +349,7 @@ def test_bethe_free_entropy_derivative_is_the_magnetisation(beta, couplings, fie
 
 # --- warm start and non-convergence -----------------------------------------------------------
 
+
 def test_warm_start_converges_faster():
     """BP converges linearly, so iterations ~ log(distance / tol) / log(1 / rate): starting
     at the fixed point of beta = 0.4 (distance O(0.001 dh/dbeta)) saves about a third of
@@ -332,15 +363,16 @@ def test_warm_start_converges_faster():
     again = graphs.belief_propagation(ISING, G, 0.4, params=params, tol=1e-12, init=first)
     assert again.converged and again.iterations == 1
     warm = graphs.belief_propagation(ISING, G, 0.401, params=params, tol=1e-12, init=first)
-    cold = [graphs.belief_propagation(ISING, G, 0.401, params=params, tol=1e-12, seed=s)
-            for s in range(4)]
+    cold = [
+        graphs.belief_propagation(ISING, G, 0.401, params=params, tol=1e-12, seed=s)
+        for s in range(4)
+    ]
     assert warm.converged and all(c.converged for c in cold)
     assert warm.iterations < 0.85 * min(c.iterations for c in cold)
     for c in cold:  # the same (unique) fixed point
         np.testing.assert_allclose(warm.marginals, c.marginals, atol=1e-10)
     # an array of messages works as well as the result that holds them
-    same = graphs.belief_propagation(ISING, G, 0.401, params=params, tol=1e-12,
-                                     init=first.messages)
+    same = graphs.belief_propagation(ISING, G, 0.401, params=params, tol=1e-12, init=first.messages)
     assert same.iterations == warm.iterations
 
 
@@ -350,8 +382,9 @@ def test_non_convergence_is_reported(schedule):
     oscillates with period 2; none of the schedules settles (measured: residuals stay ~3
     for 500 sweeps). max_iter = 5 must report it and still return finite results."""
     G = nx.complete_graph(4)
-    r = graphs.belief_propagation(ISING, G, 2.0, params={"J": -1.0, "h": 0.0}, max_iter=5,
-                                  schedule=schedule, seed=0)
+    r = graphs.belief_propagation(
+        ISING, G, 2.0, params={"J": -1.0, "h": 0.0}, max_iter=5, schedule=schedule, seed=0
+    )
     assert r.converged is False
     assert r.iterations == 5 and r.residuals.shape == (5,)
     assert "no convergence" in r.message and "5 iterations" in r.message
@@ -362,8 +395,9 @@ def test_non_convergence_is_reported(schedule):
 
 
 def test_frustrated_parallel_bp_does_not_converge_at_all():
-    r = graphs.belief_propagation(ISING, nx.complete_graph(4), 2.0,
-                                  params={"J": -1.0, "h": 0.0}, max_iter=300, seed=0)
+    r = graphs.belief_propagation(
+        ISING, nx.complete_graph(4), 2.0, params={"J": -1.0, "h": 0.0}, max_iter=300, seed=0
+    )
     assert not r.converged and r.residuals[-1] > 1.0
 
 
@@ -429,6 +463,7 @@ def test_max_iter_below_one():
 
 # --- the derived equations --------------------------------------------------------------------
 
+
 def test_ising_cavity_bias_is_the_textbook_one():
     """REFERENCE.md section 1: h_{i\\j} = h_i + sum_k u(J_ki, h_{k\\i}),
     u(J, h) = atanh(tanh(beta J) tanh(beta h)) / beta."""
@@ -444,7 +479,7 @@ def test_ising_cavity_bias_is_the_textbook_one():
 
 def _jacobian():
     """``derive.bp_jacobian`` (being renamed ``bp_stability`` in the working tree)."""
-    fn = getattr(derive, "bp_jacobian", None) or getattr(derive, "bp_stability")
+    fn = getattr(derive, "bp_jacobian", None) or derive.bp_stability
     return fn(ISING)
 
 

@@ -153,9 +153,7 @@ def test_uniform_model_closed_form():
     """Zero energies: Z = q**n, uniform marginals, through many refreshes."""
     n, q = 9, 3
     edges = np.array(list(nx.cycle_graph(n).edges()), dtype=np.int64)
-    log_z, node, pair, mean_energy = exact_tables(
-        np.zeros((n, q)), np.zeros((n, q, q)), edges, 1.3
-    )
+    log_z, node, pair, mean_energy = exact_tables(np.zeros((n, q)), np.zeros((n, q, q)), edges, 1.3)
     assert log_z == pytest.approx(n * np.log(q), rel=1e-13)
     np.testing.assert_allclose(node, 1.0 / q, rtol=1e-12)
     np.testing.assert_allclose(pair, 1.0 / q**2, rtol=1e-12)
@@ -198,18 +196,46 @@ def test_at_the_limit_runs():
     "args, match",
     [
         ((np.zeros(3), np.zeros((0, 2, 2)), [], 1.0), r"field_table must have shape \(n, q\)"),
-        ((np.zeros((3, 2)), np.zeros((1, 3, 3)), [[0, 1]], 1.0), r"pair_table must have shape .* \(1, 2, 2\)"),
-        ((np.zeros((3, 2)), np.zeros((1, 2, 2)), [[0, 3]], 1.0), r"edge \(0, 3\) has an endpoint outside range\(3\)"),
+        (
+            (np.zeros((3, 2)), np.zeros((1, 3, 3)), [[0, 1]], 1.0),
+            r"pair_table must have shape .* \(1, 2, 2\)",
+        ),
+        (
+            (np.zeros((3, 2)), np.zeros((1, 2, 2)), [[0, 3]], 1.0),
+            r"edge \(0, 3\) has an endpoint outside range\(3\)",
+        ),
         ((np.zeros((3, 2)), np.zeros((1, 2, 2)), [[0.0, 1.0]], 1.0), "edges must hold integers"),
-        ((np.zeros((3, 2)), np.zeros((1, 2, 2)), [0, 1], 1.0), r"edges must have shape \(\|E\|, 2\)"),
-        ((np.full((3, 2), np.inf), np.zeros((0, 2, 2)), [], 1.0), r"field_table\[0, 0\] = .*inf.* is not finite"),
-        ((np.zeros((3, 2)), np.full((1, 2, 2), np.nan), [[0, 1]], 1.0), r"pair_table\[0, 0, 0\] = .*nan"),
+        (
+            (np.zeros((3, 2)), np.zeros((1, 2, 2)), [0, 1], 1.0),
+            r"edges must have shape \(\|E\|, 2\)",
+        ),
+        (
+            (np.full((3, 2), np.inf), np.zeros((0, 2, 2)), [], 1.0),
+            r"field_table\[0, 0\] = .*inf.* is not finite",
+        ),
+        (
+            (np.zeros((3, 2)), np.full((1, 2, 2), np.nan), [[0, 1]], 1.0),
+            r"pair_table\[0, 0, 0\] = .*nan",
+        ),
         ((np.zeros((3, 2)), np.zeros((0, 2, 2)), [], np.inf), "beta must be finite"),
         ((np.zeros((3, 2)), np.zeros((0, 2, 2)), [], "hot"), "beta must be a real number"),
-        ((np.array([["a", "b"]]), np.zeros((0, 2, 2)), [], 1.0), "field_table must hold real numbers"),
+        (
+            (np.array([["a", "b"]]), np.zeros((0, 2, 2)), [], 1.0),
+            "field_table must hold real numbers",
+        ),
     ],
-    ids=["field-ndim", "pair-shape", "edge-range", "edge-dtype", "edge-shape",
-         "inf-field", "nan-pair", "inf-beta", "str-beta", "str-field"],
+    ids=[
+        "field-ndim",
+        "pair-shape",
+        "edge-range",
+        "edge-dtype",
+        "edge-shape",
+        "inf-field",
+        "nan-pair",
+        "inf-beta",
+        "str-beta",
+        "str-field",
+    ],
 )
 def test_validation_errors(args, match):
     with pytest.raises(ValueError, match=match):

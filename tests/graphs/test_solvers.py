@@ -37,8 +37,9 @@ _MODELS = {}
 
 def generic_model(alphabet):
     if alphabet not in _MODELS:
-        _MODELS[alphabet] = PairwiseModel(alphabet, -J * si * sj + K * si**2 * sj**2,
-                                          -h * si + D * si**2, variables=(si, sj))
+        _MODELS[alphabet] = PairwiseModel(
+            alphabet, -J * si * sj + K * si**2 * sj**2, -h * si + D * si**2, variables=(si, sj)
+        )
     return _MODELS[alphabet]
 
 
@@ -59,10 +60,10 @@ def brute_force(model, G, beta, params):
     pair, field = numeric_energies(model)
     nodes, edges = list(G), list(G.edges())
     index = {v: i for i, v in enumerate(nodes)}
-    node_args = [lookup(G.nodes[v], params, [p.name for p in model.node_params])
-                 for v in nodes]
-    edge_args = [lookup(G.edges[u, v], params, [p.name for p in model.edge_params])
-                 for u, v in edges]
+    node_args = [lookup(G.nodes[v], params, [p.name for p in model.node_params]) for v in nodes]
+    edge_args = [
+        lookup(G.edges[u, v], params, [p.name for p in model.edge_params]) for u, v in edges
+    ]
     values = [float(a) for a in model.alphabet]
     q, n = len(values), len(nodes)
     configs = list(itertools.product(range(q), repeat=n))
@@ -70,8 +71,7 @@ def brute_force(model, G, beta, params):
     for c, conf in enumerate(configs):
         s = [values[k] for k in conf]
         e = sum(field(s[i], *node_args[i]) for i in range(n))
-        e += sum(pair(s[index[u]], s[index[v]], *edge_args[k])
-                 for k, (u, v) in enumerate(edges))
+        e += sum(pair(s[index[u]], s[index[v]], *edge_args[k]) for k, (u, v) in enumerate(edges))
         energies[c] = e
     w = -beta * energies
     top = w.max()
@@ -128,6 +128,7 @@ def test_exact_matches_brute_force(graph, alphabet, beta):
 
 # --- Monte Carlo against exact enumeration --------------------------------------------------
 
+
 def chorded_cycle(attributes=False):
     G = nx.cycle_graph(6)
     G.add_edge(0, 3)
@@ -139,13 +140,16 @@ def chorded_cycle(attributes=False):
 
 
 MC_PARAMS = {"J": 0.8, "h": 0.2, "D": -0.3}
-POTTS = PairwiseModel(range(3), -J * sp.KroneckerDelta(si, sj), -h * sp.KroneckerDelta(si, 0),
-                      variables=(si, sj))
+POTTS = PairwiseModel(
+    range(3), -J * sp.KroneckerDelta(si, sj), -h * sp.KroneckerDelta(si, 0), variables=(si, sj)
+)
 
 
-@pytest.mark.parametrize("model, method", [(SPIN1, "metropolis"), (SPIN1, "heat-bath"),
-                                           (POTTS, "metropolis")],
-                         ids=["spin-1 metropolis", "spin-1 heat-bath", "potts metropolis"])
+@pytest.mark.parametrize(
+    "model, method",
+    [(SPIN1, "metropolis"), (SPIN1, "heat-bath"), (POTTS, "metropolis")],
+    ids=["spin-1 metropolis", "spin-1 heat-bath", "potts metropolis"],
+)
 def test_monte_carlo_matches_exact(model, method):
     """Batch means: 20 blocks of 1600 sweeps, each far longer than the autocorrelation time
     of a 6-site chain at beta = 0.7 (a few sweeps), so the block averages are nearly
@@ -154,8 +158,9 @@ def test_monte_carlo_matches_exact(model, method):
     ~2e-3 (and the seed is fixed). Parameters differ on some nodes and edges."""
     G, beta = chorded_cycle(attributes=True), 0.7
     ex = graphs.exact(model, G, beta, params=MC_PARAMS)
-    mc = graphs.monte_carlo(model, G, beta, params=MC_PARAMS, sweeps=40_000, burn_in=8_000,
-                            method=method, seed=12345)
+    mc = graphs.monte_carlo(
+        model, G, beta, params=MC_PARAMS, sweeps=40_000, burn_in=8_000, method=method, seed=12345
+    )
     assert mc.marginals.shape == ex.marginals.shape == (6, 3)
     err = mc.marginals_error
     assert np.all(err > 0) and np.all(err < 0.02)  # error bars neither degenerate nor vacuous
@@ -191,13 +196,15 @@ def test_monte_carlo_is_reproducible():
 
 # --- mean-field against Curie-Weiss --------------------------------------------------------
 
+
 def curie_weiss_magnetization(N, beta, J_, h_):
     """Exact <M>/N on the complete graph: E = -J sum_{i<j} s_i s_j - h sum_i s_i
     = -(J/2)(M^2 - N) - h M, so P(M) ∝ C(N, (N+M)/2) exp(beta [(J/2)(M^2 - N) + h M])."""
     k = np.arange(N + 1)
     M = 2 * k - N
-    logw = (gammaln(N + 1) - gammaln(k + 1) - gammaln(N - k + 1)
-            + beta * (J_ / 2 * (M**2 - N) + h_ * M))
+    logw = (
+        gammaln(N + 1) - gammaln(k + 1) - gammaln(N - k + 1) + beta * (J_ / 2 * (M**2 - N) + h_ * M)
+    )
     p = np.exp(logw - logw.max())
     return float(p @ M / p.sum() / N)
 
@@ -205,8 +212,9 @@ def curie_weiss_magnetization(N, beta, J_, h_):
 def test_curie_weiss_oracle_matches_exact_enumeration():
     N, beta = 10, 1.25
     r = graphs.exact(ISING, nx.complete_graph(N), beta, params={"J": 1 / N, "h": 0.1})
-    np.testing.assert_allclose(r.magnetization, curie_weiss_magnetization(N, beta, 1 / N, 0.1),
-                               rtol=1e-10)
+    np.testing.assert_allclose(
+        r.magnetization, curie_weiss_magnetization(N, beta, 1 / N, 0.1), rtol=1e-10
+    )
 
 
 def test_meanfield_error_shrinks_on_the_complete_graph():
@@ -216,8 +224,14 @@ def test_meanfield_error_shrinks_on_the_complete_graph():
     beta, h_ = 1.25, 0.1
     errors = []
     for N in (16, 32, 64, 128):
-        r = graphs.meanfield(ISING, nx.complete_graph(N), beta, params={"J": 1 / N, "h": h_},
-                             init=np.full(N, 0.5), tol=1e-12)
+        r = graphs.meanfield(
+            ISING,
+            nx.complete_graph(N),
+            beta,
+            params={"J": 1 / N, "h": h_},
+            init=np.full(N, 0.5),
+            tol=1e-12,
+        )
         assert r.converged
         m_mf = r.magnetization.mean()
         # the solution is homogeneous: m = tanh(beta ((N - 1)/N m + h))
@@ -228,6 +242,7 @@ def test_meanfield_error_shrinks_on_the_complete_graph():
 
 
 # --- mean-field schedules, Weiss, consistency ------------------------------------------------
+
 
 def random_spin1_graph():
     G = nx.gnp_random_graph(12, 0.3, seed=4)
@@ -250,22 +265,27 @@ def meanfield_residual(model, G, beta, params, result):
         energy = np.array([field(a, *node) for a in values])
         for u in G[v]:
             edge = lookup(G.edges[u, v], params, [p.name for p in model.edge_params])
-            energy += np.array([sum(qb * pair(a, b, *edge) for qb, b in zip(q[u], values))
-                                for a in values])
+            energy += np.array(
+                [sum(qb * pair(a, b, *edge) for qb, b in zip(q[u], values)) for a in values]
+            )
         w = np.exp(-beta * (energy - energy.min()))
         worst = max(worst, float(np.max(np.abs(w / w.sum() - q[v]))))
     return worst
 
 
-@given(graph=small_graphs(), alphabet=st.sampled_from(ALPHABETS),
-       schedule=st.sampled_from(["parallel", "sequential"]))
+@given(
+    graph=small_graphs(),
+    alphabet=st.sampled_from(ALPHABETS),
+    schedule=st.sampled_from(["parallel", "sequential"]),
+)
 def test_meanfield_solves_the_meanfield_equations(graph, alphabet, schedule):
     """Drawn graphs, alphabets (several fields: m and m2) and per-node/per-edge parameters:
     the converged state satisfies the mean-field equations written here with numpy."""
     G, params = graph
     model = generic_model(alphabet)
-    r = graphs.meanfield(model, G, 0.2, params=params, schedule=schedule, tol=1e-13,
-                         max_iter=5000, seed=0)
+    r = graphs.meanfield(
+        model, G, 0.2, params=params, schedule=schedule, tol=1e-13, max_iter=5000, seed=0
+    )
     assume(r.converged)  # beta = 0.2 keeps most draws contracting; the rest say so
     # stop rule: max change < 1e-13 per iteration; the residual of q in [0, 1] follows
     assert meanfield_residual(model, G, 0.2, params, r) < 1e-10
@@ -276,10 +296,8 @@ def test_parallel_and_sequential_reach_the_same_fixed_point():
     """beta = 0.4 with |J| < 1 on a sparse graph: the mean-field map is a contraction, so the
     fixed point is unique and both schedules must find it."""
     G, beta, params = random_spin1_graph(), 0.4, {"D": 0.2}
-    par = graphs.meanfield(SPIN1, G, beta, params=params, schedule="parallel", tol=1e-12,
-                           seed=1)
-    seq = graphs.meanfield(SPIN1, G, beta, params=params, schedule="sequential", tol=1e-12,
-                           seed=2)
+    par = graphs.meanfield(SPIN1, G, beta, params=params, schedule="parallel", tol=1e-12, seed=1)
+    seq = graphs.meanfield(SPIN1, G, beta, params=params, schedule="sequential", tol=1e-12, seed=2)
     assert par.converged and seq.converged
     assert par.message.startswith("converged") and seq.message.startswith("converged")
     # stop rule: max change < 1e-12 with damping 0.5 and a contraction: distance ~1e-11
@@ -308,16 +326,16 @@ def test_random_regular_graph_gives_the_weiss_solution():
     r = graphs.meanfield(ISING, G, beta, params=params, seed=0, tol=1e-13)
     assert r.converged
     weiss = numerics.compile(derive.meanfield(ISING, degree=z))
-    w = numerics.fixed_point(weiss, [0.0], params={"beta": beta, **params}, tol=1e-14,
-                             strict=True)
+    w = numerics.fixed_point(weiss, [0.0], params={"beta": beta, **params}, tol=1e-14, strict=True)
     np.testing.assert_allclose(r.state[:, 0], w.x[0], atol=1e-11)
     assert w.x[0] == pytest.approx(math.tanh(beta * (z * w.x[0] + 0.2)), abs=1e-13)
 
 
 def test_meanfield_on_potts_is_consistent():
     G = chorded_cycle()
-    potts = PairwiseModel(range(3), -J * sp.KroneckerDelta(si, sj),
-                          -h * sp.KroneckerDelta(si, 0), variables=(si, sj))
+    potts = PairwiseModel(
+        range(3), -J * sp.KroneckerDelta(si, sj), -h * sp.KroneckerDelta(si, 0), variables=(si, sj)
+    )
     params = {"J": 0.7, "h": 0.3}
     r = graphs.meanfield(potts, G, 0.8, params=params, tol=1e-12, seed=0)
     assert r.converged and r.moments == ("p0", "p1", "p2")
@@ -336,10 +354,16 @@ OK = {"J": 1.0, "h": 0.0}
 
 
 @pytest.mark.parametrize("solver", list(SOLVERS))
-@pytest.mark.parametrize("beta, message", [(0.0, "finite positive"), (-1.0, "finite positive"),
-                                           (float("nan"), "finite positive"),
-                                           (float("inf"), "finite positive"),
-                                           ("hot", "positive number, got 'hot'")])
+@pytest.mark.parametrize(
+    "beta, message",
+    [
+        (0.0, "finite positive"),
+        (-1.0, "finite positive"),
+        (float("nan"), "finite positive"),
+        (float("inf"), "finite positive"),
+        ("hot", "positive number, got 'hot'"),
+    ],
+)
 def test_bad_beta(solver, beta, message):
     with pytest.raises(ValueError, match=message):
         SOLVERS[solver](nx.path_graph(3), beta, params=OK)
@@ -401,8 +425,9 @@ def test_not_a_model():
 
 def test_meanfield_zero_iterations():
     try:
-        r = graphs.meanfield(ISING, nx.path_graph(3), 1.0, params=OK, max_iter=0,
-                             schedule="sequential")
+        r = graphs.meanfield(
+            ISING, nx.path_graph(3), 1.0, params=OK, max_iter=0, schedule="sequential"
+        )
     except ValueError as err:  # rejecting max_iter < 1 at the API edge is fine too
         assert "max_iter" in str(err)
     else:

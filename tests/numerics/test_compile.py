@@ -36,17 +36,22 @@ R = sp.Rational
 # Potts labels), closed forms (tanh) and log-sum-exp forms, one and several fields.
 MODELS = {
     "ising": lambda: PairwiseModel((-1, 1), -J * si * sj, -h * si, variables=(si, sj)),
-    "spin-1": lambda: PairwiseModel((-1, 0, 1), -J * si * sj, -h * si + D * si**2,
-                                    variables=(si, sj)),
-    "potts": lambda: PairwiseModel(range(3), -J * sp.KroneckerDelta(si, sj),
-                                   -h * sp.KroneckerDelta(si, 0), variables=(si, sj)),
+    "spin-1": lambda: PairwiseModel(
+        (-1, 0, 1), -J * si * sj, -h * si + D * si**2, variables=(si, sj)
+    ),
+    "potts": lambda: PairwiseModel(
+        range(3), -J * sp.KroneckerDelta(si, sj), -h * sp.KroneckerDelta(si, 0), variables=(si, sj)
+    ),
     "lattice gas": lambda: PairwiseModel((0, 1), -J * si * sj, -h * si, variables=(si, sj)),
-    "halves": lambda: PairwiseModel((R(-3, 2), R(-1, 2), R(1, 2), 2),
-                                    J * si * sj - 2 * K * (si**2 * sj + si * sj**2)
-                                    + L * si**2 * sj**2, -h * si + D * si**2,
-                                    variables=(si, sj)),
-    "exponential": lambda: PairwiseModel((-1, 0, 1), J * sp.exp(K * si * sj), -h * si,
-                                         variables=(si, sj)),
+    "halves": lambda: PairwiseModel(
+        (R(-3, 2), R(-1, 2), R(1, 2), 2),
+        J * si * sj - 2 * K * (si**2 * sj + si * sj**2) + L * si**2 * sj**2,
+        -h * si + D * si**2,
+        variables=(si, sj),
+    ),
+    "exponential": lambda: PairwiseModel(
+        (-1, 0, 1), J * sp.exp(K * si * sj), -h * si, variables=(si, sj)
+    ),
 }
 _EQS = {}
 
@@ -63,9 +68,9 @@ def evalf(expr, point):
 
 # --- compiled kernel == sympy evalf ---------------------------------------------------------
 
+
 @settings(max_examples=40)
-@given(name=st.sampled_from(sorted(MODELS)), degree=st.sampled_from([None, 3]),
-       data=st.data())
+@given(name=st.sampled_from(sorted(MODELS)), degree=st.sampled_from([None, 3]), data=st.data())
 def test_kernel_matches_evalf(name, degree, data):
     eqs = meanfield_eqs(name, degree)
     kernel = numerics.compile(eqs)
@@ -112,9 +117,9 @@ def test_array_equals_scalar_and_broadcasts():
     eqs = meanfield_eqs("spin-1")
     kernel = numerics.compile(eqs)
     assert kernel.arguments == ("H", "beta", "D", "h")
-    H = np.linspace(-2, 2, 4)[:, None]       # (4, 1)
-    beta = 0.7                                # scalar
-    Dv = np.array([-1.0, 0.0, 0.5])           # (3,)
+    H = np.linspace(-2, 2, 4)[:, None]  # (4, 1)
+    beta = 0.7  # scalar
+    Dv = np.array([-1.0, 0.0, 0.5])  # (3,)
     hv = np.array([[0.1], [0.2], [-0.3], [0.0]])  # (4, 1)
     out = kernel.array(H, beta, Dv, hv)
     obs = kernel.array(H, beta, Dv, hv, observables=True)
@@ -140,16 +145,26 @@ y = sp.Symbol("y")
 
 def gauss_quad(f):
     """E f(z), z ~ N(0, 1), by adaptive quadrature on the real line (QUADPACK qagi)."""
-    value, err = quad(lambda t: f(t) * math.exp(-t * t / 2) / math.sqrt(2 * math.pi),
-                      -np.inf, np.inf, epsabs=1e-14, epsrel=1e-13, limit=200)
+    value, err = quad(
+        lambda t: f(t) * math.exp(-t * t / 2) / math.sqrt(2 * math.pi),
+        -np.inf,
+        np.inf,
+        epsabs=1e-14,
+        epsrel=1e-13,
+        limit=200,
+    )
     assert err < 1e-12
     return value
 
 
-E_TANH = Equations("E tanh", "map", [a, b], [],
-                   {y: GaussianExpectation(sp.tanh(a + b * z), z)})
-E_TANH2 = Equations("E tanh tanh", "map", [a, b, c, d], [],
-                    {y: GaussianExpectation(sp.tanh(a + b * z) * sp.tanh(c + d * z), z)})
+E_TANH = Equations("E tanh", "map", [a, b], [], {y: GaussianExpectation(sp.tanh(a + b * z), z)})
+E_TANH2 = Equations(
+    "E tanh tanh",
+    "map",
+    [a, b, c, d],
+    [],
+    {y: GaussianExpectation(sp.tanh(a + b * z) * sp.tanh(c + d * z), z)},
+)
 coef = st.floats(-2.0, 2.0)
 
 # Default rule: trapezoid on [-12, 12] with 241 nodes (h = 0.1). tanh(a + b z) has poles at
@@ -160,8 +175,7 @@ coef = st.floats(-2.0, 2.0)
 @given(a_=coef, b_=coef)
 def test_expectation_of_tanh_trapezoid(a_, b_):
     kernel = numerics.compile(E_TANH)
-    assert kernel(a_, b_) == pytest.approx(gauss_quad(lambda t: math.tanh(a_ + b_ * t)),
-                                           abs=1e-10)
+    assert kernel(a_, b_) == pytest.approx(gauss_quad(lambda t: math.tanh(a_ + b_ * t)), abs=1e-10)
 
 
 @given(a_=coef, b_=coef, c_=coef, d_=coef)
@@ -180,8 +194,7 @@ small = st.floats(-1.0, 1.0)
 @given(a_=coef, b_=small)
 def test_expectation_of_tanh_hermite(a_, b_):
     kernel = numerics.compile(E_TANH, quadrature="hermite")
-    assert kernel(a_, b_) == pytest.approx(gauss_quad(lambda t: math.tanh(a_ + b_ * t)),
-                                           abs=1e-10)
+    assert kernel(a_, b_) == pytest.approx(gauss_quad(lambda t: math.tanh(a_ + b_ * t)), abs=1e-10)
 
 
 @given(a_=coef, b_=small, c_=coef, d_=small)
@@ -199,10 +212,16 @@ def test_hermite_is_worse_at_large_slope():
     assert abs(trapezoid - expected) < 1e-8 < abs(hermite - expected)
 
 
-E_2D = Equations("E tanh 2d", "map", [a, b, c], [],
-                 {y: GaussianExpectation(sp.tanh(a + b * z1 + c * z2), (z1, z2))})
-E_SEP = Equations("E tanh cos", "map", [a], [],
-                  {y: GaussianExpectation(sp.tanh(a + z1) * sp.cos(z2), (z1, z2))})
+E_2D = Equations(
+    "E tanh 2d",
+    "map",
+    [a, b, c],
+    [],
+    {y: GaussianExpectation(sp.tanh(a + b * z1 + c * z2), (z1, z2))},
+)
+E_SEP = Equations(
+    "E tanh cos", "map", [a], [], {y: GaussianExpectation(sp.tanh(a + z1) * sp.cos(z2), (z1, z2))}
+)
 mid = st.floats(-1.5, 1.5)
 
 
@@ -232,6 +251,7 @@ def test_expectation_evalf_agrees_with_quad():
 
 # --- stability ------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("sign", [1, -1])
 def test_logsumexp_keeps_spin1_finite(sign):
     """beta * H = +-800: every Boltzmann weight exp(800) overflows float64 (max ~ exp(709))."""
@@ -248,15 +268,23 @@ def test_naive_sum_of_exponentials_would_overflow():
     """The same equations with LogSumExp expanded to log(sum exp) are not finite at 800:
     the check above can fail."""
     eqs = meanfield_eqs("spin-1")
-    naive = Equations("naive spin-1", "fixed_point", eqs.inputs, eqs.node_params,
-                      {s: e.replace(derive.LogSumExp, lambda *xs: sp.log(sp.Add(*map(sp.exp, xs))))
-                       for s, e in eqs.outputs.items()})
+    naive = Equations(
+        "naive spin-1",
+        "fixed_point",
+        eqs.inputs,
+        eqs.node_params,
+        {
+            s: e.replace(derive.LogSumExp, lambda *xs: sp.log(sp.Add(*map(sp.exp, xs))))
+            for s, e in eqs.outputs.items()
+        },
+    )
     with np.errstate(all="ignore"):
         m = numerics.compile(naive)(800.0, 1.0, 0.3, 0.0)
     assert not np.isfinite(m)
 
 
 # --- errors ---------------------------------------------------------------------------------
+
 
 def test_compile_error_unknown_function():
     x = sp.Symbol("x")
@@ -286,10 +314,17 @@ def test_unknown_quadrature_rule():
 
 # --- disk cache and export: fresh interpreters ----------------------------------------------
 
+
 def run_python(code, env_extra=None, args=()):
     env = dict(os.environ, **(env_extra or {}))
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=240)
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -322,8 +357,7 @@ def test_disk_cache_is_reused_by_a_fresh_process(tmp_path):
     assert second["path"] == first["path"]
     assert second["mtime"] == first["mtime"]  # identical source: the file is not rewritten
     assert second["hits"] >= 1 and second["misses"] == 0  # machine code loaded from disk
-    assert second["value"] == first["value"] == pytest.approx(math.tanh(0.75) + 0.125,
-                                                               rel=1e-15)
+    assert second["value"] == first["value"] == pytest.approx(math.tanh(0.75) + 0.125, rel=1e-15)
 
 
 EXPORT_RUNNER = """
@@ -379,7 +413,7 @@ def test_powers_in_denominators_print_with_parentheses(x, a, b):
     after a division, or a / x**2 is computed as a / x * x. Exact rationals, so the only
     tolerance is rounding (1e-13 relative on a handful of operations)."""
     X, Y, Z = sp.symbols("X Y Z")
-    expr = X**a / (X + 1)**b + 3 / X**2 - X * (X + 2)**-3 / (X - 5)**2
+    expr = X**a / (X + 1) ** b + 3 / X**2 - X * (X + 2) ** -3 / (X - 5) ** 2
     kernel = numerics.compile(Equations("powers", "map", [X], [], {Z: expr}))
     want = float(expr.subs(X, sp.Rational(x)).evalf(30))
     assert kernel(x) == pytest.approx(want, rel=1e-13, abs=1e-13)

@@ -79,8 +79,12 @@ def test_anderson_is_faster_on_a_slow_linear_contraction():
     assert fast.iterations <= 10 and plain.iterations > 1000
 
 
-@given(c=st.lists(st.floats(-5, 5), min_size=1, max_size=4), k=st.floats(0.05, 0.95),
-       damping=st.floats(0.0, 0.9), memory=st.integers(1, 5))
+@given(
+    c=st.lists(st.floats(-5, 5), min_size=1, max_size=4),
+    k=st.floats(0.05, 0.95),
+    damping=st.floats(0.0, 0.9),
+    memory=st.integers(1, 5),
+)
 def test_anderson_finds_the_same_fixed_point(c, k, damping, memory):
     """Nonlinear contraction x = k cos(x) + c: Anderson mixing (any memory, any damping)
     stops at the point plain iteration finds; both stop at residual 1e-12, i.e. within
@@ -88,8 +92,9 @@ def test_anderson_finds_the_same_fixed_point(c, k, damping, memory):
     c = np.array(c)
     F = lambda x: k * np.cos(x) + c  # noqa: E731
     plain = fixed_point(F, np.zeros_like(c), tol=1e-12, max_iter=100_000)
-    fast = fixed_point(F, np.zeros_like(c), tol=1e-12, anderson=memory, damping=damping,
-                       max_iter=100_000)
+    fast = fixed_point(
+        F, np.zeros_like(c), tol=1e-12, anderson=memory, damping=damping, max_iter=100_000
+    )
     assert plain.converged and fast.converged
     np.testing.assert_allclose(fast.x, plain.x, atol=5e-11)
 
@@ -112,8 +117,9 @@ def test_nan_stops():
 
 
 def test_strict_raises_convergence_error():
-    with pytest.raises(ConvergenceError, match=r"no convergence to tol=1e-10 in 5 iterations") \
-            as info:
+    with pytest.raises(
+        ConvergenceError, match=r"no convergence to tol=1e-10 in 5 iterations"
+    ) as info:
         fixed_point(lambda x: 0.99 * x + 1.0, [0.0], max_iter=5, strict=True)
     assert info.value.result is not None and info.value.result.iterations == 5
     with pytest.raises(ConvergenceError, match="not finite"):
@@ -133,16 +139,23 @@ si, sj, J, h = sp.symbols("s_i s_j J h", real=True)
 ISING = derive.PairwiseModel((-1, 1), -J * si * sj, -h * si, variables=(si, sj))
 
 
-@given(beta=st.floats(0.1, 2.0), z=st.integers(1, 6), Jv=st.floats(0.1, 1.5),
-       hv=st.floats(0.05, 1.0))
+@given(
+    beta=st.floats(0.1, 2.0), z=st.integers(1, 6), Jv=st.floats(0.1, 1.5), hv=st.floats(0.05, 1.0)
+)
 def test_kernel_weiss_matches_brentq(beta, z, Jv, hv):
     """m = tanh(beta (z J m + h)) with h > 0: the largest root is the one reached from m = 1
     (the map is increasing, so iterates from above decrease monotonically onto it)."""
     zs = sp.Symbol("z", positive=True, integer=True)
     kernel = numerics.compile(derive.meanfield(ISING, degree=zs))
     assert kernel.arguments == ("m", "beta", "z", "J", "h")
-    r = fixed_point(kernel, [1.0], params={"beta": beta, "z": z, "J": Jv, "h": hv},
-                    tol=1e-13, max_iter=100_000, strict=True)
+    r = fixed_point(
+        kernel,
+        [1.0],
+        params={"beta": beta, "z": z, "J": Jv, "h": hv},
+        tol=1e-13,
+        max_iter=100_000,
+        strict=True,
+    )
     g = lambda m: math.tanh(beta * (z * Jv * m + hv)) - m  # noqa: E731
     # g(1) < 0 and g(0) = tanh(beta h) > 0: the root in (0, 1] that is largest
     grid = np.linspace(0.0, 1.0, 2001)

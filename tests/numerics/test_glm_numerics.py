@@ -32,6 +32,7 @@ SPARSE = GLM(Prior.gauss_bernoulli(R(1, 5)), Channel.gaussian(DELTA))  # rho = 0
 
 # --- thresholds and errors from state evolution ---------------------------------------------
 
+
 def test_binary_perceptron_thresholds():
     """REFERENCE: alpha_IT ~ 1.245 (Gyorgyi 1990; Barbier et al. 2019), alpha_alg ~ 1.493.
     The brackets are +-0.005 around the published three digits (bisection xtol = 1e-5)."""
@@ -41,10 +42,11 @@ def test_binary_perceptron_thresholds():
     assert th.alpha_it < th.alpha_alg
 
 
-@pytest.mark.parametrize("glm, alpha", [(PERCEPTRON, 0.5), (PERCEPTRON, 1.0), (PERCEPTRON, 1.2),
-                                        (GAUSSIAN_SIGN, 5.0)],
-                         ids=["rademacher-0.5", "rademacher-1.0", "rademacher-1.2",
-                              "gaussian-5.0"])
+@pytest.mark.parametrize(
+    "glm, alpha",
+    [(PERCEPTRON, 0.5), (PERCEPTRON, 1.0), (PERCEPTRON, 1.2), (GAUSSIAN_SIGN, 5.0)],
+    ids=["rademacher-0.5", "rademacher-1.0", "rademacher-1.2", "gaussian-5.0"],
+)
 def test_sign_channel_errors_are_arccos(glm, alpha):
     """Sign channel, rho = 1 (both priors): Bayes error arccos(sqrt q)/pi, Gibbs error
     arccos(q)/pi, at the SE fixed point.
@@ -94,15 +96,32 @@ def test_bayes_error_of_gaussian_perceptron_decays_as_0_4417_over_alpha():
 AMP_CASES = [
     ("perceptron-1000", PERCEPTRON, 1.0, {}, "overlap", 1000, 8, 4 * 0.019 / np.sqrt(8) + 0.002),
     ("perceptron-2000", PERCEPTRON, 1.0, {}, "overlap", 2000, 4, 4 * 0.012 / np.sqrt(4) + 0.003),
-    ("sparse-0.3-1000", SPARSE, 0.3, {"Delta": 1e-4}, "mse", 1000, 8,
-     4 * 0.028 / np.sqrt(8) + 0.007),
-    ("sparse-0.5-1000", SPARSE, 0.5, {"Delta": 1e-4}, "mse", 1000, 8,
-     4 * 2.0e-5 / np.sqrt(8) + 7e-6),
+    (
+        "sparse-0.3-1000",
+        SPARSE,
+        0.3,
+        {"Delta": 1e-4},
+        "mse",
+        1000,
+        8,
+        4 * 0.028 / np.sqrt(8) + 0.007,
+    ),
+    (
+        "sparse-0.5-1000",
+        SPARSE,
+        0.5,
+        {"Delta": 1e-4},
+        "mse",
+        1000,
+        8,
+        4 * 2.0e-5 / np.sqrt(8) + 7e-6,
+    ),
 ]
 
 
-@pytest.mark.parametrize("name, glm, alpha, params, observable, n, seeds, tol", AMP_CASES,
-                         ids=[c[0] for c in AMP_CASES])
+@pytest.mark.parametrize(
+    "name, glm, alpha, params, observable, n, seeds, tol", AMP_CASES, ids=[c[0] for c in AMP_CASES]
+)
 def test_gamp_follows_state_evolution(name, glm, alpha, params, observable, n, seeds, tol):
     se = numerics.state_evolution(glm, alpha, params=params)
     expected = se.overlap if observable == "overlap" else se.mse
@@ -117,20 +136,21 @@ def test_gamp_follows_state_evolution(name, glm, alpha, params, observable, n, s
 
 # --- VAMP -----------------------------------------------------------------------------------
 
+
 def test_vamp_converges_where_gamp_does_not():
     """Condition number 1000 (geometric singular values), alpha = 1, Delta = 1e-2: GAMP
     diverges or stalls (measured: its mse reaches 1e9-1e12), VAMP converges in 60-70
     iterations to mse 0.05-0.06, well under the prior's rho = 0.2."""
     params = {"Delta": 1e-2}
     for seed in (0, 1):
-        data = numerics.teacher_student(SPARSE, 500, 1.0, seed=seed, params=params,
-                                        condition_number=1000)
+        data = numerics.teacher_student(
+            SPARSE, 500, 1.0, seed=seed, params=params, condition_number=1000
+        )
         gamp = numerics.amp(SPARSE, data.X, data.y, params=params, truth=data.w_star)
         assert not gamp.converged
         assert "diverged" in gamp.message or "no convergence" in gamp.message
         assert not np.any(np.isnan(gamp.estimate))
-        vamp = numerics.vamp(SPARSE, data.X, data.y, params=params, truth=data.w_star,
-                             max_iter=300)
+        vamp = numerics.vamp(SPARSE, data.X, data.y, params=params, truth=data.w_star, max_iter=300)
         assert vamp.converged, vamp.message
         assert np.all(np.isfinite(vamp.estimate))
         assert vamp.history["mse"][-1] < 0.1
@@ -143,17 +163,16 @@ def test_vamp_agrees_with_gamp_on_iid_data():
     params = {"Delta": 1e-2}
     for seed in (0, 1):
         data = numerics.teacher_student(SPARSE, 1000, 1.0, seed=seed, params=params)
-        gamp = numerics.amp(SPARSE, data.X, data.y, params=params, truth=data.w_star,
-                            max_iter=300)
-        vamp = numerics.vamp(SPARSE, data.X, data.y, params=params, truth=data.w_star,
-                             max_iter=300)
+        gamp = numerics.amp(SPARSE, data.X, data.y, params=params, truth=data.w_star, max_iter=300)
+        vamp = numerics.vamp(SPARSE, data.X, data.y, params=params, truth=data.w_star, max_iter=300)
         assert gamp.converged and vamp.converged
         mse = gamp.history["mse"][-1]
-        assert np.mean((gamp.estimate - vamp.estimate)**2) < 1e-4 * mse
+        assert np.mean((gamp.estimate - vamp.estimate) ** 2) < 1e-4 * mse
         assert vamp.history["mse"][-1] == pytest.approx(mse, rel=1e-3)
 
 
 # --- the exported solver --------------------------------------------------------------------
+
 
 def test_exported_amp_runs_without_sympy(tmp_path):
     """numerics.export_amp writes a solver that needs numpy and numba only: imported in a
@@ -187,8 +206,9 @@ def test_exported_amp_runs_without_sympy(tmp_path):
                                                                     "numerics"))
         print(json.dumps({{"iterations": it, "converged": bool(conv), "loaded": loaded}}))
     """)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         timeout=300, cwd=tmp_path)
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=tmp_path
+    )
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert report["loaded"] == ["sympy"]  # only the blocked None entry
@@ -198,6 +218,7 @@ def test_exported_amp_runs_without_sympy(tmp_path):
 
 
 # --- bad input ------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def small():
@@ -248,6 +269,7 @@ def test_vamp_needs_a_gaussian_channel():
 
 
 # --- mismatched state evolution -----------------------------------------------------------
+
 
 def test_mismatched_state_evolution_with_the_teacher_as_student_is_bayes_optimal():
     """Student = teacher: m = q, chi = rho - q and the same q as Bayes-optimal SE, to the

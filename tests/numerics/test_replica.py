@@ -34,6 +34,7 @@ def sk(T, J0=0.0, **kw):
 
 # --- paramagnet -----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("T", [1.5, 2.0, 3.0])
 def test_paramagnet_above_tc(T):
     r"""At m = q = 0 the RS free energy is f = -T ln 2 - beta J^2 / 4 (the annealed one), so
@@ -51,6 +52,7 @@ def test_paramagnet_above_tc(T):
 
 
 # --- para / spin glass / ferro lines ----------------------------------------------------------
+
 
 def test_spin_glass_transition_at_T_equal_J():
     below, above = sk(0.97), sk(1.03)
@@ -124,6 +126,7 @@ def test_rs_entropy_is_negative_at_low_temperature(cold):
 
 # --- de Almeida-Thouless -----------------------------------------------------------------------
 
+
 def test_at_stability():
     """In the paramagnet (q = 0) AT = beta^2 J^2 E sech^4(0) = beta^2 exactly: 1/1.44 at
     T = 1.2; at T = 0.5 the spin-glass RS solution is unstable (measured AT = 1.36).
@@ -136,12 +139,16 @@ def test_at_stability():
 
 # --- thermodynamic consistency -----------------------------------------------------------------
 
-@pytest.mark.parametrize("model, beta, J0, params, phase", [
-    (SK, 2.0, 0.0, {"h": 0.0}, "spin glass"),
-    (SK, 1 / 0.7, 1.5, {"h": 0.0}, "ferromagnetic"),
-    (SK, 1.6, 0.5, {"h": 0.2}, "ferromagnetic"),
-    (GS, 1.5, 0.0, {"D": 0.3}, "spin glass"),
-])
+
+@pytest.mark.parametrize(
+    "model, beta, J0, params, phase",
+    [
+        (SK, 2.0, 0.0, {"h": 0.0}, "spin glass"),
+        (SK, 1 / 0.7, 1.5, {"h": 0.0}, "ferromagnetic"),
+        (SK, 1.6, 0.5, {"h": 0.2}, "ferromagnetic"),
+        (GS, 1.5, 0.0, {"D": 0.3}, "spin glass"),
+    ],
+)
 def test_energy_is_derivative_of_beta_f(model, beta, J0, params, phase):
     """u = d(beta f)/d beta by a central difference (step 1e-4) with the saddle point
     re-solved at each beta. Truncation eps^2/6 (beta f)''' ~ 2e-9, rounding 1e-13/eps ~ 1e-9
@@ -157,21 +164,25 @@ def test_energy_is_derivative_of_beta_f(model, beta, J0, params, phase):
 
     centre = solve(beta)
     assert centre.phase == phase
-    fd = ((beta + eps) * solve(beta + eps).free_energy
-          - (beta - eps) * solve(beta - eps).free_energy) / (2 * eps)
+    fd = (
+        (beta + eps) * solve(beta + eps).free_energy - (beta - eps) * solve(beta - eps).free_energy
+    ) / (2 * eps)
     assert centre.energy == pytest.approx(fd, abs=1e-7)
     assert centre.entropy == pytest.approx(beta * (centre.energy - centre.free_energy), abs=1e-12)
 
 
 # --- Ghatak-Sherrington ------------------------------------------------------------------------
 
+
 def paramagnetic_Q(beta, Dv, J=1.0):
     """At m = q = 0 the RS site law is P(0) ∝ 1, P(+-1) ∝ e^A, A = beta^2 J^2 Q/2 - beta D,
     so Q = <s^2> solves Q = 2 e^A / (1 + 2 e^A) (brentq on [0, 1]: the right side maps
     [0, 1] into (0, 1))."""
+
     def g(Q):
         A = beta**2 * J**2 * Q / 2 - beta * Dv
         return 2 / (2 + math.exp(-A)) - Q
+
     return brentq(g, 0.0, 1.0, xtol=1e-15, rtol=1e-15)
 
 
@@ -201,6 +212,7 @@ def test_ghatak_sherrington_high_temperature_self_overlap():
 
 # --- initial conditions -----------------------------------------------------------------------
 
+
 def test_paramagnetic_fixed_point_exists_at_any_temperature():
     """m = q = 0 solves the RS equations at every T (E tanh(0) = 0): from init="paramagnetic"
     the solver stays there even at T = 0.5, where that solution is unstable (AT = beta^2 = 4),
@@ -221,6 +233,7 @@ def test_bad_init():
 
 
 # --- bad input --------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("beta", [0.0, -1.0, float("nan"), float("inf")])
 def test_bad_beta(beta):
@@ -253,8 +266,8 @@ def test_non_bilinear_model():
 # --- the scale of the spins: a quadrature bug ---------------------------------------------------
 
 SK_PLAIN = PairwiseModel((-1, 1), -K * si * sj, variables=(si, sj))
-SK_TWICE = PairwiseModel((-1, 1), -2 * K * si * sj, variables=(si, sj))   # kappa = 2
-SK_WIDE = PairwiseModel((-2, 2), -K * si * sj, variables=(si, sj))        # sigma = +-2
+SK_TWICE = PairwiseModel((-1, 1), -2 * K * si * sj, variables=(si, sj))  # kappa = 2
+SK_WIDE = PairwiseModel((-2, 2), -K * si * sj, variables=(si, sj))  # sigma = +-2
 
 
 def rescaled(model, beta, order=None):
@@ -290,6 +303,7 @@ def test_rescaled_models_with_default_quadrature(model, beta):
 
 
 # --- Monte Carlo at high temperature ------------------------------------------------------------
+
 
 def test_monte_carlo_energy_matches_rs_at_high_temperature():
     r"""SK, N = 200, T = 1.5 (beta = 2/3, paramagnet): RS gives u = -beta/2 exactly.

@@ -121,7 +121,10 @@ def test_erfcx_edges(x, want):
     assert math.isfinite(erfcx(-26.6))
 
 
-@pytest.mark.parametrize("x", [-26.5, -20.3, -7.1, -2.5, -0.3, 1e-12, 0.37, 1.9, 4.4, 9.99, 10.01, 17.0, 26.4, 300.0, 1e7])
+@pytest.mark.parametrize(
+    "x",
+    [-26.5, -20.3, -7.1, -2.5, -0.3, 1e-12, 0.37, 1.9, 4.4, 9.99, 10.01, 17.0, 26.4, 300.0, 1e7],
+)
 def test_erfcx_mpmath(x):
     mp = _mp()
     mp.mp.dps = 40
@@ -203,7 +206,9 @@ def test_log_ndtr_edges():
     assert log_ndtr(-1e200) == -math.inf
 
 
-@pytest.mark.parametrize("x", [-9000.5, -50.0, -38.0, -20.1, -5.01, -4.99, -1.3, 0.0, 0.7, 2.2, 6.5, 15.0, 30.0])
+@pytest.mark.parametrize(
+    "x", [-9000.5, -50.0, -38.0, -20.1, -5.01, -4.99, -1.3, 0.0, 0.7, 2.2, 6.5, 15.0, 30.0]
+)
 def test_log_ndtr_mpmath(x):
     mp = _mp()
     mp.mp.dps = 40
@@ -224,7 +229,9 @@ def test_log_gauss_tail_matches_scipy(x):
     # conditioned: for x < -1, H(x) is close to 1 and the direct log loses ~eps/(1 - H) digits
     if -1.0 < x < 25.0:
         direct = math.log(0.5 * math.erfc(x / math.sqrt(2.0)))
-        assert_close(log_gauss_tail(x), direct, 1e-13 * max(1.0, x * x), what=f"log_gauss_tail({x!r})")
+        assert_close(
+            log_gauss_tail(x), direct, 1e-13 * max(1.0, x * x), what=f"log_gauss_tail({x!r})"
+        )
 
 
 def test_log_gauss_tail_edges():
@@ -271,7 +278,14 @@ def test_erfinv_roundtrip(x):
 
 @pytest.mark.parametrize(
     "y, want",
-    [(1.0, math.inf), (-1.0, -math.inf), (1.5, math.nan), (-1.0000001, math.nan), (math.inf, math.nan), (math.nan, math.nan)],
+    [
+        (1.0, math.inf),
+        (-1.0, -math.inf),
+        (1.5, math.nan),
+        (-1.0000001, math.nan),
+        (math.inf, math.nan),
+        (math.nan, math.nan),
+    ],
 )
 def test_erfinv_edges(y, want):
     assert_close(erfinv(y), want, 0.0, what=f"erfinv({y!r})")
@@ -282,7 +296,23 @@ def test_erfinv_signed_zero():
     assert erfinv(-0.0) == 0.0 and math.copysign(1.0, erfinv(-0.0)) == -1.0
 
 
-@pytest.mark.parametrize("y", [1e-300, 1e-8, 0.1, 0.5, 0.5000001, 0.9, 0.999999, 1 - 1e-7, 1 - 1e-9, 1 - 1e-12, 1 - 2.0**-53, -0.75])
+@pytest.mark.parametrize(
+    "y",
+    [
+        1e-300,
+        1e-8,
+        0.1,
+        0.5,
+        0.5000001,
+        0.9,
+        0.999999,
+        1 - 1e-7,
+        1 - 1e-9,
+        1 - 1e-12,
+        1 - 2.0**-53,
+        -0.75,
+    ],
+)
 def test_erfinv_mpmath(y):
     mp = _mp()
     mp.mp.dps = 40
@@ -351,7 +381,19 @@ def test_owens_t_edges(h, a, want):
 
 @pytest.mark.parametrize(
     "h, a",
-    [(0.1, 0.2), (0.5, 0.99), (1.0, 1.0), (2.5, 0.05), (3.0, 3.0), (6.0, 0.8), (11.7, 0.93), (20.0, 0.5), (30.0, 2.0), (0.3, 1e4), (5.0, 1e3)],
+    [
+        (0.1, 0.2),
+        (0.5, 0.99),
+        (1.0, 1.0),
+        (2.5, 0.05),
+        (3.0, 3.0),
+        (6.0, 0.8),
+        (11.7, 0.93),
+        (20.0, 0.5),
+        (30.0, 2.0),
+        (0.3, 1e4),
+        (5.0, 1e3),
+    ],
 )
 def test_owens_t_mpmath(h, a):
     mp = _mp()
@@ -361,7 +403,11 @@ def test_owens_t_mpmath(h, a):
     # T = exp(-h^2/2)/(2 pi h) int_0^{a h} exp(-t^2/2) / (1 + t^2/h^2) dt
     u = A * H
     pts = [mp.mpf(0)] + [mp.mpf(k) for k in range(1, 30) if k < u] + [u]
-    ref = mp.exp(-H * H / 2) / (2 * mp.pi * H) * mp.quad(lambda t: mp.exp(-t * t / 2) / (1 + t * t / (H * H)), pts)
+    ref = (
+        mp.exp(-H * H / 2)
+        / (2 * mp.pi * H)
+        * mp.quad(lambda t: mp.exp(-t * t / 2) / (1 + t * t / (H * H)), pts)
+    )
     got = owens_t(h, a)
     # measured: <= 4e-17 absolute, <= 3.2e-15 relative
     assert abs(got - float(ref)) < 1e-16
@@ -372,7 +418,9 @@ def test_owens_t_mpmath(h, a):
 # logsumexp
 # ---------------------------------------------------------------------------
 
-_lse_values = st.floats(min_value=-1e4, max_value=1e4, allow_nan=False) | st.sampled_from([-math.inf, 0.0, 1.0, -1e300])
+_lse_values = st.floats(min_value=-1e4, max_value=1e4, allow_nan=False) | st.sampled_from(
+    [-math.inf, 0.0, 1.0, -1e300]
+)
 
 
 @SETTINGS
@@ -386,7 +434,9 @@ def test_logsumexp_array_matches_scipy(values):
     if math.isinf(want):
         assert got == want
         return
-    scale = max(abs(want), float(np.max(np.abs(xs[np.isfinite(xs)]))) if np.isfinite(xs).any() else 0.0, 1.0)
+    scale = max(
+        abs(want), float(np.max(np.abs(xs[np.isfinite(xs)]))) if np.isfinite(xs).any() else 0.0, 1.0
+    )
     assert abs(got - want) <= 8 * EPS * scale, f"logsumexp({values!r}): {got!r} vs {want!r}"
 
 
@@ -442,7 +492,11 @@ def test_helpers_registry_matches_source():
         func = getattr(special, name)
         called = set(func.__code__.co_names) & names
         assert called == set(deps), f"{name}: calls {sorted(called)}, HELPERS says {sorted(deps)}"
-        consts = {n for n in func.__code__.co_names if n in vars(special) and isinstance(vars(special)[n], np.ndarray)}
+        consts = {
+            n
+            for n in func.__code__.co_names
+            if n in vars(special) and isinstance(vars(special)[n], np.ndarray)
+        }
         assert consts == set(special.HELPER_CONSTANTS.get(name, ())), name
 
 
@@ -500,7 +554,9 @@ def test_helper_source_exec_log_gauss_tail(tmp_path):
     f = ns["log_gauss_tail"]
     assert isinstance(f, numba.core.registry.CPUDispatcher)
     for x in [-3.0, 0.0, 1.5, 12.0, 40.0, 1e3]:
-        assert_close(f(x), sc.log_ndtr(-x), 4e-15 + 2.0 * EPS * x * x, what=f"generated log_gauss_tail({x})")
+        assert_close(
+            f(x), sc.log_ndtr(-x), 4e-15 + 2.0 * EPS * x * x, what=f"generated log_gauss_tail({x})"
+        )
     # the dependencies are njit functions in the namespace as well
     assert_close(ns["erfcx"](3.0), sc.erfcx(3.0), 4e-15)
     assert_close(ns["ndtr"](-3.0), sc.ndtr(-3.0), 4e-15)
@@ -517,7 +573,9 @@ def test_helper_source_exec_all(tmp_path):
 
 def test_helper_source_as_module_file(tmp_path):
     """The text works as (part of) a standalone generated module file."""
-    src = "import math\n\nimport numba\nimport numpy as np\n\n\n" + special.helper_source(["log_ndtr", "owens_t"])
+    src = "import math\n\nimport numba\nimport numpy as np\n\n\n" + special.helper_source(
+        ["log_ndtr", "owens_t"]
+    )
     path = tmp_path / "gen_module_special.py"
     path.write_text(src)
     spec = importlib.util.spec_from_file_location("gen_module_special", path)

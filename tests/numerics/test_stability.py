@@ -39,7 +39,7 @@ THREE_POINT = {0.5: 0.25, 1.0: 0.5, 1.5: 0.25}
 LAWS = {"ferro": {"J": 1.0}, "pm": PM_J, "three": {"J": THREE_POINT}}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def stability(model, c, law):
     """One scan per (model, degree, law), shared by the tests that read it (~0.6 s each)."""
     return numerics.bp_stability({"ising": ISING, "potts": POTTS3}[model], c, LAWS[law])
@@ -67,8 +67,7 @@ def test_ising_ferromagnet_reference_number():
 def test_pm_j_spin_glass(c):
     r = stability("ising", c, "pm")
     assert math.tanh(1 / r.temperature_spin_glass) ** 2 == pytest.approx(1 / (c - 1), abs=1e-6)
-    assert r.temperature_spin_glass == pytest.approx(1 / math.atanh(1 / math.sqrt(c - 1)),
-                                                     abs=1e-6)
+    assert r.temperature_spin_glass == pytest.approx(1 / math.atanh(1 / math.sqrt(c - 1)), abs=1e-6)
     # symmetric couplings: E tanh(beta J) = 0, the ferromagnetic eigenvalue stays 0 < 1
     assert r.beta_ferromagnetic is None and r.temperature_ferromagnetic is None
 
@@ -107,6 +106,7 @@ def test_three_point_coupling_law(c):
     """Ising with J in {0.5, 1, 1.5} w.p. {1/4, 1/2, 1/4}: (c-1) E tanh(beta J) = 1 (ferro)
     and (c-1) E tanh(beta J)^2 = 1 (spin glass), each solved here by brentq (bracket
     [1e-3, 50]: the left side is 0 at beta = 0 and tends to c - 1 >= 2 at large beta)."""
+
     def moment(beta, power):
         return sum(p * math.tanh(beta * v) ** power for v, p in THREE_POINT.items())
 
@@ -135,14 +135,18 @@ def test_lattice_gas_maps_to_ising():
 
 # --- bad input ------------------------------------------------------------------------------
 
+
 def test_degree_one_is_refused():
     with pytest.raises(ValueError, match="degree must be at least 2, got 1"):
         numerics.bp_stability(ISING, 1, {"J": 1.0})
 
 
 def test_probabilities_must_sum_to_one():
-    with pytest.raises(ValueError, match=r"couplings\['J'\]: probabilities must be >= 0 and "
-                                         r"sum to 1"):
+    with pytest.raises(
+        ValueError,
+        match=r"couplings\['J'\]: probabilities must be >= 0 and "
+        r"sum to 1",
+    ):
         numerics.bp_stability(ISING, 3, {"J": {1.0: 0.5, -1.0: 0.6}})
     with pytest.raises(ValueError, match="probabilities must be >= 0"):
         numerics.bp_stability(ISING, 3, {"J": {1.0: 1.5, -1.0: -0.5}})

@@ -82,8 +82,9 @@ def test_tap_method_reaches_the_same_fixed_point(n300):
     a step < 1e-10; the damped map contracts slowly, so the distance to the fixed point is
     larger than the last step (measured 1.6e-9): 1e-7."""
     Kmat, amp, _, _ = n300
-    tap = numerics.tap(SK, Kmat, BETA, params=PARAMS, method="tap", damping=0.5, seed=1,
-                       max_iter=5000)
+    tap = numerics.tap(
+        SK, Kmat, BETA, params=PARAMS, method="tap", damping=0.5, seed=1, max_iter=5000
+    )
     assert tap.converged
     assert np.max(np.abs(tap.m - amp.m)) < 1e-7
 
@@ -125,14 +126,17 @@ def test_tap_matches_replica_symmetric_overlaps():
 GOOD = instance(4, 0)
 
 
-@pytest.mark.parametrize("matrix, message", [
-    (np.zeros((3, 4)), r"couplings must be a square matrix, got shape \(3, 4\)"),
-    (np.zeros(3), r"couplings must be a square matrix, got shape \(3,\)"),
-    (np.array([[0.0, 1.0], [0.5, 0.0]]), "couplings must be symmetric with a zero diagonal"),
-    (np.array([[0.0, np.nan], [np.nan, 0.0]]), "couplings contain NaN or inf"),
-    (np.array([[0.0, np.inf], [np.inf, 0.0]]), "couplings contain NaN or inf"),
-    (np.array([[1.0, 0.5], [0.5, 0.0]]), "couplings must be symmetric with a zero diagonal"),
-])
+@pytest.mark.parametrize(
+    "matrix, message",
+    [
+        (np.zeros((3, 4)), r"couplings must be a square matrix, got shape \(3, 4\)"),
+        (np.zeros(3), r"couplings must be a square matrix, got shape \(3,\)"),
+        (np.array([[0.0, 1.0], [0.5, 0.0]]), "couplings must be symmetric with a zero diagonal"),
+        (np.array([[0.0, np.nan], [np.nan, 0.0]]), "couplings contain NaN or inf"),
+        (np.array([[0.0, np.inf], [np.inf, 0.0]]), "couplings contain NaN or inf"),
+        (np.array([[1.0, 0.5], [0.5, 0.0]]), "couplings must be symmetric with a zero diagonal"),
+    ],
+)
 def test_bad_couplings(matrix, message):
     with pytest.raises(ValueError, match=message):
         numerics.tap(SK, matrix, BETA, params=PARAMS)

@@ -5,23 +5,55 @@
     cavitylab list                                  the recipes, one line each
     cavitylab run NAME [--quick] [--out D] [--seed N]
                                                     run a recipe: table on stdout, PNG + JSON in D
-    cavitylab derive MODEL.py [--latex]             print the derived equations of a model file
+    cavitylab derive MODEL.py [--latex] [--only NAME]
+                                                    print the derived equations of a model file
     cavitylab export MODEL.py -o FILE               write the standalone solver
     cavitylab verify MODEL.py [--examples N] [--seed N]
                                                     property-based checks of the derivation
 
 What ``derive``, ``export`` and ``verify`` do depends on the type of the model, through
-:mod:`cookbooks.families`; nothing here knows a family. Every library error
-(``derive.ModelError``, ``numerics.CompileError``, a ``ValueError`` from ``graphs``, a model
-file that does not load) is reported as one line ``error: ...`` with exit status 2; a
-failed ``verify`` check exits with status 1.
+:mod:`cookbooks.families`; nothing here knows a family.
+
+Errors: a :class:`derive.CavitylabError` (a bad model, bad input, a kernel that does not
+compile, a model file that does not load, an output path that cannot be written) is
+reported as one line ``error: ...`` with exit status 2 (``--traceback`` shows the trace);
+any other exception is a bug and shows as one. A failed ``verify`` check exits with
+status 1.
 """
 
 import argparse
+import os
 import sys
+import tempfile
 from pathlib import Path
 
+from derive.errors import CavitylabError
+
+from .errors import CookbookError
+
 __all__ = ["main", "build_parser"]
+
+
+def _version():
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("cavitylab")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "unknown (not installed)"
+
+
+def _writable_dir(path, what):
+    """Create ``path`` if needed and check that a file can be written in it, before any work."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".cavitylab-check-"):
+            pass
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise CookbookError(f"{what} {str(path)!r} is not a writable directory: {reason}") from None
+    return path
 
 
 def _one_line(err):
@@ -43,7 +75,7 @@ def _cmd_run(args):
     from .registry import get_recipe
 
     recipe = get_recipe(args.name)
-    out = Path(args.out) if args.out else Path("results") / recipe.NAME
+    out = _writable_dir(args.out if args.out else Path("results") / recipe.NAME, "--out")
     results = recipe.run(quick=args.quick, out=out, seed=args.seed)
     print(recipe.table(results))
     files = results.get("files", {})
@@ -53,7 +85,6 @@ def _cmd_run(args):
 
 
 def _load(path):
-    from .errors import CookbookError
     from .families import family_of
     from .models import load_model
 
@@ -66,21 +97,38 @@ def _load(path):
 
 def _cmd_derive(args):
     model, family = _load(args.model)
-    texts = [eqs.latex() if args.latex else str(eqs) for eqs in family.derivations(model)]
+    steps = family.steps(model)
+    if args.only is not None:
+        known = [key for key, _, _ in steps]
+        if args.only not in known:
+            raise CookbookError(
+                f"--only {args.only!r}: no such derivation for {family.name}; "
+                f"choose one of {', '.join(known)}"
+            )
+        steps = [step for step in steps if step[0] == args.only]
+    texts = []
+    for k, (key, title, derive_one) in enumerate(steps, 1):
+        print(f"[{k}/{len(steps)}] deriving {title} ({key}) ...", file=sys.stderr, flush=True)
+        eqs = derive_one()
+        if eqs is None:  # not applicable to this model (the step says why on stderr)
+            continue
+        texts.append(eqs.latex() if args.latex else str(eqs))
     print("\n\n".join(texts))
     return 0
 
 
 def _cmd_export(args):
+    output = Path(args.output)
+    if output.suffix != ".py":
+        raise CookbookError(f"-o {args.output!r}: the solver is a Python module; end it in .py")
+    _writable_dir(output.parent if str(output.parent) else Path("."), "the directory of -o")
     model, family = _load(args.model)
-    path = family.export(model, args.output)
+    path = family.export(model, output)
     print(path)
     return 0
 
 
 def _cmd_verify(args):
-    from .errors import CookbookError
-
     if args.examples < 1:
         raise CookbookError(f"--examples must be at least 1, got {args.examples}")
     model, family = _load(args.model)
@@ -102,6 +150,10 @@ def build_parser():
         description="Derive mean-field and cavity equations of a model symbolically, compile "
         "them, and check them against simulation.",
     )
+    parser.add_argument("--version", action="version", version=f"cavitylab {_version()}")
+    parser.add_argument(
+        "--traceback", action="store_true", help="show the full traceback of an error"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("list", help="the recipes, one line each")
@@ -117,6 +169,11 @@ def build_parser():
     p = sub.add_parser("derive", help="print the derived equations of a model file")
     p.add_argument("model", metavar="MODEL.py", help="Python file that defines model = ...")
     p.add_argument("--latex", action="store_true", help="LaTeX instead of plain text")
+    p.add_argument(
+        "--only",
+        metavar="NAME",
+        help="one derivation by its short name (mf, bp, rs, tap; denoisers, se, phi, errors; ...)",
+    )
     p.set_defaults(func=_cmd_derive)
 
     p = sub.add_parser("export", help="write the standalone solver of a model file")
@@ -154,7 +211,9 @@ def main(argv=None):
     limit_blas_threads()  # one BLAS thread: two spin against each other on two cores
     try:
         return args.func(args)
-    except (ValueError, OSError) as err:  # ModelError, CompileError, CookbookError, graphs
+    except CavitylabError as err:  # bad input of any layer; anything else is a bug
+        if args.traceback or os.environ.get("CAVITYLAB_TRACEBACK"):
+            raise
         print(f"error: {_one_line(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

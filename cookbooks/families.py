@@ -18,7 +18,7 @@ from . import verify
 from .errors import CookbookError
 from .verify_glm import verify_glm
 
-__all__ = ["Family", "FAMILIES", "register", "family_of", "pairwise_derivations"]
+__all__ = ["Family", "FAMILIES", "register", "family_of", "pairwise_derivations", "glm_derivations"]
 
 
 @dataclass(frozen=True)
@@ -31,8 +31,10 @@ class Family:
         The family, in words.
     model_type : type
         Models that are instances of it belong to the family.
-    derivations : callable
-        ``model -> list of derive.Equations``: what ``cavitylab derive`` prints.
+    steps : callable
+        ``model -> list of (key, title, thunk)``: what ``cavitylab derive`` prints, one
+        derivation per step, done lazily (so that progress shows and ``--only KEY`` derives
+        one); a thunk returns ``derive.Equations``, or None where the step does not apply.
     export : callable
         ``(model, path) -> path``: writes the standalone solver for ``cavitylab export``.
     verify : callable or None
@@ -42,9 +44,52 @@ class Family:
 
     name: str
     model_type: type
-    derivations: Callable
+    steps: Callable
     export: Callable
     verify: Callable | None = None
+
+    def derivations(self, model):
+        """Every applicable derivation of ``model``, as a list of ``derive.Equations``."""
+        out = (thunk() for _, _, thunk in self.steps(model))
+        return [eqs for eqs in out if eqs is not None]
+
+
+def _bilinear_only(derivation, model):
+    """``derivation(model)``, or None when the pair energy is not bilinear (no Gaussian-coupling
+    theory exists for it: ``derive.replica_symmetric`` raises ``derive.ModelError``)."""
+    try:
+        derive.replica_symmetric(model)
+    except derive.ModelError:
+        return None
+    return derivation(model)
+
+
+def pairwise_steps(model):
+    """The derivations of a :class:`derive.PairwiseModel`, as ``(key, title, thunk)``."""
+    steps = [("mf", "naive mean-field", lambda: derive.meanfield(model))]
+    if len(model.alphabet) >= 2:  # one state: nothing to pass along an edge
+        steps.append(("bp", "belief propagation", lambda: derive.belief_propagation(model)))
+    steps += [
+        (
+            "rs",
+            "replica-symmetric saddle point",
+            lambda: _bilinear_only(derive.replica_symmetric, model),
+        ),
+        ("tap", "TAP site law", lambda: _bilinear_only(derive.tap, model)),
+    ]
+    return steps
+
+
+def glm_steps(glm):
+    """The derivations of a :class:`derive.GLM`, as ``(key, title, thunk)``."""
+    steps = [
+        ("denoisers", "input and output denoisers", lambda: derive.denoisers(glm)),
+        ("se", "Bayes-optimal state evolution", lambda: derive.state_evolution(glm)),
+        ("phi", "replica-symmetric free entropy", lambda: derive.free_entropy(glm)),
+    ]
+    if glm.channel.support is not None:
+        steps.append(("errors", "classification errors", lambda: derive.classification_errors(glm)))
+    return steps
 
 
 def pairwise_derivations(model):
@@ -65,37 +110,28 @@ def pairwise_derivations(model):
     >>> [eqs.name for eqs in pairwise_derivations(potts)]
     ['naive mean-field', 'belief propagation']
     """
-    out = [derive.meanfield(model)]
-    if len(model.alphabet) >= 2:  # one state: nothing to pass along an edge
-        out.append(derive.belief_propagation(model))
-    try:
-        rs = derive.replica_symmetric(model)
-    except derive.ModelError:  # not bilinear: no Gaussian-coupling theory to print
-        return out
-    return out + [rs, derive.tap(model)]
+    out = (thunk() for _, _, thunk in pairwise_steps(model))
+    return [eqs for eqs in out if eqs is not None]
 
 
 def glm_derivations(glm):
     """What ``cavitylab derive`` prints for a :class:`derive.GLM`: the denoisers, state
     evolution and the RS free entropy (and the classification errors for a discrete ``y``)."""
-    out = [derive.denoisers(glm), derive.state_evolution(glm), derive.free_entropy(glm)]
-    if glm.channel.support is not None:
-        out.append(derive.classification_errors(glm))
-    return out
+    return [thunk() for _, _, thunk in glm_steps(glm)]
 
 
 FAMILIES = [
     Family(
         "pairwise spin models",
         derive.PairwiseModel,
-        derivations=pairwise_derivations,
+        steps=pairwise_steps,
         export=lambda model, path: numerics.export(derive.meanfield(model), path),
         verify=verify.verify_pairwise,
     ),
     Family(
         "generalized linear models",
         derive.GLM,
-        derivations=glm_derivations,
+        steps=glm_steps,
         export=numerics.export_amp,
         verify=verify_glm,
     ),

@@ -221,7 +221,7 @@ def test_verify_without_checks_for_the_family_says_so(capsys, ising_file, monkey
         "FAMILIES",
         [
             families.Family(
-                pairwise.name, pairwise.model_type, pairwise.derivations, pairwise.export, None
+                pairwise.name, pairwise.model_type, pairwise.steps, pairwise.export, None
             )
         ],
     )

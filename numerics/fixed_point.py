@@ -10,47 +10,61 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import ConvergenceError
+from .errors import InputError
+from .results import Result
 
 __all__ = ["fixed_point", "FixedPointResult"]
 
 
-@dataclass
-class FixedPointResult:
-    """Result of :func:`fixed_point`.
+@dataclass(kw_only=True, repr=False)
+class FixedPointResult(Result):
+    """Result of :func:`fixed_point` (the common fields of :class:`numerics.Result`).
 
     Attributes
     ----------
     x : ndarray
         The last iterate (the fixed point if ``converged``).
-    converged : bool
-    iterations : int
     residuals : ndarray
-        ``max |F(x_t) - x_t|`` at each iteration.
-    message : str
+        ``max |F(x_t) - x_t|`` at each iteration; ``residual`` is the last one.
     """
 
-    x: np.ndarray
-    converged: bool
-    iterations: int
-    residuals: np.ndarray = field(repr=False)
-    message: str = ""
+    x: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 def _as_map(F, params):
-    if hasattr(F, "module") and hasattr(F, "arguments"):  # a compiled Kernel
-        kernel = F
-        n_state = len(kernel.outputs)
-        names = list(kernel.arguments[n_state:])
-        params = dict(params or {})
-        missing = [n for n in names if n not in params]
-        if missing:
-            raise ValueError(f"fixed_point: no value for parameter(s) {missing} of the kernel")
-        values = [float(params[n]) for n in names]
-        return lambda x: np.asarray(kernel.module.outputs(*x, *values), dtype=float)
+    """``x -> F(x)`` as a float array; a compiled Kernel is bound by role and name."""
+    if hasattr(F, "module") and hasattr(F, "bind"):  # a compiled Kernel
+        return _kernel_map(F, params)
     if params:
-        raise ValueError("params= is only used when F is a compiled Kernel")
+        raise InputError("params= is only used when F is a compiled Kernel")
     return lambda x: np.asarray(F(x), dtype=float)
+
+
+def _kernel_map(kernel, params):
+    """The map ``x -> outputs`` of a ``kind="fixed_point"`` kernel.
+
+    Output ``k`` is the new value of the state argument of the same name (role
+    ``"state"``); every other argument is bound by name from ``params``, once.
+    """
+    state = kernel.names("state")
+    if sorted(state) != sorted(kernel.outputs):
+        raise InputError(
+            f"fixed_point: the kernel of '{kernel.equations.name}' is not a fixed point: its "
+            f"state arguments {list(state)} are not its outputs {list(kernel.outputs)}"
+        )
+    given = {str(k): v for k, v in dict(params or {}).items()}
+    clash = sorted(set(given) & set(state))
+    if clash:
+        raise InputError(f"fixed_point: {clash} are the state x, not parameters")
+    values = list(kernel.bind(given, **{n: 0.0 for n in state}))
+    slots = [kernel.arguments.index(n) for n in kernel.outputs]
+
+    def step(x):
+        for slot, v in zip(slots, x):
+            values[slot] = v
+        return np.asarray(kernel.module.outputs(*values), dtype=float)
+
+    return step
 
 
 def fixed_point(
@@ -72,7 +86,8 @@ def fixed_point(
     x0 : array_like
         Starting point.
     params : dict, optional
-        Parameter values by name, when ``F`` is a Kernel.
+        Parameter values by name, when ``F`` is a Kernel (every argument that is not
+        a state; :class:`InputError` lists them if one is missing or unknown).
     damping : float in [0, 1)
     tol : float
         Stop when ``max |F(x) - x| < tol``.
@@ -94,13 +109,13 @@ def fixed_point(
     (True, 0.7390851332)
     """
     if not 0.0 <= damping < 1.0:
-        raise ValueError(f"damping must be in [0, 1), got {damping}")
+        raise InputError(f"damping must be in [0, 1), got {damping}")
     if int(max_iter) < 1:
-        raise ValueError(f"max_iter must be at least 1, got {max_iter}")
+        raise InputError(f"max_iter must be at least 1, got {max_iter}")
     step = _as_map(F, params)
     x = np.array(x0, dtype=float)
     if not np.all(np.isfinite(x)):
-        raise ValueError("fixed_point: x0 contains NaN or inf")
+        raise InputError("fixed_point: x0 contains NaN or inf")
     residuals, past_x, past_r = [], [], []
     message = f"no convergence to tol={tol} in {max_iter} iterations"
     converged = False
@@ -108,7 +123,7 @@ def fixed_point(
     for it in range(1, max_iter + 1):
         fx = step(x)
         if fx.shape != x.shape:
-            raise ValueError(f"F changed the shape of x: {x.shape} -> {fx.shape}")
+            raise InputError(f"F changed the shape of x: {x.shape} -> {fx.shape}")
         if not np.all(np.isfinite(fx)):
             message = f"F(x) is not finite at iteration {it}"
             residuals.append(np.inf)
@@ -134,7 +149,12 @@ def fixed_point(
                 if np.all(np.isfinite(candidate)):
                     new = candidate.reshape(x.shape)
         x = new
-    result = FixedPointResult(x, converged, it, np.array(residuals), message)
-    if strict and not converged:
-        raise ConvergenceError(message, result)
-    return result
+    result = FixedPointResult(
+        x=x,
+        converged=converged,
+        iterations=it,
+        residual=residuals[-1] if residuals else None,
+        residuals=np.array(residuals),
+        message=message,
+    )
+    return result.finish(strict)

@@ -4,6 +4,7 @@ Oracles: fixed points known in closed form, and scipy.optimize.brentq on the
 same scalar equation written here.
 """
 
+import json
 import math
 
 import numpy as np
@@ -169,5 +170,37 @@ def test_kernel_weiss_matches_brentq(beta, z, Jv, hv):
 
 def test_kernel_needs_its_parameters():
     kernel = numerics.compile(derive.meanfield(ISING, degree=4))
-    with pytest.raises(ValueError, match=r"no value for parameter\(s\) \['J', 'h'\]"):
+    with pytest.raises(numerics.InputError, match=r"no value for \['J', 'h'\]"):
         fixed_point(kernel, [0.5], params={"beta": 1.0})
+    with pytest.raises(numerics.InputError, match=r"no argument\(s\) \['K'\]"):
+        fixed_point(kernel, [0.5], params={"beta": 1.0, "J": 1.0, "h": 0.0, "K": 2.0})
+    with pytest.raises(numerics.InputError, match="are the state x"):
+        fixed_point(kernel, [0.5], params={"beta": 1.0, "J": 1.0, "h": 0.0, "m": 2.0})
+
+
+def test_kernel_state_is_bound_by_name_not_position():
+    """Inputs (y, x) but outputs in the order (x, y): x is F's first component.
+
+    x = a y / 2, y = 1 - x / 2 has the unique solution y = 1 / (1 + a / 4), x = a y / 2
+    (a linear contraction for a = 1: spectral radius 1/2)."""
+    x, y, a = sp.symbols("x y a")
+    eqs = derive.Equations("swap", "fixed_point", [y, x], [a], {x: a * y / 2, y: 1 - x / 2})
+    kernel = numerics.compile(eqs)
+    assert kernel.arguments[:2] == ("y", "x") and kernel.outputs == ("x", "y")
+    r = fixed_point(kernel, [0.0, 0.0], params={"a": 1.0}, tol=1e-14, strict=True)
+    y_star = 1 / (1 + 1 / 4)
+    # contraction rate 1/2: the stop rule 1e-14 bounds the error by 2e-14
+    assert r.x[0] == pytest.approx(y_star / 2, abs=1e-13)
+    assert r.x[1] == pytest.approx(y_star, abs=1e-13)
+
+
+def test_result_protocol():
+    r = fixed_point(lambda x: 0.5 * x + 1.0, [0.0], tol=1e-12)
+    assert isinstance(r, numerics.Result)
+    assert r.converged and r.residual == r.residuals[-1] < 1e-12
+    assert r.iterations == len(r.residuals)
+    d = json.loads(json.dumps(r.to_dict()))
+    assert d["x"] == pytest.approx([2.0], abs=1e-11) and d["converged"] is True
+    failed = fixed_point(lambda x: x + 1.0, [0.0], max_iter=3)
+    assert json.loads(json.dumps(failed.to_dict()))["converged"] is False
+    assert "FixedPointResult(converged=False, iterations=3" in repr(failed)

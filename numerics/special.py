@@ -5,34 +5,31 @@ and copies into them the source text of the helpers below.  Every helper is
 therefore
 
 * a plain, undecorated, top-level function that uses only ``math``, ``numpy``
-  (as ``np``), other helpers of this module and module-level constant arrays
-  listed in ``HELPER_CONSTANTS``;
+  (as ``np``) and other helpers of this module;
 * written so that ``numba.njit`` compiles it in nopython mode;
-* free of module-level *scalar* constants (float literals are inlined), so
-  that its source text is self-contained.
+* free of module-level constants (float literals are inlined), so that its
+  source text is self-contained.
 
 Public interface
 ----------------
 HELPERS : dict[str, tuple[str, ...]]
     helper name -> names of the other helpers it calls directly.
-HELPER_CONSTANTS : dict[str, tuple[str, ...]]
-    helper name -> names of the module-level constant arrays it reads.
 helper_source(names) -> str
     Source text of the requested helpers and all their dependencies,
     dependency-first, each decorated with
-    ``@numba.njit(cache=True, fastmath=False)``, preceded by the literal
-    ``np.array([...])`` definitions of the constant arrays they need.
+    ``@numba.njit(cache=True, fastmath=False)``.
 jitted(name)
-    A ``numba.njit`` compiled version of one helper, built from the same
-    source text (without on-disk caching), for use from Python and tests.
+    A compiled version of one helper, for use from Python and tests: a module
+    generated from the same source text and loaded through the one loader of
+    generated code (:func:`numerics.compile.load_source`), so it is cached on disk
+    like every kernel.
 gauss_hermite(n)
     Probabilists' Gauss-Hermite nodes and weights for expectations over a
     standard normal variable (plain numpy, not a helper for generated code).
 
 Accuracy (measured against mpmath at 40 digits, see
 ``tests/numerics/test_special.py``): ``erfcx``, ``ndtr``, ``log_ndtr``,
-``log_gauss_tail``, ``erfinv`` and ``logsumexp`` are accurate to a few units
-in the last place; ``owens_t`` to ~1e-16 absolute and ~1e-14 relative.
+``erfinv`` and ``logsumexp`` are accurate to a few units in the last place.
 """
 
 from __future__ import annotations
@@ -45,36 +42,17 @@ import numpy as np
 
 __all__ = [
     "HELPERS",
-    "HELPER_CONSTANTS",
     "helper_source",
     "jitted",
     "gauss_hermite",
     "erfcx",
     "ndtr",
     "log_ndtr",
-    "log_gauss_tail",
     "logsumexp",
     "erfinv",
-    "owens_t",
     "logcosh",
     "atanh_tanh_product",
 ]
-
-# ---------------------------------------------------------------------------
-# Module-level constant arrays used by helpers (emitted as literals).
-# ---------------------------------------------------------------------------
-
-#: Number of Gauss-Legendre nodes used by ``_owens_t_quad``.
-_OWENS_T_GL_N = 32
-_gl_t, _gl_w = np.polynomial.legendre.leggauss(_OWENS_T_GL_N)
-#: Gauss-Legendre nodes mapped from [-1, 1] to [0, 1].
-_OWENS_T_GL_X = np.ascontiguousarray(0.5 * (1.0 + _gl_t), dtype=np.float64)
-#: Gauss-Legendre weights for [0, 1] (sum to 1).
-_OWENS_T_GL_W = np.ascontiguousarray(0.5 * _gl_w, dtype=np.float64)
-del _gl_t, _gl_w
-_OWENS_T_GL_X.setflags(write=False)
-_OWENS_T_GL_W.setflags(write=False)
-
 
 # ---------------------------------------------------------------------------
 # Helpers (plain source; compiled by numba in generated code).
@@ -260,28 +238,6 @@ def log_ndtr(x):
     return math.log1p(-ndtr(-x))
 
 
-def log_gauss_tail(x):
-    """Logarithm of the upper Gaussian tail ``H(x) = Phi(-x) = 1/2 erfc(x/sqrt(2))``.
-
-    Parameters
-    ----------
-    x : float
-        Argument.
-
-    Returns
-    -------
-    float
-        ``log H(x) = log_ndtr(-x)``, stable for large positive ``x``
-        (``~ -x^2/2 - log(x sqrt(2 pi))``).
-
-    References
-    ----------
-    See ``log_ndtr``; H(x) is the Gaussian Q-function (Abramowitz & Stegun
-    26.2.3).
-    """
-    return log_ndtr(-x)
-
-
 def logsumexp(xs):
     """Stable ``log(sum_i exp(x_i))`` of a tuple or 1-d array of float64.
 
@@ -437,116 +393,6 @@ def erfinv(y):
     return x
 
 
-def _owens_t_quad(h, a):
-    """Owen's T function for ``h >= 0`` and ``0 <= a <= 1`` by quadrature.
-
-    ``T(h, a) = exp(-h^2/2) / (2 pi) * int_0^a exp(-h^2 x^2 / 2) / (1 + x^2) dx``
-
-    Parameters
-    ----------
-    h : float
-        First argument, ``h >= 0`` (finite).
-    a : float
-        Second argument, ``0 <= a <= 1``.
-
-    Returns
-    -------
-    float
-        ``T(h, a)``.
-
-    Notes
-    -----
-    32-point Gauss-Legendre quadrature on ``[0, b]``, ``b = min(a, 9/h)``:
-    beyond ``x = 9/h`` the integrand is below ``exp(-40.5)`` of its peak, so
-    truncating there costs < 1e-18 relative, and on ``[0, b]`` the integrand
-    is an entire function times ``1/(1+x^2)`` whose growth
-    (``exp((h b)^2 Im(x)^2 / 2)`` with ``h b <= 9``) and pole distance make
-    the 32-point rule accurate to ~1e-16 relative.  The factor
-    ``exp(-h^2/2)`` is kept outside the integral (and ``h^2`` split
-    exactly), so the result has ~1e-15 *relative* accuracy, not only
-    absolute.
-
-    References
-    ----------
-    D. B. Owen, "Tables for computing bivariate normal probabilities",
-    Ann. Math. Statist. 27 (1956) 1075-1090 (definition, eq. 2.1).
-    """
-    b = a
-    if h * a > 9.0:
-        b = 9.0 / h
-    s = 0.0
-    for i in range(_OWENS_T_GL_X.shape[0]):
-        x = b * _OWENS_T_GL_X[i]
-        hx = h * x  # <= 9, finite even when h*h overflows
-        s += _OWENS_T_GL_W[i] * math.exp(-0.5 * hx * hx) / (1.0 + x * x)
-    # 1/(2 pi) = 0.15915494309189535
-    return 0.15915494309189535 * b * s * _expx2(h, -0.5)
-
-
-def owens_t(h, a):
-    """Owen's T function.
-
-    ``T(h, a) = 1/(2 pi) int_0^a exp(-h^2 (1 + x^2) / 2) / (1 + x^2) dx``
-
-    Parameters
-    ----------
-    h : float
-        First argument (any real, including +-inf).
-    a : float
-        Second argument (any real, including +-inf).
-
-    Returns
-    -------
-    float
-        ``T(h, a)``; NaN if either argument is NaN.
-
-    Notes
-    -----
-    Uses ``T(-h, a) = T(h, a)``, ``T(h, -a) = -T(h, a)``,
-    ``T(0, a) = atan(a) / (2 pi)``, and for ``h > 0``, ``0 <= a <= 1``
-    Gauss-Legendre quadrature (``_owens_t_quad``).  For ``a > 1`` Owen's
-    identity
-
-    ``T(h, a) = 1/2 Phi(h) + 1/2 Phi(a h) - Phi(h) Phi(a h) - T(a h, 1/a)``
-    (``h >= 0``)
-
-    is rewritten with the upper tails ``Q(x) = Phi(-x)`` as
-    ``T(h, a) = (Q(h) + Q(a h)) / 2 - Q(h) Q(a h) - T(a h, 1/a)``, which is
-    free of cancellation.  ``T(h, inf) = Q(|h|) / 2``.
-    Accuracy: ~1e-16 absolute, ~1e-14 relative.
-
-    References
-    ----------
-    D. B. Owen, "Tables for computing bivariate normal probabilities",
-    Ann. Math. Statist. 27 (1956) 1075-1090; M. Patefield and D. Tandy,
-    "Fast and accurate calculation of Owen's T function", J. Stat. Softw.
-    5(5) (2000) (reduction to 0 <= a <= 1).
-    """
-    if h != h or a != a:
-        return math.nan
-    sgn = 1.0
-    if a < 0.0:
-        sgn = -1.0
-        a = -a
-    h = abs(h)
-    if a == 0.0:
-        return sgn * 0.0
-    if h == 0.0:
-        # 1/(2 pi) = 0.15915494309189535
-        return sgn * 0.15915494309189535 * math.atan(a)
-    if h == math.inf:
-        return sgn * 0.0
-    if a <= 1.0:
-        return sgn * _owens_t_quad(h, a)
-    ah = a * h
-    qh = ndtr(-h)
-    qa = ndtr(-ah)
-    t = 0.0
-    if ah < math.inf:
-        t = _owens_t_quad(ah, 1.0 / a)
-    return sgn * (0.5 * (qh + qa) - qh * qa - t)
-
-
 def logcosh(x):
     """``log(cosh(x))`` without overflow: ``|x| + log1p(exp(-2|x|)) - log 2``.
 
@@ -595,20 +441,11 @@ HELPERS: dict[str, tuple[str, ...]] = {
     "erfcx": ("_expx2",),
     "ndtr": ("erfcx", "_expx2"),
     "log_ndtr": ("erfcx", "ndtr"),
-    "log_gauss_tail": ("log_ndtr",),
     "logsumexp": (),
     "erfinv": (),
-    "_owens_t_quad": ("_expx2",),
-    "owens_t": ("ndtr", "_owens_t_quad"),
-}
-
-#: helper name -> names of the module-level constant arrays it reads.
-HELPER_CONSTANTS: dict[str, tuple[str, ...]] = {
-    "_owens_t_quad": ("_OWENS_T_GL_X", "_OWENS_T_GL_W"),
 }
 
 _DECORATOR = "@numba.njit(cache=True, fastmath=False)"
-_DECORATOR_NOCACHE = "@numba.njit(cache=False, fastmath=False)"
 
 
 def _resolve(names) -> list[str]:
@@ -637,24 +474,9 @@ def _resolve(names) -> list[str]:
     return order
 
 
-def _array_literal(name: str) -> str:
-    arr = np.asarray(globals()[name], dtype=np.float64)
-    if arr.ndim != 1:
-        raise ValueError(f"constant {name!r} must be 1-d")
-    items = [repr(float(v)) for v in arr]
-    lines = [", ".join(items[i : i + 3]) + "," for i in range(0, len(items), 3)]
-    body = "\n".join(" " * 8 + line for line in lines)
-    return f"{name} = np.array(\n    [\n{body}\n    ],\n    dtype=np.float64,\n)"
-
-
 def _render(names, decorator: str) -> str:
     order = _resolve(names)
-    consts: list[str] = []
-    for name in order:
-        for c in HELPER_CONSTANTS.get(name, ()):
-            if c not in consts:
-                consts.append(c)
-    parts = [_array_literal(c) for c in consts]
+    parts = []
     for name in order:
         src = inspect.getsource(globals()[name]).rstrip() + "\n"
         parts.append(decorator + "\n" + src)
@@ -672,8 +494,7 @@ def helper_source(names) -> str:
     Returns
     -------
     str
-        Literal ``np.array`` definitions of the constant arrays needed,
-        followed by the helper functions, dependency-first, each preceded
+        The helper functions, dependency-first, each preceded
         by ``@numba.njit(cache=True, fastmath=False)``.  The text expects
         ``math``, ``numpy as np`` and ``numba`` to be imported.
 
@@ -687,11 +508,12 @@ def helper_source(names) -> str:
 
 @functools.cache
 def jitted(name: str):
-    """``numba.njit`` compiled version of the helper ``name``.
+    """The compiled helper ``name``, from a generated module like every kernel.
 
-    Compiled from the same source text as ``helper_source([name])`` (with
-    ``cache=False``: exec'd code has no file for numba's cache), executed in
-    a fresh namespace holding only ``math``, ``np`` and ``numba``.
+    The module holds ``helper_source([name])`` and is written and imported by
+    :func:`numerics.compile.load_source` (named by the hash of its source, cached on
+    disk by numba): the helpers reach Python through the same mechanism as the
+    kernels that embed them.
 
     Parameters
     ----------
@@ -701,14 +523,19 @@ def jitted(name: str):
     Returns
     -------
     numba.core.registry.CPUDispatcher
-        The compiled function (compiles lazily on first call).
-    """
-    import numba
 
-    src = _render([name], _DECORATOR_NOCACHE)
-    namespace = {"math": math, "np": np, "numba": numba}
-    exec(compile(src, f"<numerics.special:{name}>", "exec"), namespace)
-    return namespace[name]
+    Raises
+    ------
+    KeyError
+        For an unknown helper name.
+    """
+    from .compile import load_source  # the loader of generated modules
+
+    source = (
+        f'"""The cavitylab special-function helper {name}, generated."""\n'
+        "import math\n\nimport numba\nimport numpy as np\n\n\n" + helper_source([name])
+    )
+    return getattr(load_source(source, "cavitylab_special_"), name)
 
 
 # ---------------------------------------------------------------------------

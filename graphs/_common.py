@@ -1,33 +1,95 @@
-"""What every solver on a graph shares: checked inputs and the model's arrays."""
+"""What every solver on a graph shares: checked inputs and the model's arrays.
+
+Every public graph solver validates at its edge with the checks of this module
+and raises :class:`derive.InputError` (a bad argument) or :class:`derive.ModelError`
+(not a model), naming what is wrong.
+"""
 
 import math
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
-from derive import ModelError
+from derive import InputError, ModelError
 from derive.spins import BETA, PairwiseModel
 
-from .csr import directed_edge_values, edge_values, node_values, to_csr
+from .csr import _edge_columns, _node_columns, directed_edge_values, to_csr
 
-__all__ = ["check_beta", "check_model", "GraphArrays", "graph_arrays", "alphabet_values"]
+__all__ = [
+    "check_beta",
+    "check_model",
+    "check_params",
+    "check_int",
+    "GraphArrays",
+    "graph_arrays",
+    "alphabet_values",
+]
+
+
+def _real(value):
+    """``float(value)`` for a real number (not a bool, string or None), else None."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.generic)):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 def check_beta(beta):
-    """``beta`` as a float, or a ValueError saying what is wrong with it."""
-    try:
-        b = float(beta)
-    except (TypeError, ValueError):
-        raise ValueError(f"beta must be a positive number, got {beta!r}") from None
+    """``beta`` as a float, or an InputError saying what is wrong with it."""
+    b = _real(beta)
+    if b is None:
+        raise InputError(f"beta must be a positive number (beta = 1/T), got {beta!r}")
     if not math.isfinite(b) or b <= 0:
-        raise ValueError(f"beta must be a finite positive number (beta = 1/T), got {beta!r}")
+        raise InputError(f"beta must be a finite positive number (beta = 1/T), got {beta!r}")
     return b
+
+
+def check_int(name, value, minimum):
+    """``value`` as an int >= ``minimum``, or an InputError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
+        raise InputError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise InputError(f"{name} must be at least {minimum}, got {value}")
+    return int(value)
 
 
 def check_model(model):
     if not isinstance(model, PairwiseModel):
         raise ModelError(f"expected a derive.PairwiseModel, got {type(model).__name__}")
     return model
+
+
+def check_params(model, params):
+    """``params`` as a dict ``{name: float}``, keys checked against the model's parameters.
+
+    Raises
+    ------
+    derive.InputError
+        ``params`` is not a mapping, has a key the model does not have (the message
+        lists the known ones), or a value that is not a finite real number.
+    """
+    if params is None:
+        return {}
+    if not hasattr(params, "items"):
+        raise InputError(f"params must be a dict of parameter values, got {type(params).__name__}")
+    known = [p.name for p in model.params]
+    out = {}
+    for key, value in params.items():
+        name = str(key)
+        if name not in known:
+            listed = ", ".join(repr(k) for k in known) or "none"
+            hint = " (beta is an argument of its own)" if name == BETA.name else ""
+            raise InputError(
+                f"unknown parameter {name!r}{hint}; the model's parameters are: {listed}"
+            )
+        v = _real(value)
+        if v is None or not math.isfinite(v):
+            raise InputError(f"parameter {name!r} = {value!r} is not a finite real number")
+        out[name] = v
+    return out
 
 
 def alphabet_values(model):
@@ -50,23 +112,25 @@ class GraphArrays:
         return c.indptr, c.indices, c.edge_id
 
 
-def graph_arrays(G, equations, params=None, beta=None):
+def graph_arrays(G, equations, params=None, beta=None, csr=None):
     """Arrays of ``equations.node_params`` (nodes) and ``equations.edge_params`` (directed edges).
 
     A parameter is read from the node or edge attribute of the same name,
     falling back to ``params[name]``; ``beta``, if the equations use it, comes
-    from the argument of that name.
+    from the argument of that name. ``csr`` is ``to_csr(G)`` if the caller has
+    just built it (it is not checked against ``G``); None builds it.
     """
     params = {str(k): v for k, v in dict(params or {}).items()}
-    csr = to_csr(G)
+    if csr is None:
+        csr = to_csr(G)
     node_names = [p.name for p in equations.node_params]
     defaults = dict(params)
     if BETA in equations.node_params:
         defaults[BETA.name] = check_beta(beta)
-    nodes = node_values(G, csr, [n for n in node_names if n != BETA.name], defaults)
+    nodes = _node_columns(G, csr, [n for n in node_names if n != BETA.name], defaults)
     if BETA in equations.node_params:  # beta is global: never read from node attributes
         col = node_names.index(BETA.name)
         nodes = np.insert(nodes, col, defaults[BETA.name], axis=1)
-    edges = edge_values(G, csr, [p.name for p in equations.edge_params], defaults)
+    edges = _edge_columns(G, csr, [p.name for p in equations.edge_params], defaults)
     edges = directed_edge_values(csr, edges)
     return GraphArrays(csr, np.ascontiguousarray(nodes), np.ascontiguousarray(edges))

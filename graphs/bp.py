@@ -17,7 +17,7 @@ from derive.bp import belief_propagation as derive_bp
 from derive.bp import bethe_edge
 
 from ._common import alphabet_values, check_beta, check_model, graph_arrays
-from .csr import edge_values
+from .csr import _edge_columns
 from .results import GraphResult
 
 __all__ = ["belief_propagation", "BPResult", "SCHEDULES"]
@@ -275,7 +275,7 @@ def _edge_terms(model, G, csr, messages, beta, params):
         return np.zeros((0, q, q)), np.zeros(0)
     forward = _forward_edges(csr)
     backward = csr.reverse[forward]
-    theta = edge_values(
+    theta = _edge_columns(
         G,
         csr,
         [p.name for p in model.edge_params],

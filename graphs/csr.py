@@ -13,7 +13,10 @@ undirected :class:`networkx.Graph` into a :class:`CSRGraph` holding
   order, so per-edge parameters line up with networkx edge attributes.
 
 Nodes are numbered in ``list(G)`` order.  The conversion is vectorised with
-numpy and cached in ``G.graph`` (see :func:`to_csr`).
+numpy and is not cached: a networkx graph is mutable and has no version
+counter, and a cache keyed on anything less than the full adjacency answered
+for a graph that had been rewired (issue 9 §1).  Solvers build the CSR arrays
+once per call and pass them down.
 
 :func:`edge_values` and :func:`node_values` gather numeric node / edge
 attributes into float64 arrays aligned with a :class:`CSRGraph`, and
@@ -27,6 +30,8 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
+from derive.errors import InputError
+
 __all__ = [
     "CSRGraph",
     "to_csr",
@@ -34,9 +39,6 @@ __all__ = [
     "node_values",
     "directed_edge_values",
 ]
-
-#: Key of the cache entry stored in ``G.graph``.
-_CACHE_KEY = "_cavitylab_csr"
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -96,14 +98,14 @@ class CSRGraph:
             object.__setattr__(self, name, arr)
         n, m = len(self.nodes), self.edges.shape[0]
         if self.indptr.shape != (n + 1,) or self.edges.shape != (m, 2):
-            raise ValueError(
+            raise InputError(
                 f"inconsistent CSR arrays: {n} nodes need indptr of shape "
                 f"({n + 1},), got {self.indptr.shape}; edges must have shape "
                 f"(|E|, 2), got {self.edges.shape}"
             )
         for name in ("indices", "reverse", "edge_id"):
             if getattr(self, name).shape != (2 * m,):
-                raise ValueError(
+                raise InputError(
                     f"inconsistent CSR arrays: {name} must have shape "
                     f"({2 * m},) for {m} edges, got {getattr(self, name).shape}"
                 )
@@ -139,28 +141,25 @@ class CSRGraph:
 
 
 def _check_graph(G):
-    """Raise unless `G` is a non-empty undirected simple networkx graph."""
+    """Raise :class:`~derive.InputError` unless `G` is a non-empty undirected simple graph."""
     if not isinstance(G, nx.Graph):
-        raise TypeError(f"expected a networkx Graph, got {type(G).__name__}")
+        raise InputError(
+            f"expected a networkx Graph, got {type(G).__name__}: build one with "
+            "networkx (for instance nx.Graph(edge_list))"
+        )
     if G.is_directed():
-        raise ValueError(
+        raise InputError(
             f"expected an undirected nx.Graph, got a {type(G).__name__}: "
             "pairwise models are defined on undirected graphs; "
             "use G.to_undirected() if that is what you mean"
         )
     if G.is_multigraph():
-        raise ValueError(
+        raise InputError(
             f"expected an nx.Graph, got a {type(G).__name__}: multigraphs "
             "are not supported; use nx.Graph(G) to merge parallel edges"
         )
     if len(G) == 0:
-        raise ValueError("graph has no nodes")
-
-
-def _fingerprint(G):
-    """Cheap structural fingerprint: (n_nodes, adjacency size, node hash)."""
-    adj = getattr(G, "_adj", G.adj)
-    return (len(G), sum(map(len, adj.values())), hash(tuple(G)))
+        raise InputError("graph has no nodes")
 
 
 def _edge_array(G, nodes):
@@ -198,7 +197,7 @@ def _build_csr(G):
     loops = np.flatnonzero(u == v)
     if loops.size:
         node = nodes[u[loops[0]]]
-        raise ValueError(
+        raise InputError(
             f"graph has a self-loop at node {node!r}: pairwise models need "
             "i != j; remove it with "
             "G.remove_edges_from(nx.selfloop_edges(G))"
@@ -221,7 +220,7 @@ def _build_csr(G):
     return CSRGraph(nodes, indptr, indices, reverse, edge_id, edges)
 
 
-def to_csr(G, cache=True):
+def to_csr(G):
     """Convert an undirected networkx graph to CSR arrays.
 
     Parameters
@@ -231,11 +230,6 @@ def to_csr(G, cache=True):
         tuples, ...).  Isolated nodes are allowed.  Node ``i`` of the
         result is ``list(G)[i]``; undirected edge ``k`` is
         ``list(G.edges())[k]``.
-    cache : bool, default True
-        If True, reuse the :class:`CSRGraph` cached in
-        ``G.graph["_cavitylab_csr"]`` when the graph's fingerprint still
-        matches, and store a new one otherwise.  If False, always rebuild,
-        and drop any cached entry (it is not trusted any more).
 
     Returns
     -------
@@ -244,27 +238,18 @@ def to_csr(G, cache=True):
 
     Raises
     ------
-    TypeError
-        If `G` is not a networkx graph.
-    ValueError
-        If `G` is directed, a multigraph, has no nodes, or has a self-loop
-        (the message names the node).
+    derive.InputError
+        If `G` is not a networkx graph, is directed, a multigraph, has no
+        nodes, or has a self-loop (the message names the node).
 
     Notes
     -----
     Conversion takes O(|E| log |E|) time with vectorised numpy operations
-    (about a second for a random regular graph with 10**6 nodes), which is
-    more than many sweeps of a message-passing kernel, hence the cache.
-
-    The cache entry is keyed by a cheap fingerprint: the number of nodes,
-    the size of the adjacency structure (twice the number of edges) and a
-    hash of the node list.  Adding or removing nodes or edges therefore
-    invalidates it, but an edit that keeps every count and the node list
-    unchanged (for instance removing one edge and adding another) is *not*
-    detected: call ``to_csr(G, cache=False)`` after such an edit.  Because
-    the entry lives in ``G.graph``, ``G.copy()`` carries it along (harmless:
-    the fingerprint is checked) and writers of graph attributes (GraphML,
-    GML) will see it; remove it with ``G.graph.pop("_cavitylab_csr", None)``.
+    (about a second for a random regular graph with 10**6 nodes).  Nothing is
+    cached: every call reads the graph as it is now, so an edit that keeps the
+    numbers of nodes and edges (removing one edge and adding another) is seen.
+    A solver converts once per call; to run many solvers on one graph that
+    does not change, the conversion is a small fraction of the work.
 
     Examples
     --------
@@ -275,32 +260,16 @@ def to_csr(G, cache=True):
     ((0, 0), (0, 1), (1, 0), (1, 1))
     >>> csr.edges.tolist()
     [[0, 2], [0, 1], [1, 3], [2, 3]]
-    >>> to_csr(G) is csr
-    True
-    >>> G.add_edge((0, 0), (1, 1))
-    >>> to_csr(G) is csr
-    False
+    >>> G.remove_edge((0, 0), (0, 1)); G.add_edge((0, 0), (1, 1))
+    >>> to_csr(G).edges.tolist()
+    [[0, 2], [0, 3], [1, 3], [2, 3]]
     >>> to_csr(nx.Graph([(3, 3)]))
     Traceback (most recent call last):
         ...
-    ValueError: graph has a self-loop at node 3: pairwise models need i != j; remove it with G.remove_edges_from(nx.selfloop_edges(G))
+    derive.errors.InputError: graph has a self-loop at node 3: pairwise models need i != j; remove it with G.remove_edges_from(nx.selfloop_edges(G))
     """
     _check_graph(G)
-    if not cache:
-        G.graph.pop(_CACHE_KEY, None)
-        return _build_csr(G)
-    fingerprint = _fingerprint(G)
-    entry = G.graph.get(_CACHE_KEY)
-    if (
-        isinstance(entry, tuple)
-        and len(entry) == 2
-        and entry[0] == fingerprint
-        and isinstance(entry[1], CSRGraph)
-    ):
-        return entry[1]
-    csr = _build_csr(G)
-    G.graph[_CACHE_KEY] = (fingerprint, csr)
-    return csr
+    return _build_csr(G)
 
 
 class _Missing:
@@ -323,7 +292,7 @@ def _as_names(names):
     names = list(names)
     for name in names:
         if not isinstance(name, str):
-            raise TypeError(f"attribute names must be strings, got {name!r}")
+            raise InputError(f"attribute names must be strings, got {name!r}")
     return names
 
 
@@ -338,7 +307,7 @@ def _check_default(defaults, name):
         except (OverflowError, ValueError):
             ok = False
     if not ok:
-        raise ValueError(
+        raise InputError(
             f"default for attribute {name!r} must be a finite real number, got {value!r}"
         )
     return value
@@ -356,13 +325,13 @@ def _to_float(column, name, kind, label):
             if not bad.size:
                 return arr
             k = int(bad[0])
-            raise ValueError(
+            raise InputError(
                 f"{kind} {label(k)} has attribute {name!r} = "
                 f"{column[k]!r}, which is not a finite real number"
             )
     for k, value in enumerate(column):
         if value is _MISSING:
-            raise ValueError(
+            raise InputError(
                 f"{kind} {label(k)} has no attribute {name!r} and no default was given in params"
             )
         ok = _is_real_type(type(value))
@@ -372,25 +341,69 @@ def _to_float(column, name, kind, label):
             except (OverflowError, ValueError):
                 ok = False
         if not ok:
-            raise ValueError(
+            raise InputError(
                 f"{kind} {label(k)} has attribute {name!r} = {value!r}, "
                 "which is not a finite real number"
             )
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _resolve_csr(G, csr):
+def _resolve_csr(G, csr, edges=True):
+    """``to_csr(G)``, or `csr` after checking that it describes `G` as it is now.
+
+    The nodes (and, if `edges`, the edges in ``list(G.edges())`` order) are
+    compared with the graph's, so arrays built before an edit are refused
+    rather than misaligned with the attributes read from `G`.
+    """
     if csr is None:
         return to_csr(G)
     if not isinstance(csr, CSRGraph):
-        raise TypeError(f"csr must be a CSRGraph, got {type(csr).__name__}")
-    n, m = G.number_of_nodes(), G.number_of_edges()
-    if (csr.n_nodes, csr.n_edges) != (n, m):
-        raise ValueError(
-            f"csr ({csr.n_nodes} nodes, {csr.n_edges} edges) does not describe "
-            f"G ({n} nodes, {m} edges); rebuild it with to_csr(G)"
+        raise InputError(f"csr must be a CSRGraph, got {type(csr).__name__}")
+    _check_graph(G)
+    nodes = tuple(G)
+    stale = csr.nodes != nodes
+    if not stale and edges:
+        stale = not np.array_equal(_edge_array(G, nodes), csr.edges)
+    if stale:
+        raise InputError(
+            f"csr ({csr.n_nodes} nodes, {csr.n_edges} edges) does not describe G as it is "
+            f"now ({G.number_of_nodes()} nodes, {G.number_of_edges()} edges): the graph "
+            "was edited after the arrays were built; rebuild them with to_csr(G)"
         )
     return csr
+
+
+def _columns(data, names, defaults, kind, label, n):
+    names = _as_names(names)
+    defaults = {} if defaults is None else defaults
+    out = np.empty((n, len(names)), dtype=np.float64)
+    for c, name in enumerate(names):
+        default = _check_default(defaults, name)
+        column = [d.get(name, default) for d in data]
+        out[:, c] = _to_float(column, name, kind, label)
+    return out
+
+
+def _edge_columns(G, csr, names, defaults=None):
+    """:func:`edge_values` for a `csr` just built from `G` (no check that it matches)."""
+    data = [d for _, _, d in G.edges(data=True)]
+    nodes, ends = csr.nodes, csr.edges
+
+    def label(k):
+        return repr((nodes[ends[k, 0]], nodes[ends[k, 1]]))
+
+    return _columns(data, names, defaults, "edge", label, csr.n_edges)
+
+
+def _node_columns(G, csr, names, defaults=None):
+    """:func:`node_values` for a `csr` just built from `G` (no check that it matches)."""
+    data = [d for _, d in G.nodes(data=True)]
+    nodes = csr.nodes
+
+    def label(k):
+        return repr(nodes[k])
+
+    return _columns(data, names, defaults, "node", label, csr.n_nodes)
 
 
 def edge_values(G, csr, names, defaults=None):
@@ -401,7 +414,7 @@ def edge_values(G, csr, names, defaults=None):
     G : networkx.Graph
         The graph `csr` was built from.
     csr : CSRGraph or None
-        ``to_csr(G)``; None builds (or fetches the cached) one.
+        ``to_csr(G)``; None builds one.
     names : str or sequence of str
         Edge attribute names, one column each.
     defaults : mapping, optional
@@ -415,10 +428,10 @@ def edge_values(G, csr, names, defaults=None):
 
     Raises
     ------
-    ValueError
+    derive.InputError
         If an edge lacks an attribute that has no default, if a value (or a
         default) is not a finite real number (strings, None, complex, NaN,
-        inf), or if `csr` does not match `G`.  The message names the
+        inf), or if `csr` does not describe `G` as it is now.  The message names the
         attribute, an offending edge and the bad value.
 
     Examples
@@ -431,25 +444,10 @@ def edge_values(G, csr, names, defaults=None):
     >>> edge_values(G, to_csr(G), ["J"])
     Traceback (most recent call last):
         ...
-    ValueError: edge (1, 2) has no attribute 'J' and no default was given in params
+    derive.errors.InputError: edge (1, 2) has no attribute 'J' and no default was given in params
     """
-    csr = _resolve_csr(G, csr)
-    names = _as_names(names)
-    defaults = {} if defaults is None else defaults
-    out = np.empty((csr.n_edges, len(names)), dtype=np.float64)
-    if not names:
-        return out
-    data = [d for _, _, d in G.edges(data=True)]
-    nodes, ends = csr.nodes, csr.edges
-
-    def label(k):
-        return repr((nodes[ends[k, 0]], nodes[ends[k, 1]]))
-
-    for c, name in enumerate(names):
-        default = _check_default(defaults, name)
-        column = [d.get(name, default) for d in data]
-        out[:, c] = _to_float(column, name, "edge", label)
-    return out
+    csr = _resolve_csr(G, csr, edges=True)
+    return _edge_columns(G, csr, names, defaults)
 
 
 def node_values(G, csr, names, defaults=None):
@@ -460,7 +458,7 @@ def node_values(G, csr, names, defaults=None):
     G : networkx.Graph
         The graph `csr` was built from.
     csr : CSRGraph or None
-        ``to_csr(G)``; None builds (or fetches the cached) one.
+        ``to_csr(G)``; None builds one.
     names : str or sequence of str
         Node attribute names, one column each.
     defaults : mapping, optional
@@ -473,10 +471,10 @@ def node_values(G, csr, names, defaults=None):
 
     Raises
     ------
-    ValueError
+    derive.InputError
         If a node lacks an attribute that has no default, if a value (or a
         default) is not a finite real number (strings, None, complex, NaN,
-        inf), or if `csr` does not match `G`.  The message names the
+        inf), or if `csr` does not describe `G` as it is now.  The message names the
         attribute, an offending node and the bad value.
 
     Examples
@@ -490,25 +488,10 @@ def node_values(G, csr, names, defaults=None):
     >>> node_values(G, to_csr(G), "h", defaults={"h": 0.0})
     Traceback (most recent call last):
         ...
-    ValueError: node 1 has attribute 'h' = 'strong', which is not a finite real number
+    derive.errors.InputError: node 1 has attribute 'h' = 'strong', which is not a finite real number
     """
-    csr = _resolve_csr(G, csr)
-    names = _as_names(names)
-    defaults = {} if defaults is None else defaults
-    out = np.empty((csr.n_nodes, len(names)), dtype=np.float64)
-    if not names:
-        return out
-    data = [d for _, d in G.nodes(data=True)]
-    nodes = csr.nodes
-
-    def label(k):
-        return repr(nodes[k])
-
-    for c, name in enumerate(names):
-        default = _check_default(defaults, name)
-        column = [d.get(name, default) for d in data]
-        out[:, c] = _to_float(column, name, "node", label)
-    return out
+    csr = _resolve_csr(G, csr, edges=False)
+    return _node_columns(G, csr, names, defaults)
 
 
 def directed_edge_values(csr, values):
@@ -529,7 +512,7 @@ def directed_edge_values(csr, values):
 
     Raises
     ------
-    ValueError
+    derive.InputError
         If the first dimension of `values` is not ``csr.n_edges``.
 
     Examples
@@ -541,7 +524,7 @@ def directed_edge_values(csr, values):
     """
     values = np.asarray(values)
     if values.ndim == 0 or values.shape[0] != csr.n_edges:
-        raise ValueError(
+        raise InputError(
             f"values must have one entry per undirected edge (first "
             f"dimension {csr.n_edges}), got shape {values.shape}"
         )

@@ -6,6 +6,7 @@ import numpy as np
 
 from ._common import alphabet_values, check_beta, check_model
 from ._enumerate import exact_tables
+from .csr import to_csr
 from .results import GraphResult
 from .tables import energy_tables
 
@@ -84,15 +85,16 @@ def exact(model, G, beta, params=None, max_states=MAX_STATES):
     """
     check_model(model)
     beta = check_beta(beta)
+    csr = to_csr(G)
     values = alphabet_values(model)
-    q, n = values.size, G.number_of_nodes()
+    q, n = values.size, csr.n_nodes
     if n and q**n > max_states:
         raise ValueError(
             f"exact enumeration of {n} nodes with {q} states needs q**n = {q}**{n} "
             f"configurations; the limit is max_states = {max_states}: use a smaller "
             "graph, belief propagation or Monte Carlo"
         )
-    field, pair, csr = energy_tables(model, G, params)
+    field, pair, csr = energy_tables(model, G, params, csr=csr)
     log_z, marginals, edge_marginals, energy = exact_tables(
         field, pair, csr.edges, beta, max_states=max_states
     )

@@ -236,7 +236,7 @@ def monte_carlo(
         spins = match.argmax(axis=1)
     spins = spins.astype(np.int64)
     state = values[spins][:, None].copy()
-    field, pair, csr = energy_tables(model, G, params)
+    field, pair, csr = energy_tables(model, G, params, csr=arrays.csr)
     energy0 = float(
         field[np.arange(n), spins].sum()
         + pair[np.arange(csr.n_edges), spins[csr.edges[:, 0]], spins[csr.edges[:, 1]]].sum()

@@ -197,82 +197,91 @@ def _graph_functions(eqs, names, printer):
 
 
 def _message_functions(eqs, names, printer):
-    """Message passing: outputs per directed edge from cavity sums over the other neighbours."""
+    """Message passing: outputs per directed edge from cavity sums over the other neighbours.
+
+    Every aggregate is a sum over the neighbours, so the cavity sum over ``k in di \\ j`` is
+    the full sum less the summand of ``j``: one pass over the edges of node ``i`` computes
+    and stores the summands and adds them up, a second pass subtracts (the loop structure
+    of the fastest hand-written kernel in ``benchmarks/belief_propagation.py``).
+    """
     node_params = eqs.node_params
     agg_syms = list(eqs.aggregates)
     used = [s for s in agg_syms if any(s in e.free_symbols for e in eqs.output_exprs)]
     unpack_node = [f"    {names[p]} = node_values[i, {k}]" for k, p in enumerate(node_params)]
-    node_args = [f"node_values[i, {k}]" for k in range(len(node_params))]
-    lines, results = _neighbour_loop(eqs, names, printer, used, "messages[r, {k}]")
+    node_args = [names[p] for p in node_params]
     n_out = len(eqs.outputs)
-    cavity = [
-        f"{names[s]} - scratch[e - start, {used.index(s)}]" if s in used else "0.0"
-        for s in agg_syms
-    ]
-    src = [
-        NJIT_INLINE,
-        f"def node_messages(i, {MESSAGE_ARGS}, source, gathered, scratch, out, damping):",
-        '    """Messages i -> j for every neighbour j, into out[e] (e = i -> j).',
-        "",
-        "    Each uses the sum over k in di minus j, the full sum less the summand of j.",
-        "    The message k -> i is source[reverse[e]], or source[e] when the incoming",
-        '    messages were gathered in CSR order. Returns the largest change of a message."""',
-    ]
-    src += unpack_node
-    src += [f"    {names[s]} = 0.0" for s in used]
-    src += [
-        "    start = indptr[i]",
-        "    for e in range(start, indptr[i + 1]):",
-        "        r = e if gathered else reverse[e]  # the message k -> i",
-    ]
-    src += [line.replace("messages[r,", "source[r,") for line in lines]
-    src += [f"        scratch[e - start, {c}] = {res}" for c, res in enumerate(results)]
-    src += [f"        {names[s]} += scratch[e - start, {c}]" for c, s in enumerate(used)]
-    src += [
-        "    change = 0.0",
-        "    for e in range(start, indptr[i + 1]):",
-        f"        new = outputs({', '.join(cavity + node_args)})",
-    ]
-    for k in range(n_out):
+    n_in = len(eqs.neighbor)
+
+    def node_block(source, store, indent):
+        """Both passes over the edges of node i; ``store(c)`` is where summand c is kept."""
+        lines, results = _neighbour_loop(eqs, names, printer, used, source, indent + "    ")
+        pad = indent
+        src = [pad + line[4:] for line in unpack_node]
+        src += [f"{pad}{names[s]} = 0.0" for s in used]
+        src += [f"{pad}_start = indptr[i]", f"{pad}_stop = indptr[i + 1]"]
+        src += [f"{pad}for e in range(_start, _stop):"]
+        src += lines
+        for c, (s, res) in enumerate(zip(used, results)):
+            src += [
+                f"{pad}    _u{c} = {res}",
+                f"{pad}    {store(c)} = _u{c}",
+                f"{pad}    {names[s]} += _u{c}",
+            ]
+        cavity = [f"{names[s]} - {store(used.index(s))}" if s in used else "0.0" for s in agg_syms]
         src += [
-            f"        value = (1.0 - damping) * new[{k}] + damping * messages[e, {k}]",
-            f"        change = max(change, abs(value - messages[e, {k}]))",
-            f"        out[e, {k}] = value",
+            f"{pad}for e in range(_start, _stop):",
+            f"{pad}    new = outputs({', '.join(cavity + node_args)})",
         ]
-    src.append("    return change")
-    parts = ["\n".join(src)]
-    parts.append(
+        for k in range(n_out):
+            src += [
+                f"{pad}    value = (1.0 - damping) * new[{k}] + damping * messages[e, {k}]",
+                f"{pad}    change = max(change, abs(value - messages[e, {k}]))",
+                f"{pad}    out[e, {k}] = value",
+            ]
+        return src
+
+    # in the parallel sweep, out[e] holds the summands of edge e until its messages replace them
+    in_out = len(used) <= n_out
+    parallel_store = (
+        (lambda c: f"out[e, {c}]") if in_out else (lambda c: f"scratch[e - _start, {c}]")
+    )
+    parts = [
         "\n".join(
             [
                 NJIT,
                 f"def message_sweep({MESSAGE_ARGS}, scratch, incoming, out, damping):",
                 '    """Parallel update: every message from the old ones, into out; the max change.',
                 "",
-                "    The incoming messages are first gathered in CSR order into ``incoming`` (same",
-                "    shape as ``messages``), so that the loop over nodes reads them sequentially",
-                '    (measured: 3x faster than reading messages[reverse[e]] amid the math)."""',
+                "    The incoming messages k -> i are first gathered in CSR order into ``incoming``",
+                "    (same shape as ``messages``): independent loads the CPU overlaps, where reading",
+                "    messages[reverse[e]] amid the math stalls on each. Then, per node, one pass",
+                "    stores the summands of the aggregates (in ``out``, or ``scratch`` when there",
+                '    are more aggregates than outputs) and sums them, one pass subtracts."""',
                 "    for e in range(indices.shape[0]):",
-                "        incoming[e] = messages[reverse[e]]",
-                "    change = 0.0",
-                "    for i in range(indptr.shape[0] - 1):",
-                f"        change = max(change, node_messages(i, {MESSAGE_ARGS}, incoming, True, "
-                "scratch, out, damping))",
-                "    return change",
+                "        r = reverse[e]",
             ]
+            + [f"        incoming[e, {k}] = messages[r, {k}]" for k in range(n_in)]
+            + ["    change = 0.0", "    for i in range(indptr.shape[0] - 1):"]
+            + node_block("incoming[e, {k}]", parallel_store, "        ")
+            + ["    return change"]
         )
-    )
+    ]
     parts.append(
         "\n".join(
             [
                 NJIT,
                 f"def message_sweep_ordered({MESSAGE_ARGS}, scratch, order, damping):",
-                '    """In-place update, node by node in the given order; the max change."""',
+                '    """In-place update, node by node in the given order; the max change.',
+                "",
+                '    ``scratch`` holds the summands of one node: shape (max degree, n_aggregates)."""',
+                "    out = messages",
                 "    change = 0.0",
                 "    for i in order:",
-                f"        change = max(change, node_messages(i, {MESSAGE_ARGS}, messages, False, "
-                "scratch, messages, damping))",
-                "    return change",
             ]
+            + node_block(
+                "messages[reverse[e], {k}]", lambda c: f"scratch[e - _start, {c}]", "        "
+            )
+            + ["    return change"]
         )
     )
     lines, results = _neighbour_loop(eqs, names, printer, agg_syms, "messages[r, {k}]")

@@ -121,14 +121,14 @@ def belief_propagation(model):
     >>> ising = PairwiseModel((-1, 1), -J * si * sj, -h * si, variables=(si, sj))
     >>> bp = belief_propagation(ising)
     >>> bp["U"]
-    atanh(tanh(J*beta)*tanh(beta*h_{k\i}))/beta
-    >>> bp["h_{i\\j}"]
+    atanh(tanh(J*beta)*tanh(beta*h_{k \to i}))/beta
+    >>> bp["h_{i \\to j}"]
     U + h
     """
     _check(model)
     taken = {p.name for p in model.params} | {BETA.name}
-    incoming = _message_symbols(model, "k\\i", taken)
-    outgoing = _message_symbols(model, "i\\j", taken)
+    incoming = _message_symbols(model, "k \\to i", taken)
+    outgoing = _message_symbols(model, "i \\to j", taken)
     shifts, bias, methods = _aggregates(model, incoming, taken)
     x, _ = model.variables
     a0 = model.alphabet[0]
@@ -185,8 +185,8 @@ def bethe_edge(model):
     """
     _check(model)
     taken = {p.name for p in model.params} | {BETA.name}
-    hij = _message_symbols(model, "i\\j", taken)
-    hji = _message_symbols(model, "j\\i", taken)
+    hij = _message_symbols(model, "i \\to j", taken)
+    hji = _message_symbols(model, "j \\to i", taken)
     x, y = model.variables
     li, lj = _log_weights(model, hij), _log_weights(model, hji)
     pairs = [(a, b) for a in model.alphabet for b in model.alphabet]
@@ -244,7 +244,7 @@ def bp_stability(model):
     """
     _check(model)
     taken = {p.name for p in model.params} | {BETA.name}
-    incoming = _message_symbols(model, "k\\i", taken)
+    incoming = _message_symbols(model, "k \\to i", taken)
     shifts, _, _ = _aggregates(model, incoming, taken)
     outputs = {}
     for r, (_, expr) in enumerate(shifts, start=1):

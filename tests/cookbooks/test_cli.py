@@ -93,8 +93,8 @@ def test_derive_ising_prints_bp_with_atanh_then_rs_and_tap(capsys, ising_file):
     positions = [out.index(name) for name in names]
     assert positions == sorted(positions)
     bp = out[positions[1] : positions[2]]
-    assert "atanh(tanh(J*beta)*tanh(beta*h_{k\\i}))/beta" in bp
-    assert "h_{i\\j}_new = U + h" in bp
+    assert "atanh(tanh(J*beta)*tanh(beta*h_{k \\to i}))/beta" in bp
+    assert "h_{i \\to j}_new = U + h" in bp
     assert "AT = " in out and "m = tanh(beta*(H + h))" in out[positions[3] :]
 
 

@@ -474,7 +474,7 @@ def test_ising_cavity_bias_is_the_textbook_one():
     assert sp.simplify(bp["U"] - textbook) == 0
     assert bp["U"].has(sp.atanh) and not bp["U"].has(derive.LogSumExp)  # closed, not LSE
     ((out, expr),) = bp.outputs.items()
-    assert out.name == "h_{i\\j}" and sp.simplify(expr - (U + h)) == 0
+    assert out.name == "h_{i \\to j}" and sp.simplify(expr - (U + h)) == 0
 
 
 def _jacobian():

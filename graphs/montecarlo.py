@@ -2,7 +2,8 @@
 
 The local energies of a site, :math:`E_i(a) = \\phi(a) - \\sum_l f_l(a) H_l` with
 fields summed over the CSR neighbours, come from :func:`derive.local_energy`
-and its compiled module; this module adds the Markov chain around them:
+and the Markov chain around them is generated into the same compiled module
+(:mod:`numerics.codegen`, ``mc_sweeps``):
 Metropolis (propose one of the other states uniformly, accept with
 :math:`\\min(1, e^{-\\beta \\Delta E})`) or heat-bath (draw the new state from
 :math:`\\propto e^{-\\beta E_i(a)}`), sweeping the sites in order.
@@ -23,76 +24,6 @@ from .tables import energy_tables
 __all__ = ["monte_carlo", "MonteCarloResult", "METHODS"]
 
 METHODS = ("metropolis", "heat-bath")
-
-_TEMPLATE = '''"""Single-site Monte Carlo sweeps for the local energies of {kernel}."""
-import math
-
-import numba
-import numpy as np
-
-from {kernel} import node_outputs
-
-VALUES = np.array({values!r})
-
-
-@numba.njit(cache=True)
-def seed(s):
-    np.random.seed(s)
-
-
-@numba.njit(cache=True)
-def run(indptr, indices, edge_id, spins, state, node_values, edge_values, beta, sweeps,
-        heat_bath, burn_in, counts, energy, energies, magnetizations):
-    """Run ``sweeps`` sweeps in place; returns the number of accepted moves.
-
-    spins: state index per site; state[:, 0]: its value; counts[block, i, a]:
-    visits after burn-in, in equal blocks; energies/magnetizations: per sweep.
-    """
-    n = spins.shape[0]
-    q = VALUES.shape[0]
-    n_blocks = counts.shape[0]
-    magnetization = 0.0
-    for i in range(n):
-        magnetization += state[i, 0]
-    accepted = 0
-    weights = np.empty(q)
-    for t in range(sweeps):
-        block = (t - burn_in) * n_blocks // (sweeps - burn_in) if t >= burn_in else -1
-        for i in range(n):
-            a = spins[i]
-            local = node_outputs(i, indptr, indices, edge_id, state, node_values, edge_values)
-            if heat_bath:
-                low = local[0]
-                for c in range(1, q):
-                    low = min(low, local[c])
-                total = 0.0
-                for c in range(q):
-                    weights[c] = math.exp(-beta * (local[c] - low))
-                    total += weights[c]
-                u = np.random.random() * total
-                b = q - 1
-                for c in range(q):
-                    u -= weights[c]
-                    if u < 0.0:
-                        b = c
-                        break
-                accept = b != a
-            else:
-                {proposal}
-                delta = {delta}
-                accept = delta <= 0.0 or np.random.random() < math.exp(-beta * delta)
-            if accept:
-                accepted += 1
-                energy += {delta}
-                magnetization += VALUES[b] - VALUES[a]
-                spins[i] = b
-                state[i, 0] = VALUES[b]
-            if block >= 0:
-                counts[block, i, spins[i]] += 1.0
-        energies[t] = energy
-        magnetizations[t] = magnetization / n
-    return accepted
-'''
 
 
 @dataclass
@@ -140,22 +71,10 @@ class MonteCarloResult(GraphResult):
 
 @functools.lru_cache(maxsize=64)
 def _sampler(model):
+    """The local-energy equations of ``model`` and their compiled module, whose generated
+    ``mc_seed`` and ``mc_sweeps`` (:mod:`numerics.codegen`) run the chain."""
     eqs = derive.local_energy(model)
-    kernel = numerics.compile(eqs)
-    q = len(model.alphabet)
-    if q == 2:  # the move is forced; static tuple indices are cheaper than dynamic ones
-        proposal = "b = 1 - a"
-        delta = "(local[1] - local[0] if a == 0 else local[0] - local[1])"
-    else:
-        proposal = "b = (a + 1 + np.random.randint(q - 1)) % q"
-        delta = "local[b] - local[a]"
-    source = _TEMPLATE.format(
-        kernel=kernel.module.__name__,
-        proposal=proposal,
-        delta=delta,
-        values=[float(a) for a in model.alphabet],
-    )
-    return eqs, numerics.load_source(source, "cavitylab_mc")
+    return eqs, numerics.compile(eqs).module
 
 
 def monte_carlo(
@@ -243,13 +162,14 @@ def monte_carlo(
     )
     counts = np.zeros((n_blocks, n, q))
     energies, mags = np.empty(sweeps), np.empty(sweeps)
-    sampler.seed(int(rng.integers(2**31 - 1)))
-    accepted = sampler.run(
+    sampler.mc_seed(int(rng.integers(2**31 - 1)))
+    accepted = sampler.mc_sweeps(
         *arrays.graph_args,
-        spins,
         state,
         arrays.node_values,
         arrays.edge_values,
+        values,
+        spins,
         beta,
         sweeps,
         method == "heat-bath",

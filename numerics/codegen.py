@@ -196,6 +196,89 @@ def _graph_functions(eqs, names, printer):
     return parts
 
 
+def _monte_carlo_functions(eqs):
+    r"""Single-site Monte Carlo for equations whose outputs are the local energies of a site.
+
+    For ``kind="map"`` graph equations with one neighbour symbol (the neighbour's value,
+    :func:`derive.local_energy`): output ``a`` is :math:`E_i(a)`, the energy of site ``i``
+    in state ``a`` given its neighbours, and ``values[a]`` the value of state ``a``. The
+    energies come from ``node_outputs`` (inlined); the chain around them is Metropolis
+    (propose one of the other states uniformly, accept with
+    :math:`\min(1, e^{-\beta \Delta E})`) or heat-bath (draw the new state from
+    :math:`\propto e^{-\beta E_i(a)}`), sweeping the sites in order.
+    """
+    q = len(eqs.outputs)
+    if q == 2:  # the move is forced; static tuple indices are cheaper than dynamic ones
+        proposal = "b = 1 - a"
+        delta = "(local[1] - local[0] if a == 0 else local[0] - local[1])"
+    else:
+        proposal = "b = (a + 1 + np.random.randint(q - 1)) % q"
+        delta = "local[b] - local[a]"
+    seed = "\n".join(
+        [
+            NJIT,
+            "def mc_seed(s):",
+            '    """Seed the generator of the Monte Carlo kernels (numba\'s own state)."""',
+            "    np.random.seed(s)",
+        ]
+    )
+    sweeps = f"""{NJIT}
+def mc_sweeps({GRAPH_ARGS}, values, spins, beta, sweeps, heat_bath, burn_in, counts, energy,
+              energies, magnetizations):
+    \"\"\"Run ``sweeps`` sweeps in place; returns the number of accepted moves.
+
+    ``spins``: state index per site; ``state[:, 0]``: its value ``values[spins]``;
+    ``heat_bath``: heat-bath moves, else Metropolis; ``counts[block, i, a]``: visits of
+    state ``a`` at site ``i`` after ``burn_in`` sweeps, in equal blocks of sweeps;
+    ``energy``: the energy of the initial configuration; ``energies`` and
+    ``magnetizations``: the energy and the mean value after each sweep.\"\"\"
+    n = spins.shape[0]
+    q = values.shape[0]
+    n_blocks = counts.shape[0]
+    magnetization = 0.0
+    for i in range(n):
+        magnetization += state[i, 0]
+    accepted = 0
+    weights = np.empty(q)
+    for t in range(sweeps):
+        block = (t - burn_in) * n_blocks // (sweeps - burn_in) if t >= burn_in else -1
+        for i in range(n):
+            a = spins[i]
+            local = node_outputs(i, {GRAPH_ARGS})
+            if heat_bath:
+                low = local[0]
+                for c in range(1, q):
+                    low = min(low, local[c])
+                total = 0.0
+                for c in range(q):
+                    weights[c] = math.exp(-beta * (local[c] - low))
+                    total += weights[c]
+                u = np.random.random() * total
+                b = q - 1
+                for c in range(q):
+                    u -= weights[c]
+                    if u < 0.0:
+                        b = c
+                        break
+                accept = b != a
+            else:
+                {proposal}
+                delta = {delta}
+                accept = delta <= 0.0 or np.random.random() < math.exp(-beta * delta)
+            if accept:
+                accepted += 1
+                energy += {delta}
+                magnetization += values[b] - values[a]
+                spins[i] = b
+                state[i, 0] = values[b]
+            if block >= 0:
+                counts[block, i, spins[i]] += 1.0
+        energies[t] = energy
+        magnetizations[t] = magnetization / n
+    return accepted"""
+    return [seed, sweeps]
+
+
 def _message_functions(eqs, names, printer):
     """Message passing: outputs per directed edge from cavity sums over the other neighbours.
 
@@ -357,6 +440,8 @@ def module_source(eqs, quadrature=DEFAULT_RULE, order=None):
         renamed = _Renamed(eqs, rename, aggs, outs)
         builder = _message_functions if eqs.kind == "message" else _graph_functions
         parts += builder(renamed, {v: v.name for v in rename.values()}, printer)
+        if eqs.kind == "map" and len(eqs.neighbor) == 1:
+            parts += _monte_carlo_functions(eqs)
     if printer.unsupported:
         raise CompileError(
             "cannot compile " + ", ".join(sorted(printer.unsupported)) + f" in '{eqs.name}': "

@@ -13,10 +13,14 @@ from .replica import RSResult, replica_symmetric
 from .results import Result, SimulationResult
 from .stability import StabilityResult, bp_stability
 from .state_evolution import SEResult, Thresholds, state_evolution, thresholds
+from .sweep import SweepResult, sweep, sweep_defaults
 from .tap import TAPResult, tap
 from .threads import limit_blas_threads
 
 __all__ = [
+    "sweep",
+    "SweepResult",
+    "sweep_defaults",
     "integrate",
     "ODEResult",
     "Result",

@@ -3,7 +3,8 @@
 ::
 
     cavitylab list                                  the recipes, one line each
-    cavitylab run NAME [--quick] [--out D] [--seed N]
+    cavitylab run NAME [--quick] [--out D] [--seed N] [--workers N | --scheduler ADDR]
+                   [--checkpoint DIR] [--quiet]
                                                     run a recipe: table on stdout, PNG + JSON in D
     cavitylab derive MODEL.py [--latex] [--only NAME]
                                                     print the derived equations of a model file
@@ -22,12 +23,15 @@ status 1.
 """
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
 from pathlib import Path
 
 from derive.errors import CavitylabError
+from numerics import progress as numerics_progress
+from numerics.sweep import sweep_defaults
 
 from .errors import CookbookError
 
@@ -41,6 +45,28 @@ def _version():
         return version("cavitylab")
     except PackageNotFoundError:  # pragma: no cover - running from a source tree
         return "unknown (not installed)"
+
+
+@contextlib.contextmanager
+def _dask_executor(address, timeout=10):
+    """A ``concurrent.futures`` executor on an existing Dask scheduler, or a clear error."""
+    try:
+        import distributed
+    except ImportError:
+        raise CookbookError(
+            "--scheduler needs Dask's distributed package: pip install 'cavitylab[dask]'"
+        ) from None
+    try:
+        client = distributed.Client(address, timeout=timeout)
+    except (OSError, TimeoutError, ValueError) as err:
+        raise CookbookError(
+            f"--scheduler {address}: no Dask scheduler answered within {timeout} s "
+            f"({type(err).__name__}: {' '.join(str(err).split())})"
+        ) from None
+    try:
+        yield client.get_executor()
+    finally:
+        client.close()
 
 
 def _writable_dir(path, what):
@@ -76,7 +102,16 @@ def _cmd_run(args):
 
     recipe = get_recipe(args.name)
     out = _writable_dir(args.out if args.out else Path("results") / recipe.NAME, "--out")
-    results = recipe.run(quick=args.quick, out=out, seed=args.seed)
+    checkpoint = _writable_dir(args.checkpoint, "--checkpoint") if args.checkpoint else None
+    if args.workers is not None and args.workers < 1:
+        raise CookbookError(f"--workers must be at least 1, got {args.workers}")
+    with contextlib.ExitStack() as stack:
+        executor = args.workers if args.workers and args.workers > 1 else None
+        if args.scheduler:
+            executor = stack.enter_context(_dask_executor(args.scheduler))
+        stack.enter_context(numerics_progress.quiet(args.quiet))
+        stack.enter_context(sweep_defaults(executor=executor, checkpoint_dir=checkpoint))
+        results = recipe.run(quick=args.quick, out=out, seed=args.seed)
     print(recipe.table(results))
     files = results.get("files", {})
     if files:
@@ -164,6 +199,20 @@ def build_parser():
     p.add_argument("--quick", action="store_true", help="small sizes, short runs (under a minute)")
     p.add_argument("--out", metavar="DIR", help="output directory (default results/NAME)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--workers", type=int, metavar="N", help="run the recipe's sweeps on N local processes"
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the sweeps on an existing Dask scheduler (tcp://HOST:PORT)",
+    )
+    p.add_argument(
+        "--checkpoint",
+        metavar="DIR",
+        help="stream each sweep's points to DIR/<sweep>.jsonl; rerun to resume",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("derive", help="print the derived equations of a model file")

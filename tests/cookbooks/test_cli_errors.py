@@ -131,3 +131,27 @@ def test_every_cavitylab_error_is_one_line_and_exit_2(capsys, ising_file, monkey
     code, out, err = run_cli(capsys, "derive", ising_file)
     assert code == 2
     assert err.strip().splitlines()[-1] == "error: first line second line"
+
+
+def test_workers_must_be_positive(capsys):
+    code, _, err = run_cli(capsys, "run", "ising-meanfield", "--quick", "--workers", 0)
+    assert code == 2 and "--workers must be at least 1" in err
+
+
+def test_a_scheduler_that_does_not_answer_is_a_clear_error_within_its_timeout(capsys, tmp_path):
+    pytest.importorskip("distributed", reason="the test extra installs distributed")
+    import time
+
+    start = time.perf_counter()
+    code, _, err = run_cli(
+        capsys,
+        "run",
+        "ising-meanfield",
+        "--quick",
+        "--out",
+        tmp_path,
+        "--scheduler",
+        "tcp://127.0.0.1:9",  # the discard port: nothing listens
+    )
+    assert code == 2 and "no Dask scheduler answered" in err
+    assert time.perf_counter() - start < 60

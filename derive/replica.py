@@ -35,7 +35,7 @@ from .functions import GaussianExpectation, LogSumExp
 from .simplify import boltzmann_average
 from .spins import BETA, PairwiseModel, _fields, _fresh
 
-__all__ = ["replica_symmetric", "tap", "coupling_spread"]
+__all__ = ["replica_symmetric", "tap", "coupling_spread", "rs_symbols", "tap_symbols"]
 
 
 def _bilinear(model):
@@ -95,6 +95,72 @@ def coupling_spread(model):
     )
 
 
+def _symbols(model, who):
+    """The symbols of the RS theory of ``model``, by meaning, renamed away from its node
+    parameters, and the bilinear form ``(sigma values, kappa)``."""
+    s_vals, kappa, taken = _spins(model, who)
+    out = {"beta": BETA}
+    out["J0"] = sp.Symbol(_fresh("J_0", taken), real=True)
+    out["J"] = sp.Symbol(_fresh("J", taken), positive=True)
+    out["m"] = sp.Symbol(_fresh("m", taken), real=True)
+    out["q"] = sp.Symbol(_fresh("q", taken), nonnegative=True)
+    out["z"] = sp.Symbol(_fresh("z", taken), real=True)
+    if len({v**2 for v in s_vals}) > 1:
+        out["Q"] = sp.Symbol(_fresh("Q", taken), nonnegative=True)
+    return out, s_vals, kappa
+
+
+def rs_symbols(model):
+    r"""The symbols of :func:`replica_symmetric`, by meaning, so that a solver binds by name.
+
+    Returns
+    -------
+    dict
+        ``"beta"``, ``"J0"``, ``"J"`` (the inverse temperature and the couplings
+        :math:`K_{ij} \sim N(J_0/N, J^2/N)`: params), ``"m"``, ``"q"`` and, where
+        :math:`\sigma^2` is not constant on the alphabet, ``"Q"`` (the state), and ``"z"``
+        (the Gaussian variable of the expectations). A name already used by a node
+        parameter of the model gets primes appended.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from derive import PairwiseModel
+    >>> si, sj, K, J = sp.symbols("s_i s_j K J", real=True)
+    >>> model = PairwiseModel((-1, 1), -K * si * sj, -J * si, variables=(si, sj))
+    >>> {k: v.name for k, v in rs_symbols(model).items()}
+    {'beta': 'beta', 'J0': 'J_0', 'J': "J'", 'm': 'm', 'q': 'q', 'z': 'z'}
+    """
+    return _symbols(model, "rs_symbols")[0]
+
+
+def _tap_symbols(model, who):
+    sigma_vals, kappa, taken = _spins(model, who)
+    out = {"beta": BETA}
+    out["H"] = sp.Symbol(_fresh("H", taken), real=True)
+    out["Lambda"] = sp.Symbol(_fresh("Lambda", taken), nonnegative=True)
+    out["m"] = sp.Symbol(_fresh("m", taken), real=True)
+    out["V"] = sp.Symbol(_fresh("V", taken), nonnegative=True)
+    return out, sigma_vals, kappa
+
+
+def tap_symbols(model):
+    """The symbols of :func:`tap`, by meaning: ``"beta"``, the fields ``"H"`` and
+    ``"Lambda"`` (inputs) and the moments ``"m"`` and ``"V"`` (outputs); a name already used
+    by a node parameter of the model gets primes appended.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from derive import PairwiseModel
+    >>> si, sj, K, H = sp.symbols("s_i s_j K H", real=True)
+    >>> model = PairwiseModel((-1, 1), -K * si * sj, -H * si, variables=(si, sj))
+    >>> {k: v.name for k, v in tap_symbols(model).items()}
+    {'beta': 'beta', 'H': "H'", 'Lambda': 'Lambda', 'm': 'm', 'V': 'V'}
+    """
+    return _tap_symbols(model, "tap_symbols")[0]
+
+
 def replica_symmetric(model):
     r"""RS saddle-point equations, free energy, energy, entropy and AT stability.
 
@@ -102,8 +168,9 @@ def replica_symmetric(model):
     -------
     Equations
         ``kind="fixed_point"`` in ``(m, q)`` or ``(m, q, Q)`` (``Q`` only where
-        :math:`\sigma^2` is not constant on the alphabet); params ``beta``,
-        ``J_0``, ``J`` and the node parameters; observables ``f`` (free energy
+        :math:`\sigma^2` is not constant on the alphabet), role ``"state"``; params
+        ``beta``, ``J_0``, ``J`` (role ``"param"``) and the model's node parameters
+        (role ``"node_param"``: one value shared by every site); observables ``f`` (free energy
         per spin), ``u`` (energy per spin, :math:`\partial(\beta f)/\partial\beta`
         at the saddle point), ``s`` (entropy per spin) and ``AT``
         (:math:`\beta^2 J^2 \mathbb{E}_z(\langle\sigma^2\rangle - \langle\sigma\rangle^2)^2`,
@@ -124,16 +191,12 @@ def replica_symmetric(model):
     >>> print(replica_symmetric(sk)["m"])
     E_{z}[tanh(beta*(J*sqrt(q)*z + J_0*m + h))]
     """
-    s_vals, kappa, taken = _spins(model, "replica_symmetric")
+    sym, s_vals, kappa = _symbols(model, "replica_symmetric")
     x = model.variables[0]
-    J0 = sp.Symbol(_fresh("J_0", taken), real=True)
-    J = sp.Symbol(_fresh("J", taken), positive=True)
-    m = sp.Symbol(_fresh("m", taken), real=True)
-    q = sp.Symbol(_fresh("q", taken), nonnegative=True)
-    z = sp.Symbol(_fresh("z", taken), real=True)
+    J0, J, m, q, z = (sym[k] for k in ("J0", "J", "m", "q", "z"))
     sq_vals = [v**2 for v in s_vals]
-    square_constant = len(set(sq_vals)) == 1
-    Q = sq_vals[0] if square_constant else sp.Symbol(_fresh("Q", taken), nonnegative=True)
+    square_constant = "Q" not in sym
+    Q = sq_vals[0] if square_constant else sym["Q"]
     # effective couplings kappa K: mean kappa J0 / N, standard deviation |kappa| J / sqrt(N)
     J0e, Je = kappa * J0, sp.Abs(kappa) * J
     field = J0e * m + Je * sp.sqrt(q) * z
@@ -168,6 +231,10 @@ def replica_symmetric(model):
         outputs,
         observables=observables,
         model=model,
+        roles={
+            **{p: "param" for p in (BETA, J0, J)},
+            **{p: "node_param" for p in model.node_params},
+        },
         description="Replica-symmetric theory with couplings N(J_0/N, J^2/N) for "
         f"pair energy {model.pair_energy}, field energy "
         f"{model.field_energy} on the alphabet {model.alphabet}.",
@@ -197,13 +264,13 @@ def tap(model):
     Returns
     -------
     Equations
-        ``kind="map"``; inputs ``H``, ``Lambda``; params ``beta`` and the
-        node parameters; outputs ``m`` and ``V``.
+        ``kind="map"``; inputs ``H``, ``Lambda`` (role ``"data"``); params ``beta``
+        (role ``"param"``) and the node parameters (role ``"node_param"``: a value per
+        site); outputs ``m`` and ``V``.
     """
-    sigma_vals, kappa, taken = _spins(model, "tap")
+    sym, sigma_vals, kappa = _tap_symbols(model, "tap")
+    H, Lam, m, V = (sym[k] for k in ("H", "Lambda", "m", "V"))
     x = model.variables[0]
-    H = sp.Symbol(_fresh("H", taken), real=True)
-    Lam = sp.Symbol(_fresh("Lambda", taken), nonnegative=True)
     s_vals = [kappa * s for s in sigma_vals]  # spins of the coupling K
     energies = [
         -(H * s + BETA / 2 * Lam * s**2) + model.field_energy.subs(x, a)
@@ -211,8 +278,6 @@ def tap(model):
     ]
     mean, method = boltzmann_average(s_vals, energies, BETA)
     square, _ = boltzmann_average([s**2 for s in s_vals], energies, BETA)
-    m = sp.Symbol(_fresh("m", taken), real=True)
-    V = sp.Symbol(_fresh("V", taken), nonnegative=True)
     return Equations(
         "TAP site law",
         "map",
@@ -224,6 +289,12 @@ def tap(model):
         },
         model=model,
         methods={m: method},
+        roles={
+            H: "data",
+            Lam: "data",
+            BETA: "param",
+            **{p: "node_param" for p in model.node_params},
+        },
         description="Site law exp(beta H sigma + beta^2 Lambda sigma^2 / 2 - beta "
         f"phi) of the TAP equations, for pair energy {model.pair_energy}"
         f" and field energy {model.field_energy}.",

@@ -8,6 +8,7 @@ rule is exact to ~1e-9 relative even at beta = 100 (measured against 8001 nodes:
 |dq| <= 8e-9, |du| <= 3e-9 for beta in [8, 50]).
 """
 
+import json
 import math
 
 import networkx as nx
@@ -237,21 +238,23 @@ def test_bad_init():
 
 @pytest.mark.parametrize("beta", [0.0, -1.0, float("nan"), float("inf")])
 def test_bad_beta(beta):
-    with pytest.raises(ValueError, match="beta must be a finite positive number"):
+    with pytest.raises(numerics.InputError, match="beta must be a finite positive number"):
         numerics.replica_symmetric(SK, beta, params=H0)
 
 
 @pytest.mark.parametrize("J", [0.0, -1.0, float("nan")])
 def test_bad_J(J):
-    with pytest.raises(ValueError, match=r"J \(the coupling spread\) must be positive"):
+    with pytest.raises(numerics.InputError, match=r"J \(the coupling spread\) must be a finite"):
         numerics.replica_symmetric(SK, 1.0, J=J, params=H0)
 
 
 def test_missing_params():
-    with pytest.raises(ValueError, match=r"params: no value for model parameter\(s\) \['h'\]"):
+    with pytest.raises(numerics.InputError, match=r"no value for \['h'\]"):
         numerics.replica_symmetric(SK, 1.0)
-    with pytest.raises(ValueError, match=r"params: no value for model parameter\(s\) \['D'\]"):
-        numerics.replica_symmetric(GS, 1.0, params={"h": 0.0})
+    with pytest.raises(numerics.InputError, match=r"\['h'\] are not node parameters"):
+        numerics.replica_symmetric(GS, 1.0, params={"h": 0.0, "D": 0.0})
+    with pytest.raises(numerics.InputError, match=r"argument 'D' .* is nan"):
+        numerics.replica_symmetric(GS, 1.0, params={"D": float("nan")})
 
 
 def test_non_bilinear_model():
@@ -341,3 +344,31 @@ def test_monte_carlo_energy_matches_rs_at_high_temperature():
     instance_sd = math.sqrt(((1 - beta**2) ** -2 - 1) / 2) / N / math.sqrt(len(means))
     allowance = shift + 3 * instance_sd
     assert abs(mc_mean - rs.energy) < 3 * mc_se + allowance
+
+
+# --- the result protocol ------------------------------------------------------------------------
+
+
+def test_result_protocol_and_strict():
+    """Near T = J the overlap relaxes as q_t - q* ~ (beta^2 J^2)^t (the slope of the RS map at
+    q = 0 is beta^2 J^2, Sherrington & Kirkpatrick 1975): 20 iterations at T = 1.001 leave a
+    residual far above 1e-12, so the solve is not converged, and strict=True raises."""
+    short = sk(1.001, init="glassy", max_iter=20)
+    assert isinstance(short, numerics.Result) and not short.converged
+    assert short.iterations == 20 == len(short.residuals)
+    assert short.residual == short.residuals[-1] > 1e-6
+    with pytest.raises(numerics.ConvergenceError, match="RSResult: no convergence"):
+        sk(1.001, init="glassy", max_iter=20, strict=True)
+    done = sk(0.5, strict=True)
+    d = json.loads(json.dumps(done.to_dict()))
+    assert d["converged"] is True and d["phase"] == "spin glass"
+    assert d["q"] == pytest.approx(done.q) and d["iterations"] == done.iterations
+
+
+def test_init_by_state_name():
+    """The same paramagnet from a dict start as from the named one (T = 2: a contraction)."""
+    a = sk(2.0, init={"m": 0.3, "q": 0.2}, strict=True)
+    b = sk(2.0, init="paramagnetic", strict=True)
+    assert abs(a.m) < 1e-10 and a.q < 1e-10 and a.free_energy == pytest.approx(b.free_energy)
+    with pytest.raises(numerics.InputError, match=r"\['x'\] are not states"):
+        sk(2.0, init={"x": 0.3})

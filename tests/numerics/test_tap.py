@@ -7,6 +7,7 @@ converges and TAP is asymptotically exact; naive mean-field misses the Onsager r
 term and overestimates |m|.
 """
 
+import json
 import math
 
 import networkx as nx
@@ -163,3 +164,32 @@ def test_other_bad_arguments():
     potts = PairwiseModel(range(3), -K * sp.KroneckerDelta(si, sj), variables=(si, sj))
     with pytest.raises(ModelError, match="bilinear"):
         numerics.tap(potts, GOOD, BETA)
+    with pytest.raises(numerics.InputError, match=r"\['J'\] are not node parameters"):
+        numerics.tap(SK, GOOD, BETA, params={"h": 0.1, "J": 1.0})
+    with pytest.raises(numerics.InputError, match=r"params\['h'\] contains NaN"):
+        numerics.tap(SK, GOOD, BETA, params={"h": [0.1, np.nan, 0.0, 0.0]})
+
+
+def test_node_parameters_are_bound_by_name():
+    """A node parameter named H (the name of the derived cavity field, which is renamed
+    H'): a site with no couplings has m = tanh(beta H_i) (the free spin in a field)."""
+    field = sp.Symbol("H", real=True)
+    model = PairwiseModel((-1, 1), -K * si * sj, -field * si, variables=(si, sj))
+    fields = np.array([0.3, -0.2, 0.0])
+    r = numerics.tap(model, np.zeros((3, 3)), 2.0, params={"H": fields}, strict=True)
+    assert r.m == pytest.approx(np.tanh(2.0 * fields), abs=1e-14)
+    assert r.V == pytest.approx(1 - np.tanh(2.0 * fields) ** 2, abs=1e-14)
+
+
+def test_result_protocol_and_strict():
+    """Below the AT line (T = 0.3, h = 0) AMP on an SK instance does not converge
+    (Bolthausen 2014: AMP converges only above the AT line); strict=True raises."""
+    Kmat = instance(200, 3)
+    loose = numerics.tap(SK, Kmat, 1 / 0.3, params={"h": 0.0}, max_iter=200, seed=1)
+    assert isinstance(loose, numerics.Result) and not loose.converged
+    assert loose.iterations == 200 == len(loose.residuals)
+    assert loose.residual == loose.residuals[-1] > 1e-3
+    d = json.loads(json.dumps(loose.to_dict()))
+    assert d["converged"] is False and len(d["m"]) == 200 and d["seed"] == 1
+    with pytest.raises(numerics.ConvergenceError, match="TAPResult: no convergence"):
+        numerics.tap(SK, Kmat, 1 / 0.3, params={"h": 0.0}, max_iter=200, seed=1, strict=True)

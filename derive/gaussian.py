@@ -30,7 +30,7 @@ for the identities of ``Phi`` against a Gaussian.
 import sympy as sp
 
 from .errors import ModelError
-from .functions import GaussianExpectation
+from .functions import GaussianExpectation, nesting_level
 
 __all__ = [
     "Phi",
@@ -295,17 +295,23 @@ def _distribute(expr):
 
 
 def _fresh_variable(name, exprs):
-    """A real symbol ``name`` (primed as needed) free in ``exprs``: deterministic, so that
+    """A real symbol ``name`` (primed as needed) whose name occurs nowhere in ``exprs``, as a
+    free symbol or as a variable bound by an expectation there: deterministic, so that
     equal derivations give equal equations, hence equal cache keys."""
-    taken = set().union(*(sp.sympify(e).free_symbols for e in exprs))
-    taken = {s.name for s in taken}
+    taken = {s.name for e in exprs for s in sp.sympify(e).atoms(sp.Symbol)}
     while name in taken:
         name += "'"
     return sp.Symbol(name, real=True)
 
 
 def _odd(expr, z):
-    """``expr(-z) == -expr(z)``: a cheap numerical screen at two points, then sympy."""
+    """``expr(-z) == -expr(z)``: a cheap numerical screen at two points, then sympy.
+
+    An integrand with ``z`` inside an expectation is not screened (evaluating it would
+    be a quadrature): it is treated as not odd, and left to quadrature.
+    """
+    if any(z in node.free_symbols for node in expr.atoms(GaussianExpectation)):
+        return False
     parity = expr.subs(z, -z) + expr
     others = sorted(parity.free_symbols - {z}, key=str)
     for point in (sp.Rational(3, 7), sp.Rational(-5, 11)):
@@ -362,7 +368,9 @@ def expectation(expr, z, mean=0, var=1):
     result = sp.Add(*closed)
     if left:  # exponentials out of denominators: 1/(D e^{u}) -> e^{-u}/D, which cannot overflow
         rest = sp.Add(*[sp.powsimp(sp.factor_terms(t)) for t in left])
-        t = _fresh_variable("t", (rest, mean, var))
+        # one fresh variable per nesting level: t, then t_2 around expectations in t, ...
+        level = 1 + nesting_level(rest)
+        t = _fresh_variable("t" if level == 1 else f"t_{level}", (rest, mean, var))
         rest = rest.subs(z, mean + sp.sqrt(var) * t)
         result += GaussianExpectation(rest, t)
     return result

@@ -22,6 +22,7 @@ from sympy.codegen.rewriting import log1p_opt, optimize
 from sympy.printing.pycode import PythonCodePrinter
 
 from derive import GaussianExpectation
+from derive.functions import nesting_level
 
 from .errors import CompileError
 from .special import gauss_hermite
@@ -201,28 +202,58 @@ def safe_names(symbols):
     return names
 
 
+def _canonical_bound(expr):
+    """Every bound variable renamed to ``_t{level}_{k}``: ``level`` counts from the innermost
+    expectation (1) outwards, ``k`` numbers the variables of one expectation.
+
+    Printable identifiers that no argument can have (``safe_names`` never gives a name with a
+    leading underscore), distinct between an expectation and those nested in it (so an
+    inner function's argument is the outer loop's variable, never captured), and equal for
+    alpha-equivalent expectations (so they are lifted once).
+    """
+    if isinstance(expr, GaussianExpectation):
+        body = _canonical_bound(expr.integrand)
+        level = 1 + nesting_level(body)
+        new = [sp.Symbol(f"_t{level}_{k}", real=True) for k in range(len(expr.variables))]
+        return GaussianExpectation(body.xreplace(dict(zip(expr.variables, new))), new)
+    if not expr.args or expr.is_Atom or not expr.has(GaussianExpectation):
+        return expr
+    return expr.func(*[_canonical_bound(a) for a in expr.args])
+
+
 def lift_expectations(exprs):
-    """Replace every outermost ``GaussianExpectation`` by a call ``_expect_k(args)``.
+    """Replace every ``GaussianExpectation`` by a call ``_expect_k(args)``, inner ones first.
+
+    A nested expectation is lifted into its own function too, and the function of the
+    expectation around it calls it inside its quadrature loop (nested quadrature): the
+    arguments of an inner function include the loop variables of the outer one. Bound
+    variables are first renamed per nesting level (:func:`_canonical_bound`).
 
     Returns ``(exprs, lifted)`` with ``lifted`` a list of
-    ``(function name, argument symbols, GaussianExpectation)``.
+    ``(function name, argument symbols, GaussianExpectation)``, every function after the
+    functions it calls; in each lifted node the expectations inside are already calls.
+    Functions called from another one are named ``_expect_in_k`` (see
+    :func:`expectation_function`).
     """
     lifted, seen = [], {}
 
-    def replace(e):
+    def replace(e, inner):
         if isinstance(e, GaussianExpectation):
-            if e not in seen:
-                args = tuple(sorted(e.free_symbols, key=str))
-                name = f"_expect_{len(lifted)}"
-                seen[e] = (name, args)
-                lifted.append((name, args, e))
-            name, args = seen[e]
+            body = replace(e.integrand, True)
+            node = GaussianExpectation(body, e.variables)
+            key = (node, inner)
+            if key not in seen:
+                args = tuple(sorted(node.free_symbols, key=str))
+                name = f"_expect_in_{len(lifted)}" if inner else f"_expect_{len(lifted)}"
+                seen[key] = (name, args)
+                lifted.append((name, args, node))
+            name, args = seen[key]
             return sp.Function(name)(*args)
-        if not e.args or e.is_Atom:
+        if not e.args or e.is_Atom or not e.has(GaussianExpectation):
             return e
-        return e.func(*[replace(a) for a in e.args])
+        return e.func(*[replace(a, inner) for a in e.args])
 
-    return [replace(e) for e in exprs], lifted
+    return [replace(_canonical_bound(sp.sympify(e)), False) for e in exprs], lifted
 
 
 def _stable(expr):
@@ -290,17 +321,22 @@ def expectation_function(name, args, node, rule, order, printer):
 
     .. math:: \\mathbb{E}_z f(z) \\approx \\sum_{k_1 \\dots k_d} w_{k_1} \\cdots w_{k_d}\\,
               f(z_{k_1}, \\dots, z_{k_d})
+
+    ``node`` comes from :func:`lift_expectations`: the expectations nested in it are calls
+    of their own functions, evaluated at every node of this one's loop (nested quadrature).
+    ``order`` is the number of nodes of the outermost expectations; a nested one
+    (``_expect_in_k``) is an integral at a fixed point of the outer loop, whose integrand
+    does not sharpen with the outer rule, and takes the default order of its dimension.
     """
     zs = node.variables
-    order = order or default_order(rule, len(zs))
+    nested = name.startswith("_expect_in_")
+    order = (None if nested else order) or default_order(rule, len(zs))
     tag, constants = quadrature_constants(rule, order)
-    inner, inner_lifted = lift_expectations([node.integrand])
-    if inner_lifted:
+    if node.integrand.has(GaussianExpectation):
         raise CompileError(
-            "nested GaussianExpectation is not supported: "
-            f"{node}; merge the variables into one expectation"
+            f"expectation_function needs a lifted node (see lift_expectations): {node}"
         )
-    lines, (result,) = print_block(inner, printer, indent="    " * (len(zs) + 1))
+    lines, (result,) = print_block([node.integrand], printer, indent="    " * (len(zs) + 1))
     src = [
         f"def {name}({', '.join(printer.doprint(a) for a in args)}):",
         f'    """{str(node)[:300]}, by the {rule} rule, {order} nodes per variable."""',

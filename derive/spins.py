@@ -28,6 +28,7 @@ import sympy as sp
 
 from .equations import Equations
 from .errors import ModelError
+from .model import Model
 from .simplify import boltzmann_average
 
 __all__ = ["PairwiseModel", "meanfield", "local_energy", "pair_energy", "field_energy", "BETA"]
@@ -61,8 +62,12 @@ def _alphabet(values):
     return tuple(out)
 
 
-class PairwiseModel:
+class PairwiseModel(Model):
     """A model with pair and single-site energies on a finite alphabet.
+
+    A model is a value (:class:`derive.Model`): immutable, equal and hashed by its
+    content (alphabet, energies, variables), so two models built separately from the
+    same expressions share one derivation and one compiled kernel.
 
     Parameters
     ----------
@@ -85,6 +90,8 @@ class PairwiseModel:
     ModelError
         Empty or non-numeric alphabet, undeclared symbol, asymmetric or
         non-finite pair energy, a parameter shared by both energies.
+    AttributeError
+        On any assignment after construction (a model is a value).
 
     Examples
     --------
@@ -112,6 +119,10 @@ class PairwiseModel:
         self.edge_params = tuple(sorted(self.pair_energy.free_symbols - {si, sj}, key=str))
         self.node_params = tuple(sorted(self.field_energy.free_symbols - {si}, key=str))
         self._check_values()
+        self._freeze()
+
+    def _content(self):
+        return (self.alphabet, self.pair_energy, self.field_energy, self.variables)
 
     def _check_symbols(self, params):
         si, sj = self.variables

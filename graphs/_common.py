@@ -41,7 +41,7 @@ def check_beta(beta):
     """``beta`` as a float, or an InputError saying what is wrong with it."""
     b = _real(beta)
     if b is None:
-        raise InputError(f"beta must be a positive number (beta = 1/T), got {beta!r}")
+        raise InputError(f"beta must be a positive number, got {beta!r}")
     if not math.isfinite(b) or b <= 0:
         raise InputError(f"beta must be a finite positive number (beta = 1/T), got {beta!r}")
     return b
@@ -134,3 +134,39 @@ def graph_arrays(G, equations, params=None, beta=None, csr=None):
     edges = _edge_columns(G, csr, [p.name for p in equations.edge_params], defaults)
     edges = directed_edge_values(csr, edges)
     return GraphArrays(csr, np.ascontiguousarray(nodes), np.ascontiguousarray(edges))
+
+
+def seeded_rng(seed):
+    """``(generator, recorded_seed)`` for a ``seed`` that is None, an int or a Generator.
+
+    Everything random in a graph solver draws from the returned
+    :class:`numpy.random.Generator` (never from numpy's global state). The recorded
+    seed reproduces the run: the int given; for None a fresh int drawn from the
+    operating system's entropy; for a Generator its ``bit_generator.state`` before use.
+    """
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy)
+        return np.random.default_rng(seed), seed
+    if isinstance(seed, np.random.Generator):
+        return seed, dict(seed.bit_generator.state)
+    if isinstance(seed, bool) or not isinstance(seed, (numbers.Integral, np.integer)) or seed < 0:
+        raise InputError(
+            f"seed must be None, a non-negative int or a numpy.random.Generator, got {seed!r}"
+        )
+    return np.random.default_rng(int(seed)), int(seed)
+
+
+def check_tol(tol, name="tol"):
+    """``tol`` as a finite positive float, or an InputError."""
+    t = _real(tol)
+    if t is None or not math.isfinite(t) or t <= 0:
+        raise InputError(f"{name} must be a finite positive number, got {tol!r}")
+    return t
+
+
+def as_float_array(value, name):
+    """``value`` as a float64 array, or an InputError naming ``name`` (not a raw TypeError)."""
+    try:
+        return np.array(value, dtype=float)
+    except (TypeError, ValueError, OverflowError):
+        raise InputError(f"{name} must be an array of real numbers, got {value!r}") from None

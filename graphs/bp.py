@@ -7,12 +7,12 @@ CSR graph, with the reverse-edge index giving the opposite message in O(1)
 same equations with :func:`derive.bethe_edge`.
 """
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
 
 import numerics
+from derive import memoized
 from derive.bp import belief_propagation as derive_bp
 from derive.bp import bethe_edge
 
@@ -25,7 +25,7 @@ __all__ = ["belief_propagation", "BPResult", "SCHEDULES"]
 SCHEDULES = ("parallel", "sequential", "random", "residual")
 
 
-@dataclass
+@dataclass(kw_only=True, repr=False)
 class BPResult(GraphResult):
     """Belief propagation on a graph.
 
@@ -41,11 +41,9 @@ class BPResult(GraphResult):
     edge_marginals : ndarray, shape (n_edges, q, q)
     pair_correlations : ndarray, shape (n_edges,)
         ``E[s_u s_v]`` per edge.
-    converged : bool
-    iterations : int
     residuals : ndarray
-        Largest change of a message at each iteration.
-    message : str
+        Largest change of a message at each iteration (``residual``: the last one).
+    beta : float
     """
 
     log_z: float = 0.0
@@ -53,10 +51,6 @@ class BPResult(GraphResult):
     edges: list = None
     edge_marginals: np.ndarray = None
     pair_correlations: np.ndarray = None
-    converged: bool = False
-    iterations: int = 0
-    residuals: np.ndarray = None
-    message: str = ""
     beta: float = 0.0
 
     @property
@@ -65,11 +59,17 @@ class BPResult(GraphResult):
         return -self.log_z / self.beta
 
 
-@functools.lru_cache(maxsize=64)
+@memoized
 def _derived(model):
-    """The BP equations of ``model`` and their kernel, derived once per model object."""
+    """The BP equations of ``model`` and their kernel, derived once per model content."""
     eqs = derive_bp(model)
     return eqs, numerics.compile(eqs)
+
+
+@memoized
+def _bethe_kernel(model):
+    """The compiled Bethe edge term of ``model``, derived once per model content."""
+    return numerics.compile(bethe_edge(model))
 
 
 def _forward_edges(csr):
@@ -115,6 +115,7 @@ def belief_propagation(
     max_iter=1000,
     init=None,
     seed=None,
+    strict=False,
 ):
     r"""Solve the BP equations of ``model`` on ``G``; marginals and the Bethe free entropy.
 
@@ -147,7 +148,11 @@ def belief_propagation(
     init : {"random", "uniform"}, array, or BPResult
         Starting messages: random fields in [-1, 1] (default), zero fields, an
         array of shape ``(2 |E|, n_fields)``, or a previous result (warm start).
-    seed : int, optional
+    seed : int or numpy.random.Generator, optional
+        For the random initial messages and the ``random`` schedule.
+    strict : bool
+        Raise :class:`numerics.ConvergenceError` instead of returning
+        ``converged=False``.
 
     Returns
     -------
@@ -249,10 +254,10 @@ def belief_propagation(
     marginals, site_log_z = observables[:, :q], observables[:, q]
     edge_marginals, edge_log_z = _edge_terms(model, G, csr, messages, beta, params)
     values = alphabet_values(model)
-    return BPResult(
-        csr.nodes,
-        values,
-        marginals,
+    result = BPResult(
+        nodes=csr.nodes,
+        alphabet=values,
+        marginals=marginals,
         log_z=float(site_log_z.sum() - edge_log_z.sum()),
         messages=messages,
         edges=[(csr.nodes[u], csr.nodes[v]) for u, v in csr.edges],
@@ -260,17 +265,18 @@ def belief_propagation(
         pair_correlations=np.einsum("kab,a,b->k", edge_marginals, values, values),
         converged=converged,
         iterations=iterations,
-        residuals=np.array(residuals),
+        residual=float(residuals[-1]) if residuals else None,
+        residuals=np.array(residuals, dtype=float),
         message=text,
         beta=beta,
     )
+    return result.finish(strict)
 
 
 def _edge_terms(model, G, csr, messages, beta, params):
     """Edge marginals and ``log Z_ij`` for every undirected edge, from both messages."""
     q = len(model.alphabet)
-    edge_eqs = bethe_edge(model)
-    kernel = numerics.compile(edge_eqs)
+    kernel = _bethe_kernel(model)
     if csr.n_edges == 0:
         return np.zeros((0, q, q)), np.zeros(0)
     forward = _forward_edges(csr)

@@ -16,9 +16,13 @@ __all__ = ["exact", "ExactResult", "MAX_STATES"]
 MAX_STATES = 2**24
 
 
-@dataclass
+@dataclass(kw_only=True, repr=False)
 class ExactResult(GraphResult):
     """Exact Gibbs averages.
+
+    Enumeration does not iterate: ``converged`` is True and ``iterations`` 0 unless
+    a quantity came out non-finite, which is reported (``converged=False``) with the
+    reason in ``message``.
 
     Attributes
     ----------
@@ -48,7 +52,7 @@ class ExactResult(GraphResult):
         return -self.log_z / self.beta
 
 
-def exact(model, G, beta, params=None, max_states=MAX_STATES):
+def exact(model, G, beta, params=None, max_states=MAX_STATES, strict=False):
     r"""Exact Gibbs measure :math:`P(s) \propto e^{-\beta E(s)}` by enumerating every configuration.
 
     Parameters
@@ -61,6 +65,9 @@ def exact(model, G, beta, params=None, max_states=MAX_STATES):
     params : dict, optional
     max_states : int
         Refuse when ``q**n`` exceeds this (default ``2**24``, about 17 million).
+    strict : bool
+        Raise :class:`numerics.ConvergenceError` instead of returning a result with
+        ``converged=False``.
 
     Returns
     -------
@@ -99,10 +106,20 @@ def exact(model, G, beta, params=None, max_states=MAX_STATES):
         field, pair, csr.edges, beta, max_states=max_states
     )
     correlations = np.einsum("kab,a,b->k", edge_marginals, values, values)
-    return ExactResult(
-        csr.nodes,
-        values,
-        marginals,
+    finite = all(
+        np.all(np.isfinite(x)) for x in (log_z, marginals, edge_marginals, energy, correlations)
+    )
+    message = (
+        f"exact enumeration of {q}**{n} configurations"
+        if finite
+        else "exact enumeration gave a non-finite quantity (energies too large for float64)"
+    )
+    result = ExactResult(
+        converged=bool(finite),
+        message=message,
+        nodes=csr.nodes,
+        alphabet=values,
+        marginals=marginals,
         log_z=float(log_z),
         edges=[(csr.nodes[u], csr.nodes[v]) for u, v in csr.edges],
         edge_marginals=edge_marginals,
@@ -110,3 +127,4 @@ def exact(model, G, beta, params=None, max_states=MAX_STATES):
         energy=float(energy),
         beta=beta,
     )
+    return result.finish(strict)

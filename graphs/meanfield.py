@@ -1,6 +1,5 @@
 """Naive mean-field on a networkx graph: the derived equations, solved over CSR arrays."""
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,7 +13,7 @@ from .results import GraphResult
 __all__ = ["meanfield", "MeanFieldResult"]
 
 
-@dataclass
+@dataclass(kw_only=True, repr=False)
 class MeanFieldResult(GraphResult):
     """Naive mean-field fixed point on a graph.
 
@@ -23,19 +22,12 @@ class MeanFieldResult(GraphResult):
     state : ndarray, shape (n_nodes, n_moments)
         The moments the equations iterate (for Ising, ``m_i``), named by ``moments``.
     moments : tuple of str
-    converged : bool
-    iterations : int
     residuals : ndarray
-        Max change of the state at each iteration.
-    message : str
+        Max change of the state at each iteration (``residual``: the last one).
     """
 
     state: np.ndarray = None
     moments: tuple = ()
-    converged: bool = False
-    iterations: int = 0
-    residuals: np.ndarray = None
-    message: str = ""
     log_z = None  # the naive mean-field free energy is not derived here
 
 
@@ -120,7 +112,7 @@ def meanfield(
             return out
 
         fp = numerics.fixed_point(
-            step, state, damping=damping, tol=tol, max_iter=max_iter, strict=strict
+            step, state, damping=damping, tol=tol, max_iter=max_iter, strict=False
         )
         state, converged, iterations, residuals, message = (
             fp.x,
@@ -145,27 +137,27 @@ def meanfield(
             if change < tol:
                 converged, message = True, f"converged in {iterations} sweeps"
                 break
-        residuals = np.array(residuals)
-        if strict and not converged:
-            raise numerics.ConvergenceError(message)
+        residuals = np.array(residuals, dtype=float)
     marginals = np.empty((n, len(model.alphabet)))
     mod.graph_observables(*args, state, arrays.node_values, arrays.edge_values, marginals)
-    return MeanFieldResult(
-        arrays.csr.nodes,
-        alphabet_values(model),
-        marginals,
+    result = MeanFieldResult(
+        nodes=arrays.csr.nodes,
+        alphabet=alphabet_values(model),
+        marginals=marginals,
         state=state,
-        moments=kernel.outputs,
-        converged=converged,
-        iterations=iterations,
+        moments=tuple(kernel.outputs),
+        converged=bool(converged),
+        iterations=int(iterations),
+        residual=float(residuals[-1]) if len(residuals) else None,
         residuals=residuals,
         message=message,
     )
+    return result.finish(strict)
 
 
-@functools.lru_cache(maxsize=64)
+@derive.memoized
 def _derived(model):
-    """The mean-field equations of ``model`` and their kernel, derived once per model object."""
+    """The mean-field equations of ``model`` and their kernel, derived once per model content."""
     eqs = derive.meanfield(model)
     return eqs, numerics.compile(eqs)
 

@@ -9,7 +9,6 @@ Metropolis (propose one of the other states uniformly, accept with
 :math:`\\propto e^{-\\beta E_i(a)}`), sweeping the sites in order.
 """
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +16,18 @@ import numpy as np
 import derive
 import numerics
 
-from ._common import alphabet_values, check_beta, check_model, graph_arrays
+from ._common import (
+    InputError,
+    alphabet_values,
+    as_float_array,
+    check_beta,
+    check_int,
+    check_model,
+    check_params,
+    check_tol,
+    graph_arrays,
+    seeded_rng,
+)
 from .results import GraphResult
 from .tables import energy_tables
 
@@ -26,13 +36,15 @@ __all__ = ["monte_carlo", "MonteCarloResult", "METHODS"]
 METHODS = ("metropolis", "heat-bath")
 
 
-@dataclass
-class MonteCarloResult(GraphResult):
-    """A Monte Carlo run.
+@dataclass(kw_only=True, repr=False)
+class MonteCarloResult(GraphResult, numerics.SimulationResult):
+    """A Monte Carlo run (a :class:`numerics.SimulationResult`: it records its ``seed``).
 
     ``marginals`` are visit frequencies after ``burn_in``; their statistical
     error is estimated by batch means over ``n_blocks`` equal blocks of sweeps
-    (valid when a block is longer than the autocorrelation time).
+    (valid when a block is longer than the autocorrelation time). ``converged``
+    is True when the run completed and, if a ``tol`` was asked for, the largest
+    standard error of a marginal (``residual``) is within it.
 
     Attributes
     ----------
@@ -69,7 +81,7 @@ class MonteCarloResult(GraphResult):
         return float(e.mean()), float(means.std(ddof=1) / np.sqrt(means.size))
 
 
-@functools.lru_cache(maxsize=64)
+@derive.memoized
 def _sampler(model):
     """The local-energy equations of ``model`` and their compiled module, whose generated
     ``mc_seed`` and ``mc_sweeps`` (:mod:`numerics.codegen`) run the chain."""
@@ -88,6 +100,8 @@ def monte_carlo(
     init="random",
     seed=None,
     n_blocks=20,
+    tol=None,
+    strict=False,
 ):
     r"""Single-site Monte Carlo of :math:`P(s) \propto e^{-\beta E(s)}` on ``G``.
 
@@ -105,10 +119,18 @@ def monte_carlo(
         Sweeps discarded from the averages; default ``sweeps // 5``.
     method : {"metropolis", "heat-bath"}
     init : "random" or array of alphabet values, one per node
-    seed : int, optional
-        Seeds numba's generator: equal seeds give equal runs.
+    seed : int or numpy.random.Generator, optional
+        Every random number comes from ``numpy.random.default_rng(seed)`` (the
+        initial state, and the integer that seeds the compiled chain): equal
+        seeds give equal runs. The result records it (None: a fresh seed, recorded).
     n_blocks : int
         Blocks for the batch-means error bars.
+    tol : float, optional
+        Largest acceptable standard error of a marginal; a run whose error bars
+        are wider reports ``converged=False``. Default: no requirement.
+    strict : bool
+        Raise :class:`numerics.ConvergenceError` instead of returning
+        ``converged=False``.
 
     Returns
     -------
@@ -126,12 +148,14 @@ def monte_carlo(
     """
     check_model(model)
     beta = check_beta(beta)
+    params = check_params(model, params)
     if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    sweeps = int(sweeps)
-    burn_in = sweeps // 5 if burn_in is None else int(burn_in)
+        raise InputError(f"method must be one of {METHODS}, got {method!r}")
+    sweeps, n_blocks = check_int("sweeps", sweeps, 1), check_int("n_blocks", n_blocks, 2)
+    burn_in = sweeps // 5 if burn_in is None else check_int("burn_in", burn_in, 0)
+    tol = None if tol is None else check_tol(tol)
     if not 0 <= burn_in < sweeps or sweeps - burn_in < n_blocks or n_blocks < 2:
-        raise ValueError(
+        raise InputError(
             f"need 0 <= burn_in < sweeps and at least n_blocks >= 2 sweeps after "
             f"burn-in; got sweeps={sweeps}, burn_in={burn_in}, n_blocks={n_blocks}"
         )
@@ -139,19 +163,19 @@ def monte_carlo(
     arrays = graph_arrays(G, eqs, params)
     values = alphabet_values(model)
     q, n = values.size, arrays.csr.n_nodes
-    rng = np.random.default_rng(seed)
+    rng, recorded_seed = seeded_rng(seed)
     if isinstance(init, str):
         if init != "random":
-            raise ValueError(f"init must be 'random' or an array of alphabet values, got {init!r}")
+            raise InputError(f"init must be 'random' or an array of alphabet values, got {init!r}")
         spins = rng.integers(q, size=n)
     else:
-        init = np.asarray(init, dtype=float)
+        init = as_float_array(init, "init")
         if init.shape != (n,):
-            raise ValueError(f"init must have one value per node ({n}), got shape {init.shape}")
+            raise InputError(f"init must have one value per node ({n}), got shape {init.shape}")
         match = init[:, None] == values[None, :]
         if not match.any(axis=1).all():
             bad = init[~match.any(axis=1)][0]
-            raise ValueError(f"init value {bad} is not in the alphabet {tuple(values)}")
+            raise InputError(f"init value {bad} is not in the alphabet {tuple(values)}")
         spins = match.argmax(axis=1)
     spins = spins.astype(np.int64)
     state = values[spins][:, None].copy()
@@ -182,10 +206,26 @@ def monte_carlo(
     block = counts / counts.sum(axis=2, keepdims=True)
     marginals = counts.sum(axis=0) / counts.sum(axis=(0, 2))[:, None]
     error = block.std(axis=0, ddof=1) / np.sqrt(n_blocks)
-    return MonteCarloResult(
-        csr.nodes,
-        values,
-        marginals,
+    largest = float(error.max(initial=0.0))
+    converged = bool(np.all(np.isfinite(energies)) and (tol is None or largest <= tol))
+    if not np.all(np.isfinite(energies)):
+        message = "the energy became non-finite during the run"
+    elif tol is not None and not converged:
+        message = (
+            f"largest standard error of a marginal {largest:.3g} exceeds tol={tol} after "
+            f"{sweeps} sweeps: run longer"
+        )
+    else:
+        message = f"{sweeps} sweeps ({burn_in} burn-in), largest standard error {largest:.3g}"
+    result = MonteCarloResult(
+        converged=converged,
+        iterations=sweeps,
+        residual=largest,
+        message=message,
+        seed=recorded_seed,
+        nodes=csr.nodes,
+        alphabet=values,
+        marginals=marginals,
         marginals_error=error,
         energy=energies,
         magnetization_series=mags,
@@ -195,3 +235,4 @@ def monte_carlo(
         beta=beta,
         block_marginals=block,
     )
+    return result.finish(strict)

@@ -1,14 +1,21 @@
-"""Results of solvers on graphs: per-node arrays in the order ``list(G)``."""
+"""Results of solvers on graphs: per-node arrays in the order ``list(G)``.
+
+Every graph result follows the project's result protocol (:class:`numerics.Result`):
+``converged``, ``iterations``, ``residual`` with its history ``residuals``, ``message``,
+a readable ``repr``, :meth:`~numerics.Result.to_dict` and ``finish(strict)``.
+"""
 
 from dataclasses import dataclass
 
 import numpy as np
 
+from numerics import Result
+
 __all__ = ["GraphResult"]
 
 
-@dataclass
-class GraphResult:
+@dataclass(kw_only=True, repr=False)
+class GraphResult(Result):
     """Common fields of every graph result.
 
     Attributes
@@ -21,9 +28,9 @@ class GraphResult:
         ``P(s_i = a)``.
     """
 
-    nodes: tuple
-    alphabet: np.ndarray
-    marginals: np.ndarray
+    nodes: tuple = ()
+    alphabet: np.ndarray = None
+    marginals: np.ndarray = None
 
     @property
     def magnetization(self):

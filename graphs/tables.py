@@ -1,11 +1,9 @@
 """Energy tables of a pairwise model on a graph, from the compiled energies."""
 
-import functools
-
 import numpy as np
 
 import numerics
-from derive import InputError
+from derive import InputError, memoized
 from derive.spins import field_energy, pair_energy
 
 from ._common import alphabet_values
@@ -14,7 +12,7 @@ from .csr import _edge_columns, _node_columns, to_csr
 __all__ = ["energy_tables"]
 
 
-@functools.lru_cache(maxsize=64)
+@memoized
 def _energies(model):
     """The pair and field energies of ``model`` as Equations, once per model content."""
     return pair_energy(model), field_energy(model)

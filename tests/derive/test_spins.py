@@ -393,3 +393,30 @@ def test_unknown_kind():
     x = sp.Symbol("x")
     with pytest.raises(ModelError, match="kind must be one of"):
         Equations("bad", "flow", [x], [], {x: x})
+
+
+# --- models are values ------------------------------------------------------------------------
+
+
+def test_equal_models_built_separately_are_one_value():
+    s2 = sp.symbols("s_i s_j", real=True)  # fresh symbols, equal to the module's ones
+    a = ising()
+    b = PairwiseModel((-1, 1), -J * s2[0] * s2[1], -h * s2[0], variables=s2)
+    assert a is not b
+    assert a == b
+    assert hash(a) == hash(b)
+    assert len({a, b}) == 1
+
+
+def test_models_differing_in_content_differ():
+    assert ising() != PairwiseModel((-1, 1), -K * si * sj, -h * si, variables=(si, sj))
+    assert ising() != PairwiseModel((0, 1), -J * si * sj, -h * si, variables=(si, sj))
+
+
+def test_model_is_immutable():
+    model = ising()
+    with pytest.raises(AttributeError, match="immutable"):
+        model.pair_energy = -K * si * sj
+    with pytest.raises(AttributeError, match="immutable"):
+        model.alphabet = (0, 1)
+    assert model == ising()

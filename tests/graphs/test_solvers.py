@@ -157,9 +157,10 @@ def test_monte_carlo_matches_exact(model, method):
     P(|t_19| > 5) ~ 1e-4, so 18 marginals plus the energy fail by chance with probability
     ~2e-3 (and the seed is fixed). Parameters differ on some nodes and edges."""
     G, beta = chorded_cycle(attributes=True), 0.7
-    ex = graphs.exact(model, G, beta, params=MC_PARAMS)
+    params = {p.name: MC_PARAMS[p.name] for p in model.params}  # an unknown key is an error
+    ex = graphs.exact(model, G, beta, params=params)
     mc = graphs.monte_carlo(
-        model, G, beta, params=MC_PARAMS, sweeps=40_000, burn_in=8_000, method=method, seed=12345
+        model, G, beta, params=params, sweeps=40_000, burn_in=8_000, method=method, seed=12345
     )
     assert mc.marginals.shape == ex.marginals.shape == (6, 3)
     err = mc.marginals_error
@@ -171,7 +172,7 @@ def test_monte_carlo_matches_exact(model, method):
     m_err = mc.magnetization_error
     assert np.all(np.abs(mc.magnetization - ex.magnetization) < 5 * m_err)
     # the check has power: the same 5-error criterion rejects the exact law at beta / 2
-    other = graphs.exact(model, G, beta / 2, params=MC_PARAMS)
+    other = graphs.exact(model, G, beta / 2, params=params)
     assert np.max(np.abs(mc.marginals - other.marginals) / err) > 5
 
 

@@ -160,8 +160,9 @@ def _run_point(task, index, kwargs, seed):
     }
 
 
-def _run_point_args(args):
-    return _run_point(*args)
+def _run_chunk(jobs):
+    """Several points in one submission: one round trip to a worker for many short tasks."""
+    return [_run_point(*job) for job in jobs]
 
 
 def _task_name(task):
@@ -258,6 +259,7 @@ def sweep(
     mode="product",
     name=None,
     progress=None,
+    chunksize=None,
 ):
     r"""Run ``task(**point, seed=child_seed)`` at every point of ``grid``.
 
@@ -281,6 +283,10 @@ def sweep(
         :func:`sweep_defaults` block sets a checkpoint directory, and the progress label.
     progress : bool, optional
         Draw a progress bar on stderr (default: when stderr is a terminal).
+    chunksize : int, optional
+        Points sent to a worker at once (default: about four chunks per process, or 64
+        chunks on another executor): short tasks then cost one round trip per chunk.
+        Results reach the checkpoint chunk by chunk.
 
     Returns
     -------
@@ -361,7 +367,7 @@ def sweep(
     bar = Progress(len(jobs), name or _task_name(task).rsplit(".", 1)[-1], enabled=progress)
     start = time.perf_counter()
     try:
-        for record in _execute(executor, jobs):
+        for record in _execute(executor, jobs, chunksize):
             records[record["index"]] = record
             if sink is not None:
                 sink.write(json.dumps(record) + "\n")
@@ -391,37 +397,47 @@ def sweep(
     )
 
 
-def _execute(executor, jobs):
-    """Yield each job's record as it finishes."""
+def _chunks(jobs, size):
+    return [jobs[k : k + size] for k in range(0, len(jobs), size)]
+
+
+def _execute(executor, jobs, chunksize=None):
+    """Yield each job's record as it finishes (chunk by chunk on an executor)."""
     if not jobs:
         return
     if executor is None:
         for job in jobs:
             yield _run_point(*job)
         return
+    if chunksize is not None and (not isinstance(chunksize, int) or chunksize < 1):
+        raise InputError(f"chunksize must be a positive integer, got {chunksize!r}")
     if isinstance(executor, int):
         from .threads import limit_blas_threads
 
+        size = chunksize or max(1, -(-len(jobs) // (4 * executor)))
         with ProcessPoolExecutor(max_workers=executor, initializer=limit_blas_threads) as pool:
-            yield from _execute(pool, jobs)
+            yield from _execute(pool, jobs, size)
         return
+    size = chunksize or max(1, -(-len(jobs) // 64))
+    chunks = _chunks(jobs, size)
     if isinstance(executor, Executor):
-        futures = {executor.submit(_run_point, *job): job for job in jobs}
+        futures = {executor.submit(_run_chunk, chunk): chunk for chunk in chunks}
         try:
             for future in as_completed(futures):
                 try:
-                    yield future.result()
+                    yield from future.result()
                 except Exception as err:  # noqa: BLE001 - a killed worker, a lost connection
-                    _, index, _, _ = futures[future]
-                    yield {
-                        "index": index,
-                        "result": None,
-                        "seconds": None,
-                        "error": f"{type(err).__name__}: {err} (the worker failed)",
-                    }
+                    for _, index, _, _ in futures[future]:
+                        yield {
+                            "index": index,
+                            "result": None,
+                            "seconds": None,
+                            "error": f"{type(err).__name__}: {err} (the worker failed)",
+                        }
         except BaseException:
             for future in futures:
                 future.cancel()
             raise
         return
-    yield from executor(_run_point_args, jobs)  # a map-like callable, in order
+    for records in executor(_run_chunk, chunks):  # a map-like callable, in order
+        yield from records

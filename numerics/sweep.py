@@ -22,6 +22,7 @@ values side by side (``mode="zip"``).
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import inspect
 import itertools
@@ -120,6 +121,8 @@ def _points(grid, mode):
 
 
 def _takes_seed(task):
+    if isinstance(task, functools.partial) and "seed" in task.keywords:
+        return False
     try:
         params = inspect.signature(task).parameters.values()
     except (TypeError, ValueError):  # a builtin or an odd callable: do not guess
@@ -166,6 +169,12 @@ def _run_chunk(jobs):
 
 
 def _task_name(task):
+    """A name that is the same in every process: module and qualified name; for a
+    ``functools.partial``, the function and the repr of its bound arguments (models and
+    numbers print by content, never by address)."""
+    if isinstance(task, functools.partial):
+        bound = [repr(a) for a in task.args] + [f"{k}={v!r}" for k, v in task.keywords.items()]
+        return f"{_task_name(task.func)}({', '.join(bound)})"
     return f"{getattr(task, '__module__', '?')}.{getattr(task, '__qualname__', repr(task))}"
 
 

@@ -201,3 +201,15 @@ def test_bad_input_is_refused_before_anything_runs(grid, kwargs, match):
 def test_a_lambda_cannot_go_to_worker_processes():
     with pytest.raises(InputError, match="not picklable"):
         sweep(lambda x: x, {"x": [1, 2]}, executor=2)
+
+
+def test_a_partial_task_resumes_across_processes(tmp_path):
+    # the checkpoint names a partial by its function and bound values, never by an address
+    import functools
+
+    task = functools.partial(noisy_square, scale=2)
+    ckpt = tmp_path / "p.jsonl"
+    first = sweep(task, {"x": [1.0, 2.0]}, seed=3, checkpoint=ckpt, executor=2)
+    again = sweep(functools.partial(noisy_square, scale=2), {"x": [1.0, 2.0]}, checkpoint=ckpt)
+    assert again.computed == 0 and again.table == first.table
+    assert "0x" not in ckpt.read_text().splitlines()[0]

@@ -9,6 +9,12 @@ from .errors import CompileError, ConvergenceError, InputError
 from .export import export
 from .fixed_point import FixedPointResult, fixed_point
 from .ode import ODEResult, integrate
+from .population import (
+    InstabilityResult,
+    PopulationResult,
+    population_dynamics,
+    spin_glass_instability,
+)
 from .replica import RSResult, replica_symmetric
 from .results import Result, SimulationResult
 from .stability import StabilityResult, bp_stability
@@ -37,6 +43,10 @@ __all__ = [
     "load_source",
     "bp_stability",
     "StabilityResult",
+    "population_dynamics",
+    "spin_glass_instability",
+    "PopulationResult",
+    "InstabilityResult",
     "replica_symmetric",
     "RSResult",
     "tap",

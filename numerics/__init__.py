@@ -8,6 +8,12 @@ from .compile import Kernel, cache_dir, compile, load_source
 from .errors import CompileError, ConvergenceError, InputError
 from .export import export
 from .fixed_point import FixedPointResult, fixed_point
+from .homogeneous import (
+    CriticalTemperature,
+    HomogeneousMeanField,
+    meanfield_critical_temperature,
+    meanfield_homogeneous,
+)
 from .ode import ODEResult, integrate
 from .population import (
     InstabilityResult,
@@ -17,6 +23,15 @@ from .population import (
 )
 from .replica import RSResult, replica_symmetric
 from .results import Result, SimulationResult
+from .rs_phases import (
+    OrderedRS,
+    RSCrossing,
+    RSLine,
+    RSPhaseDiagram,
+    rs_crossing,
+    rs_phase_diagram,
+    rs_transition_lines,
+)
 from .stability import StabilityResult, bp_stability
 from .state_evolution import SEResult, Thresholds, state_evolution, thresholds
 from .sweep import SweepResult, sweep, sweep_defaults
@@ -49,6 +64,17 @@ __all__ = [
     "InstabilityResult",
     "replica_symmetric",
     "RSResult",
+    "OrderedRS",
+    "RSPhaseDiagram",
+    "RSCrossing",
+    "RSLine",
+    "rs_phase_diagram",
+    "rs_crossing",
+    "rs_transition_lines",
+    "meanfield_homogeneous",
+    "HomogeneousMeanField",
+    "meanfield_critical_temperature",
+    "CriticalTemperature",
     "tap",
     "TAPResult",
     "state_evolution",

@@ -87,7 +87,8 @@ def test_transition_lines_from_a_phase_diagram(rs):
     assert max(abs(T - 1.0) for T in sg.T) < 1e-5  # SK 1975: T = J
     assert max(abs(T - J0) for J0, T in zip(ferro.J0, ferro.T)) < 1e-5  # SK 1975: T = J0
     for J0, T in zip(at.J0, at.T):  # de Almeida & Thouless 1978, against the oracle
-        assert T == pytest.approx(brentq(lambda t: sk_rs(t, J0)[2] - 1, 0.4, 1.4), abs=1e-5)
+        want = brentq(lambda t, J0=J0: sk_rs(t, J0)[2] - 1, 0.4, 1.4)
+        assert T == pytest.approx(want, abs=1e-5)
     assert json.loads(json.dumps(at.to_dict()))["T"] == at.T
 
 

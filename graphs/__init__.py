@@ -9,6 +9,7 @@ from .csr import CSRGraph, to_csr
 from .exact import ExactResult, exact
 from .meanfield import MeanFieldResult, meanfield
 from .montecarlo import MonteCarloResult, monte_carlo
+from .thermodynamics import ThermodynamicResult, thermodynamic_integration, uniform_energy
 
 __all__ = [
     "to_csr",
@@ -21,4 +22,7 @@ __all__ = [
     "MonteCarloResult",
     "belief_propagation",
     "BPResult",
+    "thermodynamic_integration",
+    "ThermodynamicResult",
+    "uniform_energy",
 ]

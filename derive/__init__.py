@@ -5,6 +5,7 @@
 """
 
 from .bp import belief_propagation, bethe_edge, bp_stability
+from .epidemics import Compartmental, dmp, ibmf
 from .equations import ROLES, Equations
 from .errors import CavitylabError, InputError, ModelError
 from .functions import GaussianExpectation, LogSumExp
@@ -50,4 +51,7 @@ __all__ = [
     "free_entropy",
     "classification_errors",
     "mismatched_state_evolution",
+    "Compartmental",
+    "ibmf",
+    "dmp",
 ]

@@ -6,8 +6,9 @@ and hashable by its content; :attr:`Equations.key` (a SHA-256 of the canonical
 ``srepr`` of the content) names every cache entry and every generated module.
 
 Graph structure is expressed without any graph: an *aggregate* is an input of a
-node that equals a sum over the node's neighbours ``j`` of an expression in the
-neighbour's symbols (:attr:`Equations.neighbor`) and the edge parameters
+node that equals a sum (or, with ``operations``, a product) over the node's
+neighbours ``j`` of an expression in the neighbour's symbols
+(:attr:`Equations.neighbor`) and the edge parameters
 (:attr:`Equations.edge_params`). A solver on a graph evaluates the aggregates
 over CSR arrays, then the outputs.
 """
@@ -24,12 +25,15 @@ __all__ = ["Equations"]
 
 KINDS = ("fixed_point", "ode", "message", "map")
 
+#: How an aggregate combines the terms of the neighbours.
+OPERATIONS = ("sum", "product")
+
 #: What a symbol is to a solver. Solvers bind arguments by role and name, never by position.
 ROLES = {
     "state": "a variable the solver iterates or integrates (a fixed point's x, an ODE's y)",
     "message": "an incoming message on a directed edge",
     "data": "a per-call input that the solver does not update (observations, fields)",
-    "aggregate": "a sum over the neighbours of a node, computed by the graph solver",
+    "aggregate": "a sum or a product over the neighbours of a node, computed by the graph solver",
     "time": "the time of an ODE",
     "node_param": "a parameter with one value per node",
     "edge_param": "a parameter with one value per edge",
@@ -87,6 +91,10 @@ class Equations:
         For graph models: ``inputs`` symbol ``H`` equals ``sum_j expr`` over the
         neighbours ``j`` of a node, with ``expr`` depending on :attr:`neighbor`
         symbols, edge parameters and parameters.
+    operations : mapping Symbol -> {"sum", "product"}, optional
+        How each aggregate combines the terms of the neighbours (default ``"sum"``):
+        ``"product"`` makes ``H = prod_j expr`` (individual-based mean-field and dynamic
+        message passing for epidemics). Part of the content key when not all sums.
     neighbor : sequence of Symbol, optional
         The state of a neighbour as it enters the aggregates. For a
         ``fixed_point`` on a graph, ``neighbor[k]`` is output ``k`` of the
@@ -144,6 +152,7 @@ class Equations:
         "_key",
         "_roles",
         "time",
+        "_operations",
     )
 
     def __init__(
@@ -163,6 +172,7 @@ class Equations:
         description="",
         roles=None,
         time=None,
+        operations=None,
     ):
         if kind not in KINDS:
             raise ModelError(f"kind must be one of {KINDS}, got {kind!r}")
@@ -186,7 +196,10 @@ class Equations:
         set_(self, "_methods", tuple((s, methods[s]) for s, _ in self._outputs + self._observables))
         set_(self, "time", time)
         set_(self, "_roles", self._fill_roles(dict(roles or {})))
+        set_(self, "_operations", self._fill_operations(dict(operations or {})))
         self._check()
+        # products enter the key; all-sum equations keep the key they had before products
+        products = tuple((s, op) for s, op in self._operations if op != "sum")
         content = sp.srepr(
             (
                 self.name,
@@ -201,8 +214,20 @@ class Equations:
                 self._roles,
                 self.time,
             )
+            + ((products,) if products else ())
         )
         set_(self, "_key", hashlib.sha256(content.encode()).hexdigest())
+
+    def _fill_operations(self, given):
+        aggregates = [s for s, _ in self._aggregates]
+        for sym, op in given.items():
+            if sym not in aggregates:
+                raise ModelError(f"operations: {sym} is not an aggregate of '{self.name}'")
+            if op not in OPERATIONS:
+                raise ModelError(
+                    f"operations: unknown operation {op!r} for {sym}; use one of {OPERATIONS}"
+                )
+        return tuple((s, given.get(s, "sum")) for s in aggregates)
 
     def _fill_roles(self, given):
         known = self.inputs + self.params
@@ -268,8 +293,10 @@ class Equations:
             if sym not in self.inputs:
                 raise ModelError(f"aggregate {sym} is not one of the inputs {self.inputs}")
         node_level = set(self.inputs) | set(self.params) - set(self.edge_params)
+        # a message lives on a directed edge: its update may read that edge's parameters
+        edge_level = node_level | set(self.edge_params) if self.kind == "message" else node_level
         for what, pairs, allowed in (
-            ("output", self._outputs, node_level),
+            ("output", self._outputs, edge_level),
             ("observable", self._observables, node_level),
             (
                 "aggregate",
@@ -303,6 +330,11 @@ class Equations:
     def aggregates(self):
         """Ordered, read-only mapping input symbol -> summand over neighbours."""
         return MappingProxyType(dict(self._aggregates))
+
+    @property
+    def operations(self):
+        """Ordered, read-only mapping aggregate symbol -> ``"sum"`` or ``"product"``."""
+        return MappingProxyType(dict(self._operations))
 
     @property
     def methods(self):
@@ -385,7 +417,15 @@ class Equations:
 
     @property
     def arguments(self):
-        """Argument order of the compiled node kernel: inputs, then node parameters."""
+        """Argument order of the compiled node kernel: inputs, then node parameters.
+
+        A message update that reads the parameters of its own edge (dynamic message
+        passing) takes them last.
+        """
+        if self.kind == "message":
+            used = set().union(*(e.free_symbols for _, e in self._outputs))
+            own_edge = tuple(p for p in self.edge_params if p in used)
+            return self.inputs + self.node_params + own_edge
         return self.inputs + self.node_params
 
     @property
@@ -440,6 +480,7 @@ class Equations:
             description=self.description,
             roles={s: r for s, r in self._roles if s not in values},
             time=self.time,
+            operations=dict(self._operations),
         )
 
     # --- display ------------------------------------------------------------------------
@@ -451,9 +492,11 @@ class Equations:
 
     def __str__(self):
         lines = [f"{self.name} ({self.kind})"]
-        over = "sum_{k in di minus j}" if self.kind == "message" else "sum_j"
+        over = "{}_{{k in di minus j}}" if self.kind == "message" else "{}_j"
+        ops = dict(self._operations)
         for sym, expr in self._aggregates:
-            lines.append(f"  {sym} = {over} [{expr}]")
+            op = "prod" if ops[sym] == "product" else "sum"
+            lines.append(f"  {sym} = {over.format(op)} [{expr}]")
         arrow = {"ode": "d{}/dt = ", "message": "{}_new = "}.get(self.kind, "{} = ")
         for sym, expr in self._outputs:
             lines.append("  " + arrow.format(sym) + str(expr))
@@ -467,8 +510,10 @@ class Equations:
             self.kind, "{}"
         )
         over = r"k \in \partial i \setminus j" if self.kind == "message" else r"j \in \partial i"
+        ops = dict(self._operations)
+        big = {"sum": r"\sum", "product": r"\prod"}
         rows = [
-            rf"{sp.latex(s)} &= \sum_{{{over}}} \left[{sp.latex(e)}\right]"
+            rf"{sp.latex(s)} &= {big[ops[s]]}_{{{over}}} \left[{sp.latex(e)}\right]"
             for s, e in self._aggregates
         ]
         rows += [f"{lhs.format(sp.latex(s))} &= {sp.latex(e)}" for s, e in self._outputs]

@@ -23,7 +23,6 @@ import derive
 from .compile import compile
 from .errors import InputError
 from .fixed_point import _kernel_map, fixed_point
-from .replica import as_model, as_value
 from .results import Result
 
 __all__ = [
@@ -35,8 +34,9 @@ __all__ = [
 
 
 @derive.memoized
-def _derive(value):
-    model = as_model(value)
+def _derived(model):
+    """``derive.meanfield(model, degree=z)`` (``z`` symbolic), its kernel and the name of
+    ``z``, derived once per model (keyed by content)."""
     taken = {p.name for p in getattr(model, "params", ())} | {derive.BETA.name}
     name = "z"
     while name in taken:
@@ -44,12 +44,6 @@ def _derive(value):
     degree = sp.Symbol(name, positive=True)
     eqs = derive.meanfield(model, degree=degree)
     return eqs, compile(eqs), degree.name
-
-
-def _derived(model):
-    """``derive.meanfield(model, degree=z)`` (``z`` symbolic), its kernel and the name of
-    ``z``, derived once per model content."""
-    return _derive(as_value(model))
 
 
 @dataclass(kw_only=True, repr=False)

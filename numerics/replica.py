@@ -69,50 +69,13 @@ def quadrature_order(beta, J, spread=2.0):
     return int(max(241, 2 * int(12 * beta * J * spread) + 1))
 
 
-class _PairwiseValue(derive.Model):
-    """A ``PairwiseModel`` as a value for :func:`derive.memoized`: equal and hashed by its
-    content (type, alphabet, energies, variables), as long as ``PairwiseModel`` is not itself
-    a :class:`derive.Model` (then :func:`as_value` passes the model through)."""
-
-    def __init__(self, model):
-        self.model = model
-        self._freeze()
-
-    def _content(self):
-        m = self.model
-        return (
-            type(m).__qualname__,
-            tuple(m.alphabet),
-            m.pair_energy,
-            m.field_energy,
-            tuple(m.variables),
-        )
-
-
-def as_value(model):
-    """``model`` keyed by content for :func:`derive.memoized` (see :class:`_PairwiseValue`)."""
-    if isinstance(model, derive.PairwiseModel) and not isinstance(model, derive.Model):
-        return _PairwiseValue(model)
-    return model
-
-
-def as_model(value):
-    """The model behind :func:`as_value`."""
-    return value.model if isinstance(value, _PairwiseValue) else value
-
-
 @derive.memoized
-def _derive(value):
-    model = as_model(value)
+def _derived(model):
+    """``derive.replica_symmetric(model)``, its symbols by meaning and the quadrature scale
+    :func:`derive.replica.coupling_spread`, derived once per model (keyed by content)."""
     eqs = derive.replica_symmetric(model)
     names = {k: s.name for k, s in derive.replica.rs_symbols(model).items()}
     return eqs, names, float(derive.replica.coupling_spread(model))
-
-
-def _derived(model):
-    """``derive.replica_symmetric(model)``, its symbols by meaning and the quadrature scale
-    :func:`derive.replica.coupling_spread`, derived once per model content."""
-    return _derive(as_value(model))
 
 
 def spread(model):

@@ -20,7 +20,6 @@ import derive
 
 from .compile import compile
 from .errors import InputError
-from .replica import as_model, as_value
 from .results import Result
 
 __all__ = ["tap", "TAPResult"]
@@ -70,17 +69,12 @@ def _node_columns(names, params, n):
 
 
 @derive.memoized
-def _derive(value):
-    model = as_model(value)
+def _derived(model):
+    """The TAP site law of ``model``, its kernel and its symbols by meaning, derived once
+    per model (keyed by content)."""
     eqs = derive.tap(model)
     names = {k: s.name for k, s in derive.replica.tap_symbols(model).items()}
     return eqs, compile(eqs), names
-
-
-def _derived(model):
-    """The TAP site law of ``model``, its kernel and its symbols by meaning, derived once
-    per model content."""
-    return _derive(as_value(model))
 
 
 def tap(

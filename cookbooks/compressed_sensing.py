@@ -23,7 +23,6 @@ from scipy.optimize import minimize_scalar
 
 import derive
 import numerics
-from numerics.state_evolution import _prepared
 
 from .glm_common import amp_point, se_curve
 from .report import figure, finish, format_table, progress
@@ -66,11 +65,11 @@ def model():
 
 def alpha_bp(glm, rho):
     r""":math:`\max_r r\,\mathrm{mmse}(r)`, mmse from the derived input side of state evolution."""
-    se = _prepared(glm, {"rho": rho, "Delta": NOISE})
+    params = {"rho": rho, "Delta": NOISE}
 
     def minus(log_r):
         r = np.exp(log_r)
-        return -r * (rho - se.q_of(r, 1.0, 0.5 * rho))
+        return -r * numerics.input_mmse(glm, r, params=params)
 
     best = minimize_scalar(
         minus, bounds=(np.log(1e-2), np.log(1e6)), method="bounded", options=dict(xatol=1e-10)
@@ -102,6 +101,7 @@ def run(quick=False, out=None, seed=0):
             params={"rho": rho, "Delta": NOISE},
             xtol=cfg["xtol"],
             information=False,
+            strict=True,
         )
         bp = alpha_bp(glm, rho)
         progress(

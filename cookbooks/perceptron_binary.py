@@ -67,8 +67,8 @@ def run(quick=False, out=None, seed=0):
     cfg = SETTINGS[bool(quick)]
     out = Path(out) if out is not None else Path("results") / NAME
     glm = model()
-    progress(f"[{NAME}] thresholds (bisection to {cfg['xtol']:g})")
-    th = numerics.thresholds(glm, (1.0, 2.0), xtol=cfg["xtol"])
+    progress(f"[{NAME}] thresholds (to xtol = {cfg['xtol']:g})")
+    th = numerics.thresholds(glm, (1.0, 2.0), xtol=cfg["xtol"], strict=True)
     progress(f"[{NAME}] alpha_IT = {th.alpha_it:.4f}, alpha_alg = {th.alpha_alg:.4f}")
     uninformed = se_curve(glm, cfg["alphas"], "uninformed")
     informed = se_curve(glm, cfg["alphas"], "informed")

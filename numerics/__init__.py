@@ -33,7 +33,7 @@ from .rs_phases import (
     rs_transition_lines,
 )
 from .stability import StabilityResult, bp_stability
-from .state_evolution import SEResult, Thresholds, state_evolution, thresholds
+from .state_evolution import SEResult, Thresholds, input_mmse, state_evolution, thresholds
 from .sweep import SweepResult, sweep, sweep_defaults
 from .tap import TAPResult, tap
 from .threads import limit_blas_threads
@@ -79,6 +79,7 @@ __all__ = [
     "TAPResult",
     "state_evolution",
     "SEResult",
+    "input_mmse",
     "thresholds",
     "Thresholds",
     "amp",

@@ -4,8 +4,10 @@ Graphs become CSR arrays once (:func:`to_csr`, cached on the graph); every loop
 over edges runs in numba on those arrays. Imports networkx, never matplotlib.
 """
 
+from . import contacts
 from .bp import BPResult, belief_propagation
 from .csr import CSRGraph, to_csr
+from .epidemics import EpidemicMarginals, EpidemicSimulation, dmp, ibmf, simulate
 from .exact import ExactResult, exact
 from .meanfield import MeanFieldResult, meanfield
 from .montecarlo import MonteCarloResult, monte_carlo
@@ -25,4 +27,10 @@ __all__ = [
     "thermodynamic_integration",
     "ThermodynamicResult",
     "uniform_energy",
+    "contacts",
+    "simulate",
+    "ibmf",
+    "dmp",
+    "EpidemicSimulation",
+    "EpidemicMarginals",
 ]

@@ -389,6 +389,163 @@ def _message_functions(eqs, names, printer):
     return parts
 
 
+def _contact_functions(eqs, names, printer, p=""):
+    r"""Epidemic kernels on daily contacts: equations whose inputs are more than aggregates.
+
+    Aggregates are sums or products (``eqs.operations``) over the contacts of one day.
+
+    ``kind="map"`` (individual-based mean-field): ``{p}contact_map(indptr, indices,
+    edge_values, state, node_values, out)`` maps the state of every person (one row of
+    ``state`` per person, the inputs of role ``"state"`` in order) to the next day's, into
+    ``out``; the contacts of ``i`` are ``indptr[i]:indptr[i + 1]`` (absolute offsets into
+    ``indices`` and the rows of ``edge_values``), the neighbour symbol ``k`` is ``state[j, k]``.
+
+    ``kind="message"`` (dynamic message passing): messages on the directed edges ``e = k -> i``
+    of a CSR structure (row ``k``), columns in the order of the inputs of role
+    ``"message"``, which are also the outputs. ``{p}contact_messages(indptr, indices, reverse,
+    messages, node_values, edge_values, new, scratch)`` writes the next messages into ``new``
+    in two passes: first the outputs that the neighbour symbols read (neighbour symbol ``c``
+    is column ``c`` of the *updated* message ``l -> k``; they may not depend on the
+    aggregates), then, per node, the cavity aggregates over ``l in dk \ i`` by prefix and
+    suffix products (or sums) and every output. ``{p}contact_beliefs(..., out)``: the
+    observables of every node with the aggregates over all incoming messages.
+    ``node_values[k]``: the inputs of role ``"data"``, then the node parameters.
+    """
+    roles = eqs.roles
+    sym = lambda s: sp.Symbol(names[s])  # noqa: E731
+    rename = {s: sym(s) for s in names}
+    agg_syms = list(eqs.aggregates)
+    ops = [eqs.operations[s] for s in agg_syms]
+    ident = ["1.0" if op == "product" else "0.0" for op in ops]
+    combine = ["*" if op == "product" else "+" for op in ops]
+    terms = [eqs.aggregates[s].xreplace(rename) for s in agg_syms]
+    edge_unpack = lambda row, ind: [  # noqa: E731
+        f"{ind}{names[q]} = edge_values[{row}, {k}]" for k, q in enumerate(eqs.edge_params)
+    ]
+    if eqs.kind == "map":
+        state = list(eqs.state)
+        if len(eqs.neighbor) != len(state):
+            raise CompileError(
+                f"'{eqs.name}': a contact map needs one neighbour symbol per state symbol"
+            )
+        node_vals = [s for s in eqs.arguments if roles[s] in ("data", "node_param")]
+        lines, results = print_block(terms, printer, indent="            ")
+        call = []
+        for s in eqs.arguments:
+            if s in agg_syms:
+                call.append(names[s])
+            elif s in state:
+                call.append(f"state[i, {state.index(s)}]")
+            else:
+                call.append(f"node_values[i, {node_vals.index(s)}]")
+        body = [
+            NJIT,
+            f"def {p}contact_map(indptr, indices, edge_values, state, node_values, out):",
+            '    """One day: every person\'s next state into out, from its contacts\' states."""',
+            "    for i in range(state.shape[0]):",
+        ]
+        body += [f"        {names[s]} = {v}" for s, v in zip(agg_syms, ident)]
+        body += ["        for e in range(indptr[i], indptr[i + 1]):", "            j = indices[e]"]
+        body += [f"            {names[s]} = state[j, {k}]" for k, s in enumerate(eqs.neighbor)]
+        body += edge_unpack("e", "            ") + lines
+        body += [
+            f"            {names[s]} = {names[s]} {c} ({r})"
+            for s, c, r in zip(agg_syms, combine, results)
+        ]
+        body.append(f"        r = {p}outputs({', '.join(call)})")
+        body += [f"        out[i, {k}] = r[{k}]" for k in range(len(eqs.outputs))]
+        return ["\n".join(body)]
+    if eqs.kind != "message":
+        return []
+    msgs = list(eqs.by_role("message"))
+    if [s for s in eqs.outputs] != msgs:
+        raise CompileError(f"'{eqs.name}': the outputs must be the messages, in their order")
+    node_vals = [s for s in eqs.arguments if roles[s] in ("data", "node_param")]
+    feeding = list(range(len(eqs.neighbor)))
+    for c in feeding:
+        if eqs.outputs[msgs[c]].free_symbols & set(agg_syms):
+            raise CompileError(
+                f"'{eqs.name}': message {msgs[c]} feeds the aggregates and may not depend on them"
+            )
+    unpack_node = [f"        {names[s]} = node_values[k, {n}]" for n, s in enumerate(node_vals)]
+
+    def call(aggregate_values, message="messages[e, {}]", edge=None):
+        out = []
+        for s in eqs.arguments:
+            if s in agg_syms:
+                out.append(aggregate_values[agg_syms.index(s)])
+            elif s in msgs:
+                out.append(message.format(msgs.index(s)))
+            elif edge is not None and s in eqs.edge_params:
+                out.append(edge)
+            else:
+                out.append(names[s])
+        return ", ".join(out)
+
+    n_agg = len(agg_syms)
+    lines, results = print_block(terms, printer, indent="            ")
+    agg = [names[s] for s in agg_syms]
+    body = [
+        NJIT,
+        f"def {p}contact_messages(indptr, indices, reverse, messages, node_values, edge_values,"
+        " new, scratch):",
+        '    """One day of messages into new; scratch: shape (max degree, 2 * n_aggregates)."""',
+        "    n = indptr.shape[0] - 1",
+        "    for k in range(n):",
+    ]
+    body += unpack_node
+    body += ["        for e in range(indptr[k], indptr[k + 1]):"]
+    body += edge_unpack("e", "            ")
+    body += [f"            r = {p}outputs({call(ident)})"]
+    body += [f"            new[e, {c}] = r[{c}]" for c in feeding]
+    body += ["    for k in range(n):"] + unpack_node
+    body += ["        _start = indptr[k]", "        _stop = indptr[k + 1]"]
+    body += [f"        {a} = {v}" for a, v in zip(agg, ident)]
+    body += ["        for e in range(_start, _stop):", "            l = reverse[e]"]
+    body += [f"            {names[s]} = new[l, {c}]" for c, s in enumerate(eqs.neighbor)]
+    body += edge_unpack("l", "            ") + lines
+    for a_, (name, c, r) in enumerate(zip(agg, combine, results)):
+        body += [
+            f"            scratch[e - _start, {a_}] = {name}",
+            f"            scratch[e - _start, {n_agg + a_}] = {r}",
+            f"            {name} = {name} {c} scratch[e - _start, {n_agg + a_}]",
+        ]
+    body += [f"        {a} = {v}" for a, v in zip(agg, ident)]
+    body += ["        for e in range(_stop - 1, _start - 1, -1):"]
+    cav = []
+    for a_, (name, c) in enumerate(zip(agg, combine)):
+        body += [
+            f"            _c{a_} = scratch[e - _start, {a_}] {c} {name}",
+            f"            {name} = {name} {c} scratch[e - _start, {n_agg + a_}]",
+        ]
+        cav.append(f"_c{a_}")
+    body += edge_unpack("e", "            ")
+    body += [f"            r = {p}outputs({call(cav)})"]
+    body += [f"            new[e, {c}] = r[{c}]" for c in range(len(msgs))]
+    parts = ["\n".join(body)]
+    obs_free = set().union(*(e.free_symbols for e in eqs.observables.values()))
+    if obs_free & set(msgs):
+        raise CompileError(f"'{eqs.name}': the observables may not depend on the messages")
+    full = [f"_t{a_}" for a_ in range(n_agg)]
+    beliefs = [
+        NJIT,
+        f"def {p}contact_beliefs(indptr, indices, reverse, messages, node_values, edge_values,"
+        " out):",
+        '    """The observables of every node, the aggregates over all its incoming messages."""',
+        "    for k in range(indptr.shape[0] - 1):",
+    ]
+    beliefs += unpack_node
+    beliefs += [f"        {t} = {v}" for t, v in zip(full, ident)]
+    beliefs += ["        for e in range(indptr[k], indptr[k + 1]):", "            l = reverse[e]"]
+    beliefs += [f"            {names[s]} = messages[l, {c}]" for c, s in enumerate(eqs.neighbor)]
+    beliefs += edge_unpack("l", "            ") + lines
+    beliefs += [f"            {t} = {t} {c} ({r})" for t, c, r in zip(full, combine, results)]
+    beliefs += [f"        r = {p}observables({call(full, '0.0', '0.0')})"]
+    beliefs += [f"        out[k, {c}] = r[{c}]" for c in range(len(eqs.observables))]
+    parts.append("\n".join(beliefs))
+    return parts
+
+
 def module_source(eqs, quadrature=DEFAULT_RULE, order=None):
     """Python source of the kernel module of ``eqs``.
 
@@ -442,6 +599,8 @@ def module_source(eqs, quadrature=DEFAULT_RULE, order=None):
         parts += builder(renamed, {v: v.name for v in rename.values()}, printer)
         if eqs.kind == "map" and len(eqs.neighbor) == 1:
             parts += _monte_carlo_functions(eqs)
+    if eqs.aggregates and not graph:
+        parts += _contact_functions(eqs, names, printer)
     if printer.unsupported:
         raise CompileError(
             "cannot compile " + ", ".join(sorted(printer.unsupported)) + f" in '{eqs.name}': "

@@ -5,10 +5,11 @@ on the alphabet :math:`\{-1, 1\}`, with :math:`J = 1`, :math:`h = 0`. Everything
 comes from it through the library:
 
 * **Weiss mean-field** is ``derive.meanfield(model, degree=z)`` with the degree ``z`` kept as a
-  *symbol*, so one compiled kernel serves every graph; it is solved by
-  ``numerics.fixed_point`` from :math:`m = 1` at each temperature (the ordered branch).
-  Its critical temperature is where :math:`m = 0` loses stability, found from the derived
-  equation itself (:math:`\partial_m F(0) = 1` at :math:`h = 0`), not from a formula.
+  *symbol*, so one compiled kernel serves every graph; ``numerics.meanfield_homogeneous``
+  solves it from :math:`m = 1` at each temperature (the ordered branch).
+  Its critical temperature is where :math:`m = 0` loses stability
+  (``numerics.meanfield_critical_temperature``: the Jacobian of the derived map at its
+  high-temperature fixed point reaches 1), found from the equations, not from a formula.
   On the complete graph of :math:`N` nodes the couplings are :math:`J = 1/N` and the degree
   :math:`z = N - 1`, so the Weiss :math:`T_c = (N - 1)/N \to 1` (Curie--Weiss), and
   mean-field becomes exact as :math:`N` grows.
@@ -41,7 +42,16 @@ import numerics
 
 from .report import figure, finish, format_table, pm, progress
 
-__all__ = ["NAME", "SUMMARY", "run", "table", "ising_model", "Weiss", "abs_magnetization"]
+__all__ = [
+    "NAME",
+    "SUMMARY",
+    "run",
+    "table",
+    "ising_model",
+    "weiss_curve",
+    "weiss_tc",
+    "abs_magnetization",
+]
 
 NAME = "ising-meanfield"
 SUMMARY = (
@@ -90,68 +100,16 @@ def ising_model():
     return derive.PairwiseModel((-1, 1), -J * si * sj, -h * si, variables=(si, sj))
 
 
-class Weiss:
-    """Weiss mean-field of a one-moment pairwise model, degree symbolic, compiled once.
+def weiss_curve(model, temperatures, z, J):
+    """Weiss mean-field ``|m|(T)`` on the ordered branch: ``numerics.meanfield_homogeneous``
+    (the equations of ``derive.meanfield(model, degree=z)``) from ``m = 1`` at each ``T``."""
+    r = numerics.meanfield_homogeneous(model, z, 1.0 / np.asarray(temperatures), {"J": J, "h": 0.0})
+    return r.m, r.point_converged
 
-    >>> w = Weiss(ising_model())
-    >>> print(w.equations.outputs[sp.Symbol("m", real=True)])
-    tanh(beta*(J*m*z + h))
-    >>> round(w.critical_temperature(z=4, J=1.0), 12)
-    4.0
-    >>> m, ok = w.solve(T=2.0, z=4, J=1.0)  # m = tanh(2 m)
-    >>> ok, round(m, 6)
-    (True, 0.957504)
-    """
 
-    def __init__(self, model):
-        self.model = model
-        self.equations = derive.meanfield(model, degree=DEGREE)
-        if len(self.equations.outputs) != 1:
-            raise ValueError(
-                "Weiss here is for models with one moment (Ising-like); got "
-                f"{tuple(self.equations.outputs)}"
-            )
-        self.kernel = numerics.compile(self.equations)
-        ((self.moment, self.expr),) = self.equations.outputs.items()
-
-    def _values(self, z, J, h=0.0):
-        names = {"z": z, "J": J, "h": h}
-        return {s.name: names[s.name] for s in self.equations.params if s != derive.BETA}
-
-    def _params(self, T, z, J, h):
-        """Parameter values keyed by the kernel's argument names, matched by position."""
-        values = dict(self._values(z, J, h), beta=1.0 / T)
-        return {
-            name: values[sym.name]
-            for name, sym in zip(self.kernel.arguments, self.equations.arguments)
-            if sym in self.equations.params
-        }
-
-    def solve(self, T, z, J, h=0.0, m0=1.0):
-        """``(m, converged)`` at temperature ``T``, iterating from ``m0`` (Anderson-accelerated)."""
-        r = numerics.fixed_point(
-            self.kernel, [m0], params=self._params(T, z, J, h), anderson=2, max_iter=2_000
-        )
-        return float(r.x[0]), bool(r.converged)
-
-    def curve(self, temperatures, z, J, h=0.0):
-        """Arrays ``m(T)`` and ``converged(T)``."""
-        pairs = [self.solve(T, z, J, h) for T in temperatures]
-        return np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
-
-    def critical_temperature(self, z, J):
-        """Where ``m = 0`` loses stability: ``dF/dm = 1`` at ``m = 0``, ``h = 0``, solved for beta."""
-        values = {
-            s: v
-            for s in self.expr.free_symbols
-            for name, v in self._values(z, J).items()
-            if s.name == name
-        }
-        slope = sp.diff(self.expr, self.moment).subs({self.moment: 0}).subs(values)
-        roots = [r for r in sp.solve(sp.Eq(slope, 1), derive.BETA) if r.is_positive]
-        if not roots:
-            return float("nan")  # no ordering transition at these parameters
-        return float(1 / min(roots))
+def weiss_tc(model, z, J):
+    """Weiss ``T_c``: where ``m = 0`` loses stability (``numerics.meanfield_critical_temperature``)."""
+    return numerics.meanfield_critical_temperature(model, z, {"J": J, "h": 0.0}).T
 
 
 def abs_magnetization(result, n_blocks=20):
@@ -193,13 +151,13 @@ def _panels(cfg, seed):
     ]
 
 
-def _graph_run(model, weiss, label, G, z, J, panel, cfg, seeds):
+def _graph_run(model, label, G, z, J, panel, cfg, seeds):
     n = G.number_of_nodes()
     params = {"J": J, "h": 0.0}
     fine = np.linspace(*panel["T"], cfg["n_weiss"])
-    m_curve, ok_curve = weiss.curve(fine, z, J)
+    m_curve, ok_curve = weiss_curve(model, fine, z, J)
     temperatures = np.linspace(*panel["T"], cfg["n_T"])
-    m_weiss_mc = weiss.curve(temperatures, z, J)[0]
+    m_weiss_mc = weiss_curve(model, temperatures, z, J)[0]
 
     mc = dict(T=temperatures, m_abs=[], err=[], acceptance=[], m_weiss=m_weiss_mc)
     config = np.ones(n)  # cold start, then heat: see the module docstring
@@ -248,7 +206,7 @@ def _graph_run(model, weiss, label, G, z, J, panel, cfg, seeds):
         n_edges=G.number_of_edges(),
         degree=z,
         J=J,
-        weiss_Tc=weiss.critical_temperature(z, J),
+        weiss_Tc=weiss_tc(model, z, J),
         weiss_curve=dict(T=fine, m=m_curve, converged=bool(ok_curve.all())),
         monte_carlo=mc,
         graph_meanfield=gmf,
@@ -261,14 +219,13 @@ def run(quick=False, out=None, seed=0):
     cfg = SETTINGS[bool(quick)]
     out = Path(out) if out is not None else Path("results") / NAME
     model = ising_model()
-    weiss = Weiss(model)
     seq = np.random.SeedSequence(seed)
     panels = []
     for panel in _panels(cfg, seed):
         runs = []
         for (label, G, z, J), child in zip(panel["graphs"], seq.spawn(len(panel["graphs"]))):
             seeds = child.generate_state(cfg["n_T"]) % (2**31 - 1)
-            runs.append(_graph_run(model, weiss, label, G, z, J, panel, cfg, seeds))
+            runs.append(_graph_run(model, label, G, z, J, panel, cfg, seeds))
         panels.append(
             dict(
                 key=panel["key"], title=panel["title"], references=panel["references"], graphs=runs
@@ -286,9 +243,10 @@ def run(quick=False, out=None, seed=0):
             h=0.0,
         ),
         weiss=dict(
-            equations=str(weiss.equations),
+            equations=str(derive.meanfield(model, degree=DEGREE)),
             note="derive.meanfield(model, degree=z) with z symbolic; complete graph: "
-            "z = N - 1 and J = 1/N; solved by numerics.fixed_point from m = 1",
+            "z = N - 1 and J = 1/N; solved by numerics.meanfield_homogeneous from m = 1 at "
+            "each T; T_c by numerics.meanfield_critical_temperature",
         ),
         monte_carlo=dict(
             method="metropolis",

@@ -4,17 +4,18 @@ The model is written in the DSL, :math:`e(s_i, s_j) = -K s_i s_j`, :math:`\phi(s
 on :math:`\{-1, 1\}`, with couplings :math:`K_{ij} \sim N(J_0/N, J^2/N)` on the complete
 graph, :math:`J = 1`. Everything below comes from it through the library:
 
-* **(a) the** :math:`(J_0, T)` **phase diagram** from ``numerics.replica_symmetric`` (the
-  saddle point of ``derive.replica_symmetric``, Gaussian expectations by quadrature), at
-  :math:`h = 0`, from the most ordered start (``init="ordered"``: :math:`m = q = 1`), each
-  grid point classified by ``RSResult.phase``: paramagnet, ferromagnet, spin glass, or
-  mixed (ferromagnet with broken replica symmetry, AT >= 1). The transition lines are
-  computed, each by ``scipy.optimize.brentq`` in :math:`T` at fixed :math:`J_0`: para--SG
-  where :math:`q` becomes positive (:math:`q = 10^{-6}`, :math:`J_0 < 1`), para--ferro
-  where :math:`m` does (:math:`m = 10^{-3}`, :math:`J_0 > 1`), and the de
-  Almeida--Thouless line where the observable ``AT`` of the ordered solution crosses 1.
-  The thresholds bias the first two lines by about the threshold (linear :math:`q`) or its
-  square (:math:`m \sim \sqrt{T_c - T}`); the deviation from the textbook lines is in the JSON.
+* **(a) the** :math:`(J_0, T)` **phase diagram**: ``numerics.rs_phase_diagram`` with the
+  most ordered RS solution at each point (``numerics.OrderedRS``: the saddle point of
+  ``derive.replica_symmetric`` from :math:`m = q = 1`, retried with damping where that gives
+  :math:`m = 0`) at :math:`h = 0`, each grid point classified by ``RSResult.phase``:
+  paramagnet, ferromagnet, spin glass, or mixed (ferromagnet with broken replica symmetry,
+  AT >= 1). The transition lines come from ``numerics.rs_transition_lines`` (``brentq`` in
+  :math:`T` at fixed :math:`J_0`, bracketed from the diagram): para--SG where :math:`q`
+  becomes positive (:math:`q = 10^{-6}`, :math:`J_0 < 1`), para--ferro where :math:`m` does
+  (:math:`m = 10^{-3}`, :math:`J_0 > 1`), and the de Almeida--Thouless line where the
+  observable ``AT`` of the ordered solution crosses 1. The thresholds bias the first two
+  lines by about the threshold (linear :math:`q`) or its square
+  (:math:`m \sim \sqrt{T_c - T}`); the deviation from the textbook lines is in the JSON.
   Below the para--SG line the RS ferromagnet is re-entrant (the RS boundary between spin
   glass and ferromagnet bends towards larger :math:`J_0` at low :math:`T`), an artefact
   of replica symmetry that the Parisi solution removes.
@@ -26,14 +27,14 @@ graph, :math:`J = 1`. Everything below comes from it through the library:
   lies below the Parisi ground state :math:`-0.7632`).
 * **(c) RS entropy at** :math:`J_0 = 0`: it turns negative at low :math:`T` — the classic
   sign that the RS solution is wrong there. The temperature where it crosses zero is
-  found with ``brentq``; the :math:`T \to 0` value is read at the lowest temperature and
-  extrapolated linearly from the two lowest.
+  found with ``numerics.rs_crossing``; the :math:`T \to 0` value is read at the lowest
+  temperature and extrapolated linearly from the two lowest.
 * **(d) TAP against Monte Carlo** on one instance above the AT line
   (:math:`J_0 = 0`, :math:`h = 0.5`, :math:`T = 0.8`): per-site :math:`m_i` from
   ``numerics.tap`` (AMP iteration of the Plefka site law of ``derive.tap``) against
-  Monte Carlo, and naive mean-field — the same iteration without the Onsager reaction
-  term, :math:`m = \tanh\beta(h + K m)`, solved with ``numerics.fixed_point`` on a
-  lambda as a baseline — to show what the reaction term buys.
+  Monte Carlo, and naive mean-field — ``derive.meanfield`` of the same model on the same
+  instance, :math:`m_i = \tanh\beta(h + \sum_j K_{ij} m_j)`, without the Onsager reaction
+  term, solved by ``graphs.meanfield`` as a baseline — to show what the reaction term buys.
 
 Reference values (labelled lines and ``reference`` entries only): the para--SG line
 :math:`T = J`, the para--ferro line :math:`T = J_0`; the RS ground-state energy
@@ -48,7 +49,6 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 import sympy as sp
-from scipy.optimize import brentq
 
 import derive
 import graphs
@@ -77,7 +77,12 @@ COLORS = ("#e8e8e8", "#9ecae1", "#a1d99b", "#fdae6b")
 
 J = 1.0
 #: Threshold on q (para--SG) and m (para--ferro) at which the order parameter "becomes > 0".
-Q_ON, M_ON = 1e-6, 1e-3
+THRESHOLDS = {"para_sg": 1e-6, "para_ferro": 1e-3}
+#: The SK lines (reference only): Sherrington & Kirkpatrick, PRL 35, 1792 (1975).
+REFERENCE_LINES = {
+    "para_sg": ("T = J", lambda J0: J),
+    "para_ferro": ("T = J0", lambda J0: J0),
+}
 #: The TAP instance: J0 = 0, field and temperature above the AT line.
 TAP_H, TAP_T = 0.5, 0.8
 
@@ -139,175 +144,56 @@ def sk_graph(K):
     return G
 
 
-class RS:
-    """``numerics.replica_symmetric`` of one model at ``h``, one quadrature order for all T.
-
-    Called at ``(T, J0)`` it returns the most ordered solution: from ``init="ordered"``,
-    and, when that gives ``m = 0`` (paramagnet or spin glass), once more with
-    ``damping=0.3``, keeping the more ordered of the two. The undamped Anderson-accelerated
-    iteration now and then converges onto an unstable ``m = 0`` fixed point although a
-    ferromagnetic one exists (about 4% of the temperatures within 0.2 of the para--ferro
-    line at :math:`J_0 = 1.5`; also at :math:`J_0 = 1.2, T = 0.4`, deep in the mixed
-    phase); ``retries`` counts the calls where the damped retry found order.
-    """
-
-    def __init__(self, model, T_min, h=0.0):
-        self.model = model
-        self.params = {"h": h}
-        spread = float(derive.replica.coupling_spread(model))
-        self.order = numerics.replica.quadrature_order(1.0 / T_min, J, spread)
-        self.retries = 0
-        self._memo = {}  # the line brackets and the J0 = 0 curves revisit grid points
-
-    def _solve(self, T, J0, damping):
-        return numerics.replica_symmetric(
-            self.model,
-            1.0 / T,
-            J0=J0,
-            J=J,
-            params=self.params,
-            init="ordered",
-            damping=damping,
-            order=self.order,
-        )
-
-    def __call__(self, T, J0=0.0):
-        key = (float(T), float(J0))
-        if key not in self._memo:
-            self._memo[key] = self._most_ordered(*key)
-        return self._memo[key]
-
-    def _most_ordered(self, T, J0):
-        r = self._solve(T, J0, 0.0)
-        if r.phase in ("paramagnetic", "spin glass"):
-            again = self._solve(T, J0, 0.3)
-            if again.converged and (abs(again.m), again.q) > (abs(r.m), r.q):
-                self.retries += again.phase != r.phase
-                return again
-        return r
-
-
 def _phase_diagram(rs, cfg):
-    J0s = np.linspace(*cfg["J0"])
+    """(a): ``numerics.rs_phase_diagram`` on the grid, with a progress line per temperature."""
     Ts = np.linspace(*cfg["T"])
-    grid = dict(J0=J0s, T=Ts, phase=[], m=[], q=[], at=[], converged=[])
-    for k, T in enumerate(Ts):
-        row = [rs(T, J0) for J0 in J0s]
-        grid["phase"].append([r.phase for r in row])
-        grid["m"].append([r.m for r in row])
-        grid["q"].append([r.q for r in row])
-        grid["at"].append([r.at for r in row])
-        grid["converged"].append([bool(r.converged) for r in row])
+
+    def report(k, T, phases):
         progress(
             f"[{NAME}] (a) RS phase diagram T = {T:.3f}: "
-            + " ".join(p[0].upper() if p != "mixed" else "X" for p in grid["phase"][-1])
+            + " ".join(p[0].upper() if p != "mixed" else "X" for p in phases)
             + f"  ({k + 1}/{len(Ts)})"
         )
-    counts = {p: int(sum(row.count(p) for row in grid["phase"])) for p in PHASES}
-    grid["counts"] = counts
-    grid["all_converged"] = bool(np.all(grid["converged"]))
-    return grid
+
+    diagram = numerics.rs_phase_diagram(rs, np.linspace(*cfg["J0"]), Ts, progress=report)
+    grid = dict(
+        J0=diagram.J0,
+        T=diagram.T,
+        phase=diagram.phase,
+        m=diagram.m,
+        q=diagram.q,
+        at=diagram.at,
+        converged=diagram.point_converged,
+        counts=diagram.counts,
+        all_converged=diagram.converged,
+    )
+    return diagram, grid
 
 
-def _root(fn, lo, hi, what, xtol):
-    """``brentq`` on ``fn`` in ``[lo, hi]``; None (with a note on stderr) if no sign change."""
-    if fn(lo) * fn(hi) > 0:
-        progress(f"[{NAME}] {what}: no sign change in [{lo:.3f}, {hi:.3f}]")
-        return None
-    return brentq(fn, lo, hi, xtol=xtol, rtol=1e-12)
-
-
-def _onset_bracket(Ts, phases, ordered):
-    """``(T_lo, T_hi)`` around the grid cell where, going down in T, the paramagnet first
-    gives way to one of the ``ordered`` phases, widened by one cell downwards (a grid point
-    on the line itself is classified with the threshold 1e-6 of ``RSResult.phase``, finer
-    than the line's); None if the column has no such cell."""
-    for k in range(len(Ts) - 1, 0, -1):
-        if phases[k] == "paramagnetic" and phases[k - 1] in ordered:
-            return Ts[max(k - 2, 0)], Ts[k]
-    return None
-
-
-def _lines(rs, cfg, grid):
-    """The computed transition lines, each T(J0) by root-finding in T at grid columns of J0.
-
-    The onset lines are bracketed by the grid cell where the phase changes (from the phase
-    diagram itself); the AT line by ``[2 T_min, J0 + 0.5]``, where ``AT - 1`` changes sign once.
-    """
-    xtol = cfg["xtol"]
-    J0s, Ts = np.asarray(grid["J0"]), np.asarray(grid["T"])
-    columns = range(0, len(J0s), cfg["line_stride"])
-    phase = lambda c: [row[c] for row in grid["phase"]]  # noqa: E731 - ascending T
+def _lines(rs, cfg, diagram):
+    """(a): the transition lines (``numerics.rs_transition_lines``) against the SK lines."""
+    computed = numerics.rs_transition_lines(
+        rs, diagram, stride=cfg["line_stride"], xtol=cfg["xtol"], thresholds=THRESHOLDS
+    )
     lines = {}
-    specs = [
-        (
-            "para_sg",
-            lambda J0: J0 < J,
-            lambda T, J0: rs(T, J0).q - Q_ON,
-            ("spin glass",),
-            f"q = {Q_ON:g} (q becomes > 0), J0 < J",
-            "T = J",
-        ),
-        (
-            "para_ferro",
-            lambda J0: J0 > J,
-            lambda T, J0: rs(T, J0).m - M_ON,
-            ("ferromagnetic", "mixed"),
-            f"m = {M_ON:g} (m becomes > 0), J0 > J",
-            "T = J0",
-        ),
-    ]
-    for key, where, fn, ordered, criterion, formula in specs:
-        xs, ys = [], []
-        for c in columns:
-            bracket = _onset_bracket(Ts, phase(c), ordered) if where(J0s[c]) else None
-            if bracket is None:
-                continue
-            xs.append(float(J0s[c]))
-            ys.append(
-                _root(
-                    lambda T, J0=J0s[c], fn=fn: fn(T, J0),
-                    *bracket,
-                    f"{key} at J0 = {J0s[c]:.3f}",
-                    xtol,
-                )
+    for key, line in computed.items():
+        entry = dict(J0=line.J0, T=line.T, criterion=line.criterion, xtol=cfg["xtol"])
+        if key in REFERENCE_LINES:
+            formula, ref = REFERENCE_LINES[key]
+            refs = [ref(a) for a in line.J0]
+            ok = [abs(T - r) for T, r in zip(line.T, refs) if T is not None]
+            entry.update(
+                reference=refs,
+                reference_formula=formula,
+                max_abs_deviation_from_reference=max(ok) if ok else None,
             )
-        refs = [J if key == "para_sg" else a for a in xs]
-        ok = [abs(T - r) for T, r in zip(ys, refs) if T is not None]
-        lines[key] = dict(
-            J0=xs,
-            T=ys,
-            criterion=criterion,
-            xtol=xtol,
-            reference=refs,
-            reference_formula=formula,
-            max_abs_deviation_from_reference=max(ok) if ok else None,
-        )
+        if not line.converged:
+            entry["message"] = line.message
+        lines[key] = entry
         progress(
             f"[{NAME}] (a) {key} line: T = "
-            + ", ".join("-" if T is None else f"{T:.5f}" for T in ys)
+            + ", ".join("-" if T is None else f"{T:.5f}" for T in line.T)
         )
-    xs = [float(J0s[c]) for c in columns if J0s[c] > J]
-    ys = [
-        _root(
-            lambda T, J0=J0: rs(T, J0).at - 1.0,
-            2 * cfg["T_min"],
-            J0 + 0.5,
-            f"AT line at J0 = {J0:.3f}",
-            xtol,
-        )
-        for J0 in xs
-    ]
-    lines["at"] = dict(
-        J0=xs,
-        T=ys,
-        xtol=xtol,
-        criterion="AT = 1 on the ordered (init='ordered') solution, J0 > J "
-        "(for J0 < J it runs along the para-SG line at h = 0)",
-    )
-    progress(
-        f"[{NAME}] (a) AT line: T = " + ", ".join("-" if T is None else f"{T:.5f}" for T in ys)
-    )
     return lines
 
 
@@ -317,7 +203,7 @@ def _rs_curves(rs, cfg):
     sols = [rs(T) for T in Ts]
     u = np.array([r.energy for r in sols])
     s = np.array([r.entropy for r in sols])
-    crossing = _root(lambda T: rs(T).entropy, Ts[0], 1.0, "RS entropy zero", 1e-6)
+    crossing = numerics.rs_crossing(rs, "entropy", 0.0, (Ts[0], 1.0), xtol=1e-6).T
     # linear extrapolation to T = 0 from the two lowest temperatures
     extrap = lambda y: float(y[0] - Ts[0] * (y[1] - y[0]) / (Ts[1] - Ts[0]))  # noqa: E731
     return dict(
@@ -415,17 +301,14 @@ def _tap(model, cfg, seq, rs_tap):
     params = {"h": TAP_H}
     tap = numerics.tap(model, K, beta, params, seed=int(rng.integers(2**31 - 1)))
     progress(f"[{NAME}] (d) TAP (AMP iteration): {tap.message}")
-    # Naive mean-field baseline: the same equations without the Onsager reaction term.
-    # (plain damped iteration: Anderson mixing stalls on this map at N = 1000)
-    nmf = numerics.fixed_point(
-        lambda m: np.tanh(beta * (TAP_H + K @ m)),
-        np.zeros(N),
-        damping=0.5,
-        tol=1e-10,
-        max_iter=20_000,
+    G = sk_graph(K)
+    # Naive mean-field baseline: derive.meanfield of the same model on the same instance,
+    # without the Onsager reaction term (damped Jacobi iteration from m = 0).
+    nmf = graphs.meanfield(
+        model, G, beta, params=params, init=np.zeros(N), damping=0.5, tol=1e-10, max_iter=20_000
     )
     progress(f"[{NAME}] (d) naive mean-field: {nmf.message}")
-    G = sk_graph(K)
+    m_nmf = nmf.magnetization
     mc = graphs.monte_carlo(
         model,
         G,
@@ -439,7 +322,7 @@ def _tap(model, cfg, seq, rs_tap):
     )
     m_mc, m_err = mc.magnetization, mc.magnetization_error
     d_tap = np.abs(tap.m - m_mc)
-    d_nmf = np.abs(nmf.x - m_mc)
+    d_nmf = np.abs(m_nmf - m_mc)
     progress(
         f"[{NAME}] (d) Monte Carlo {cfg['tap_sweeps']} sweeps: mean |m_TAP - m_MC| = "
         f"{d_tap.mean():.4f}, mean |m_nMF - m_MC| = {d_nmf.mean():.4f}"
@@ -465,11 +348,11 @@ def _tap(model, cfg, seq, rs_tap):
             mean_m2=float(np.mean(tap.m**2)),
         ),
         naive_meanfield=dict(
-            m=nmf.x,
+            m=m_nmf,
             converged=bool(nmf.converged),
             iterations=nmf.iterations,
-            equation="m = tanh(beta (h + K m))  (no reaction term; baseline)",
-            solver="numerics.fixed_point on a lambda, damping 0.5, from m = 0",
+            equations=str(derive.meanfield(model)),
+            solver="graphs.meanfield (derive.meanfield on the instance), damping 0.5, from m = 0",
         ),
         monte_carlo=dict(
             m=m_mc,
@@ -491,10 +374,10 @@ def run(quick=False, out=None, seed=0):
     cfg = SETTINGS[bool(quick)]
     out = Path(out) if out is not None else Path("results") / NAME
     model = sk_model()
-    rs = RS(model, cfg["T_min"])
+    rs = numerics.OrderedRS(model, J=J, params={"h": 0.0}, T_min=cfg["T_min"])
     mc_seq, tap_seq = np.random.SeedSequence(seed).spawn(2)
-    phase = _phase_diagram(rs, cfg)
-    lines = _lines(rs, cfg, phase)
+    diagram, phase = _phase_diagram(rs, cfg)
+    lines = _lines(rs, cfg, diagram)
     curves = _rs_curves(rs, cfg)
     progress(
         f"[{NAME}] (b, c) RS at J0 = 0: u(T = {curves['T'][0]:.2f}) = "
@@ -502,7 +385,7 @@ def run(quick=False, out=None, seed=0):
         f"s = 0 at T = {curves['entropy_zero_T']:.4f}"
     )
     mc = _monte_carlo_energy(model, cfg, mc_seq)
-    rs_tap = RS(model, cfg["T_min"], h=TAP_H)(TAP_T)
+    rs_tap = numerics.OrderedRS(model, J=J, params={"h": TAP_H}, T_min=cfg["T_min"])(TAP_T)
     tap = _tap(model, cfg, tap_seq, rs_tap)
     results = dict(
         recipe=NAME,
@@ -519,8 +402,8 @@ def run(quick=False, out=None, seed=0):
         rs=dict(
             equations=str(derive.replica_symmetric(model)),
             quadrature_order=rs.order,
-            init="ordered (m = q = 1); where that gives m = 0, a retry with damping 0.3, "
-            "keeping the more ordered solution",
+            init="numerics.OrderedRS: ordered (m = q = 1); where that gives m = 0, a retry "
+            "with damping 0.3, keeping the more ordered solution",
             retries_that_found_order=rs.retries,
         ),
         phase_diagram=dict(

@@ -7,7 +7,9 @@ A phase diagram needs a policy on top of it, which lives here:
   point reached from the ordered start ``m = q = Q = 1``, and, where that one has ``m = 0``,
   once more with damping, keeping the more ordered of the two (the undamped
   Anderson-accelerated iteration now and then lands on the ``m = 0`` fixed point, unstable
-  towards ``m``, although a ferromagnetic one exists). One quadrature order serves every
+  towards ``m``, although a ferromagnetic one exists: seen at about 4% of the temperatures
+  within 0.2 of the para--ferro line at :math:`J_0 = 1.5`, and at :math:`J_0 = 1.2, T = 0.4`
+  in the mixed phase, for the SK model). One quadrature order serves every
   temperature down to ``T_min``; solutions are remembered per point, because brackets and
   curves revisit them.
 * :func:`rs_phase_diagram` classifies a ``(J0, T)`` grid (``RSResult.phase``).

@@ -18,7 +18,6 @@ day.
 import numbers
 from dataclasses import dataclass
 
-import networkx as nx
 import numba
 import numpy as np
 import sympy as sp
@@ -29,7 +28,6 @@ from derive.epidemics import Compartmental
 from derive.errors import InputError, ModelError
 
 from .contacts import Contacts
-from .csr import to_csr
 
 __all__ = ["simulate", "ibmf", "dmp", "EpidemicSimulation", "EpidemicMarginals"]
 
@@ -213,11 +211,47 @@ def _probabilities(model, contacts, edge, node):
 # --- the simulator -------------------------------------------------------------------------
 
 
+def _day(ptr, indices, pc, t_from, t_to, t_via, T, state, new):
+    """One day of every person, from ``state`` into ``new`` (numba's generator).
+
+    ``ptr``: the day's row pointers (absolute offsets into ``indices`` and ``pc``).
+    """
+    q = T.shape[1]
+    for i in range(state.shape[0]):
+        a = state[i]
+        b = a
+        for k in range(t_from.shape[0]):
+            if t_from[k] != a:
+                continue
+            for e in range(ptr[i], ptr[i + 1]):
+                if state[indices[e]] == t_via[k] and np.random.random() < pc[e, k]:
+                    b = t_to[k]
+                    break
+            if b != a:
+                break
+        if b == a and T[i, a, a] < 1.0:
+            u = np.random.random()
+            for c in range(q):
+                if c != a:
+                    u -= T[i, a, c]
+                    if u < 0.0:
+                        b = c
+                        break
+        new[i] = b
+
+
+_day = numba.njit(cache=True)(_day)
+
+
+@numba.njit(cache=True)
+def _seed(s):
+    np.random.seed(s)
+
+
 @numba.njit(cache=True)
 def _simulate_runs(indptr, indices, pc, t_from, t_to, t_via, T, initial, seeds, freq):
     days = indptr.shape[0]
     n = initial.shape[0]
-    q = T.shape[1]
     state = np.empty(n, dtype=np.int64)
     new = np.empty(n, dtype=np.int64)
     for r in range(seeds.shape[0]):
@@ -226,27 +260,7 @@ def _simulate_runs(indptr, indices, pc, t_from, t_to, t_via, T, initial, seeds, 
             state[i] = initial[i]
             freq[0, i, state[i]] += 1.0
         for t in range(days):
-            for i in range(n):
-                a = state[i]
-                b = a
-                for k in range(t_from.shape[0]):
-                    if t_from[k] != a:
-                        continue
-                    for e in range(indptr[t, i], indptr[t, i + 1]):
-                        if state[indices[e]] == t_via[k] and np.random.random() < pc[e, k]:
-                            b = t_to[k]
-                            break
-                    if b != a:
-                        break
-                if b == a and T[i, a, a] < 1.0:
-                    u = np.random.random()
-                    for c in range(q):
-                        if c != a:
-                            u -= T[i, a, c]
-                            if u < 0.0:
-                                b = c
-                                break
-                new[i] = b
+            _day(indptr[t], indices, pc, t_from, t_to, t_via, T, state, new)
             for i in range(n):
                 state[i] = new[i]
                 freq[t + 1, i, state[i]] += 1.0
@@ -470,20 +484,55 @@ def _finish(out, model, start, method, memory, strict):
 # --- DMP -----------------------------------------------------------------------------------
 
 
-def _union(contacts):
-    """CSR of the union of all contacts (undirected), and each entry's directed edge id."""
+def _union(contacts, lo, hi):
+    """The union of the contacts of days ``lo .. hi - 1`` as directed CSR arrays.
+
+    Returns ``(indptr, indices, reverse, rows, entry)``: edges ``k -> i`` sorted by ``k`` then
+    ``i`` (``rows[e] = k``), the opposite edge, and the edge of each contact entry of the days
+    (``j -> i`` for the entry of receiver ``i`` and contact ``j``).
+    """
     n = contacts.n
-    recv = contacts.sources()
-    src = contacts.indices
-    G = nx.Graph()
-    G.add_nodes_from(range(n))
-    G.add_edges_from(zip(src.tolist(), recv.tolist()))
-    G.remove_edges_from(nx.selfloop_edges(G))
-    csr = to_csr(G)
-    rows = np.repeat(np.arange(n), np.diff(csr.indptr))
-    keys = rows * n + csr.indices
-    entry = np.searchsorted(keys, src * n + recv)  # the edge src -> recv
-    return csr, entry
+    a, b = contacts.indptr[lo, 0], contacts.indptr[hi - 1, -1]
+    recv = contacts.sources()[a:b]
+    src = contacts.indices[a:b].astype(np.int64)
+    keys = np.unique(np.concatenate([src * n + recv, recv * n + src]))
+    rows, cols = keys // n, keys % n
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))])
+    reverse = np.searchsorted(keys, cols * n + rows)
+    entry = np.searchsorted(keys, src * n + recv)
+    return indptr, cols, reverse, rows, entry
+
+
+def _message_clamps(model, eqs, phi_states, rows):
+    r"""A function that conditions the messages out of the observed people of a day.
+
+    A person ``k`` known to be in state ``a``: :math:`P^S_{k\to i} = [a = S]`,
+    :math:`\phi^b_{k\to i} = \theta_{k\to i} [b = a]` (in ``a`` for sure, and not yet
+    transmitted with the probability the messages give), and, once ``k`` is known to have
+    left ``S``, :math:`P^S_k(0) = 0` so that the cavity stays at zero.
+    """
+    names = [m.name for m in eqs.by_role("message")]
+    c_theta, c_ps = names.index("theta"), names.index("P_S_cav")
+    c_phi = {s: names.index(f"phi_{s}") for s in phi_states}
+    S = model.contact[0][0]
+    iS = model.index(S)
+    col_ps0 = [s.name for s in eqs.arguments if eqs.roles[s] in ("data", "node_param")].index(
+        "P_S0"
+    )
+
+    def apply(messages, node_values, clamp_row):
+        known = clamp_row[rows]
+        edges = np.nonzero(known >= 0)[0]
+        if not edges.size:
+            return
+        state = known[edges]
+        messages[edges, c_ps] = state == iS
+        for s, c in c_phi.items():
+            messages[edges, c] = np.where(state == model.index(s), messages[edges, c_theta], 0.0)
+        left = np.nonzero((clamp_row >= 0) & (clamp_row != iS))[0]
+        node_values[left, col_ps0] = 0.0
+
+    return apply
 
 
 def dmp(model, contacts, initial, params=None, observations=(), tau=0, delta=None, strict=False):
@@ -503,9 +552,9 @@ def dmp(model, contacts, initial, params=None, observations=(), tau=0, delta=Non
     initial : array
         State indices (n,) or marginals (n, n_states) on the first day of the window.
     observations, tau, delta
-        As :func:`ibmf`, with one restriction: DMP clamps an observation only on the node
-        marginals (the messages out of an observed person are not conditioned); so with
-        observations it is no longer exact on trees.
+        As :func:`ibmf`. The messages out of an observed person are conditioned on the
+        observed state (a heuristic, not Bayesian conditioning: with observations DMP is
+        no longer exact on trees).
 
     Returns
     -------
@@ -524,15 +573,14 @@ def dmp(model, contacts, initial, params=None, observations=(), tau=0, delta=Non
     clamp = _clamps(model, contacts, observations, tau)
     ceqs, _ = _probability_equations(model)
     pc = _evaluate(ceqs, [edge[:, k] for k in range(edge.shape[1])], contacts.n_contacts)[0]
-    csr, entry = _union(contacts)
-    E = csr.indices.size
+    indptr, indices, reverse, rows, entry = _union(contacts, start, contacts.days)
+    E = indices.size
     kern = numerics.compile(eqs)
     marg = numerics.compile(derive.dmp(model, "marginals"))
     P = np.ascontiguousarray(P, dtype=float)
     _apply(P, clamp[start])
     iS = model.index(S)
     msgs = eqs.by_role("message")
-    rows = np.repeat(np.arange(contacts.n), np.diff(csr.indptr))
     messages = np.empty((E, len(msgs)))
     for c, m in enumerate(msgs):
         if m.name == "theta":
@@ -546,7 +594,7 @@ def dmp(model, contacts, initial, params=None, observations=(), tau=0, delta=Non
         [P[:, iS] if s.name == "P_S0" else node[s.name] for s in node_cols], axis=1
     )
     new = np.empty_like(messages)
-    deg = int(np.diff(csr.indptr).max()) if E else 0
+    deg = int(np.diff(indptr).max()) if E else 0
     scratch = np.empty((max(deg, 1), 2))
     lam_day = np.zeros((E, 1))
     out = np.empty((contacts.days - start + 1,) + P.shape)
@@ -554,17 +602,21 @@ def dmp(model, contacts, initial, params=None, observations=(), tau=0, delta=Non
     belief = np.empty((contacts.n, 1))
     marg_args = [s.name for s in derive.dmp(model, "marginals").arguments]
     log_escape = np.log1p(-np.minimum(pc, 1 - 1e-300))
+    base = contacts.indptr[start, 0]
+    clamp_messages = _message_clamps(model, eqs, phi_states, rows)
+    clamp_messages(messages, node_values, clamp[start])
     for t in range(start, contacts.days):
         lo, hi = contacts.indptr[t, 0], contacts.indptr[t, -1]
         esc = np.zeros(E)
-        np.add.at(esc, entry[lo:hi], log_escape[lo:hi])
+        np.add.at(esc, entry[lo - base : hi - base], log_escape[lo:hi])
         lam_day[:, 0] = -np.expm1(esc)
         kern.module.contact_messages(
-            csr.indptr, csr.indices, csr.reverse, messages, node_values, lam_day, new, scratch
+            indptr, indices, reverse, messages, node_values, lam_day, new, scratch
         )
         messages, new = new, messages
+        clamp_messages(messages, node_values, clamp[t + 1])
         kern.module.contact_beliefs(
-            csr.indptr, csr.indices, csr.reverse, messages, node_values, lam_day, belief
+            indptr, indices, reverse, messages, node_values, lam_day, belief
         )
         values = {s: P[:, k] for k, s in enumerate(model.states)}
         values = {f"P_{s}": v for s, v in values.items()}

@@ -161,3 +161,15 @@ def test_bad_observation_and_model():
     sis = Compartmental(("S", "I"), spontaneous={("I", "S"): mu}, contact={("S", "I"): ("I", lam)})
     with pytest.raises(ModelError, match="unidirectional"):
         graphs.dmp(sis, contacts, [1, 0, 0], {"mu": 0.1})
+
+
+def test_dmp_conditions_the_messages_of_observed_people():
+    # a positive test raises the risk of its contacts; a negative one keeps the person in S
+    G = nx.path_graph(5)
+    contacts = C.static(G, days=6, weight=0.5)
+    prior = np.tile([0.99, 0.01, 0.0], (5, 1))
+    free = graphs.dmp(SIR, contacts, prior, {"mu": 0.1})
+    obs = graphs.dmp(SIR, contacts, prior, {"mu": 0.1}, observations=[(2, "I", 3), (4, "S", 6)])
+    assert np.all(obs.marginals[:, 4, 0] == 1)
+    assert np.all(obs.marginals[3, 2] == [0, 1, 0])
+    assert obs.marginals[-1, 1, 0] < free.marginals[-1, 1, 0]

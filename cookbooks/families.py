@@ -114,6 +114,23 @@ def pairwise_derivations(model):
     return [eqs for eqs in out if eqs is not None]
 
 
+def pairwise_solver_equations(model):
+    """What ``cavitylab export`` writes for a :class:`derive.PairwiseModel`: one standalone
+    module with the naive mean-field, belief-propagation (two states or more) and Monte Carlo
+    drivers on CSR arrays (see :func:`numerics.export`).
+
+    >>> import sympy as sp
+    >>> si, sj, J = sp.symbols("s_i s_j J", real=True)
+    >>> ising = derive.PairwiseModel((-1, 1), -J * si * sj, variables=(si, sj))
+    >>> [eqs.name for eqs in pairwise_solver_equations(ising)]
+    ['naive mean-field', 'belief propagation', 'local energy']
+    """
+    out = [derive.meanfield(model)]
+    if len(model.alphabet) >= 2:  # one state: nothing to pass along an edge
+        out.append(derive.belief_propagation(model))
+    return out + [derive.local_energy(model)]
+
+
 def glm_derivations(glm):
     """What ``cavitylab derive`` prints for a :class:`derive.GLM`: the denoisers, state
     evolution and the RS free entropy (and the classification errors for a discrete ``y``)."""
@@ -125,7 +142,7 @@ FAMILIES = [
         "pairwise spin models",
         derive.PairwiseModel,
         steps=pairwise_steps,
-        export=lambda model, path: numerics.export(derive.meanfield(model), path),
+        export=lambda model, path: numerics.export(pairwise_solver_equations(model), path),
         verify=verify.verify_pairwise,
     ),
     Family(

@@ -84,7 +84,7 @@ class MonteCarloResult(GraphResult, numerics.SimulationResult):
 @derive.memoized
 def _sampler(model):
     """The local-energy equations of ``model`` and their compiled module, whose generated
-    ``mc_seed`` and ``mc_sweeps`` (:mod:`numerics.codegen`) run the chain."""
+    ``mc_chain`` (:mod:`numerics.codegen`) runs the chain."""
     eqs = derive.local_energy(model)
     return eqs, numerics.compile(eqs).module
 
@@ -178,33 +178,29 @@ def monte_carlo(
             raise InputError(f"init value {bad} is not in the alphabet {tuple(values)}")
         spins = match.argmax(axis=1)
     spins = spins.astype(np.int64)
-    state = values[spins][:, None].copy()
     field, pair, csr = energy_tables(model, G, params, csr=arrays.csr)
     energy0 = float(
         field[np.arange(n), spins].sum()
         + pair[np.arange(csr.n_edges), spins[csr.edges[:, 0]], spins[csr.edges[:, 1]]].sum()
     )
-    counts = np.zeros((n_blocks, n, q))
-    energies, mags = np.empty(sweeps), np.empty(sweeps)
-    sampler.mc_seed(int(rng.integers(2**31 - 1)))
-    accepted = sampler.mc_sweeps(
+    # the generated driver (numerics.codegen): the one that numerics.export writes
+    chain = sampler.mc_chain(
         *arrays.graph_args,
-        state,
         arrays.node_values,
         arrays.edge_values,
         values,
-        spins,
         beta,
         sweeps,
-        method == "heat-bath",
-        burn_in,
-        counts,
-        energy0,
-        energies,
-        mags,
+        seed=rng,
+        heat_bath=method == "heat-bath",
+        burn_in=burn_in,
+        n_blocks=n_blocks,
+        init=spins,
+        energy0=energy0,
     )
+    counts, energies, mags = chain["counts"], chain["energy"], chain["magnetization"]
     block = counts / counts.sum(axis=2, keepdims=True)
-    marginals = counts.sum(axis=0) / counts.sum(axis=(0, 2))[:, None]
+    marginals = chain["marginals"]
     error = block.std(axis=0, ddof=1) / np.sqrt(n_blocks)
     largest = float(error.max(initial=0.0))
     converged = bool(np.all(np.isfinite(energies)) and (tol is None or largest <= tol))
@@ -229,8 +225,8 @@ def monte_carlo(
         marginals_error=error,
         energy=energies,
         magnetization_series=mags,
-        configuration=values[spins],
-        acceptance=accepted / (sweeps * n),
+        configuration=chain["configuration"],
+        acceptance=chain["acceptance"],
         burn_in=burn_in,
         beta=beta,
         block_marginals=block,

@@ -36,9 +36,27 @@ CSR, and the aggregates of the message ``i -> j`` run over ``k`` in ``di \\ j``
     sweep in a given order. Each returns the largest change of a message.
 ``graph_beliefs(..., out)``
     the observables of every node, from the full sums.
+
+For ``kind="map"`` graph equations with one neighbour symbol (local energies of a site,
+:func:`derive.local_energy`): ``mc_seed(s)`` and ``mc_sweeps(...)``, Metropolis or heat-bath
+sweeps in numba.
+
+Drivers, plain Python functions around those kernels (what the graph solvers of
+:mod:`graphs` run, and what :func:`numerics.export` writes): ``iterate`` and ``solve`` (belief
+propagation; mean-field fixed points), ``mc_chain`` and ``mc_run`` (Monte Carlo); ``iterate``
+and ``mc_chain`` take the kernels' layout, ``solve`` and ``mc_run`` the user's (node and
+undirected-edge parameter arrays and ``beta``). :func:`solver_source` puts several sets of
+equations into one module, each with a name prefix.
+
+Every module ends by registering itself under a name fixed by its content (``_register``), so
+that numba's on-disk cache works for a module imported by path under any name.
 """
 
+import hashlib
+
 import sympy as sp
+
+from derive.spins import BETA
 
 from . import special
 from .errors import CompileError
@@ -51,7 +69,7 @@ from .printer import (
     safe_names,
 )
 
-__all__ = ["module_source", "DEFAULT_RULE"]
+__all__ = ["module_source", "solver_source", "DEFAULT_RULE"]
 
 #: Default quadrature rule for ``GaussianExpectation`` (see ``printer.quadrature_rule``).
 DEFAULT_RULE = "trapezoid"
@@ -126,14 +144,15 @@ def _neighbour_loop(eqs, names, printer, aggregates, source, indent="        "):
     return lines + body, results
 
 
-def _graph_functions(eqs, names, printer):
+def _graph_functions(eqs, names, printer, p=""):
+    """Node-state functions over CSR arrays; every function name starts with ``p``."""
     node_params = eqs.node_params
     unpack_node = [f"    {names[p]} = node_values[i, {k}]" for k, p in enumerate(node_params)]
     agg_syms = list(eqs.aggregates)
     lines, results = _neighbour_loop(eqs, names, printer, agg_syms, "state[j, {k}]")
     fields = [
         NJIT_INLINE,
-        f"def fields(i, {GRAPH_ARGS}):",
+        f"def {p}fields(i, {GRAPH_ARGS}):",
         '    """The aggregates of node i: sums over its neighbours j."""',
     ]
     fields += unpack_node
@@ -152,10 +171,10 @@ def _graph_functions(eqs, names, printer):
             "\n".join(
                 [
                     NJIT_INLINE,
-                    f"def node_{what}(i, {GRAPH_ARGS}):",
+                    f"def {p}node_{what}(i, {GRAPH_ARGS}):",
                     f'    """``{what}`` of node i, with its aggregates computed from the state."""',
-                    f"    a = fields(i, {GRAPH_ARGS})",
-                    f"    return {what}({call_args})",
+                    f"    a = {p}fields(i, {GRAPH_ARGS})",
+                    f"    return {p}{what}({call_args})",
                 ]
             )
         )
@@ -164,10 +183,10 @@ def _graph_functions(eqs, names, printer):
             "\n".join(
                 [
                     NJIT,
-                    f"def graph_{what}({GRAPH_ARGS}, out):",
+                    f"def {p}graph_{what}({GRAPH_ARGS}, out):",
                     f'    """``{what}`` of every node, into out[i, k]."""',
                     "    for i in range(out.shape[0]):",
-                    f"        r = node_{what}(i, {GRAPH_ARGS})",
+                    f"        r = {p}node_{what}(i, {GRAPH_ARGS})",
                 ]
                 + [f"        out[i, {k}] = r[{k}]" for k in range(n)]
             )
@@ -178,11 +197,11 @@ def _graph_functions(eqs, names, printer):
             "\n".join(
                 [
                     NJIT,
-                    f"def sweep_sequential({GRAPH_ARGS}, order, damping):",
+                    f"def {p}sweep_sequential({GRAPH_ARGS}, order, damping):",
                     '    """In-place (Gauss--Seidel) update in the given order; returns the max change."""',
                     "    change = 0.0",
                     "    for i in order:",
-                    f"        r = node_outputs(i, {GRAPH_ARGS})",
+                    f"        r = {p}node_outputs(i, {GRAPH_ARGS})",
                 ]
                 + [
                     f"        new = (1.0 - damping) * r[{k}] + damping * state[i, {k}]\n"
@@ -196,7 +215,7 @@ def _graph_functions(eqs, names, printer):
     return parts
 
 
-def _monte_carlo_functions(eqs):
+def _monte_carlo_functions(eqs, p=""):
     r"""Single-site Monte Carlo for equations whose outputs are the local energies of a site.
 
     For ``kind="map"`` graph equations with one neighbour symbol (the neighbour's value,
@@ -217,13 +236,13 @@ def _monte_carlo_functions(eqs):
     seed = "\n".join(
         [
             NJIT,
-            "def mc_seed(s):",
+            f"def {p}mc_seed(s):",
             '    """Seed the generator of the Monte Carlo kernels (numba\'s own state)."""',
             "    np.random.seed(s)",
         ]
     )
     sweeps = f"""{NJIT}
-def mc_sweeps({GRAPH_ARGS}, values, spins, beta, sweeps, heat_bath, burn_in, counts, energy,
+def {p}mc_sweeps({GRAPH_ARGS}, values, spins, beta, sweeps, heat_bath, burn_in, counts, energy,
               energies, magnetizations):
     \"\"\"Run ``sweeps`` sweeps in place; returns the number of accepted moves.
 
@@ -244,7 +263,7 @@ def mc_sweeps({GRAPH_ARGS}, values, spins, beta, sweeps, heat_bath, burn_in, cou
         block = (t - burn_in) * n_blocks // (sweeps - burn_in) if t >= burn_in else -1
         for i in range(n):
             a = spins[i]
-            local = node_outputs(i, {GRAPH_ARGS})
+            local = {p}node_outputs(i, {GRAPH_ARGS})
             if heat_bath:
                 low = local[0]
                 for c in range(1, q):
@@ -279,7 +298,7 @@ def mc_sweeps({GRAPH_ARGS}, values, spins, beta, sweeps, heat_bath, burn_in, cou
     return [seed, sweeps]
 
 
-def _message_functions(eqs, names, printer):
+def _message_functions(eqs, names, printer, p=""):
     """Message passing: outputs per directed edge from cavity sums over the other neighbours.
 
     Every aggregate is a sum over the neighbours, so the cavity sum over ``k in di \\ j`` is
@@ -313,7 +332,7 @@ def _message_functions(eqs, names, printer):
         cavity = [f"{names[s]} - {store(used.index(s))}" if s in used else "0.0" for s in agg_syms]
         src += [
             f"{pad}for e in range(_start, _stop):",
-            f"{pad}    new = outputs({', '.join(cavity + node_args)})",
+            f"{pad}    new = {p}outputs({', '.join(cavity + node_args)})",
         ]
         for k in range(n_out):
             src += [
@@ -332,7 +351,7 @@ def _message_functions(eqs, names, printer):
         "\n".join(
             [
                 NJIT,
-                f"def message_sweep({MESSAGE_ARGS}, scratch, incoming, out, damping):",
+                f"def {p}message_sweep({MESSAGE_ARGS}, scratch, incoming, out, damping):",
                 '    """Parallel update: every message from the old ones, into out; the max change.',
                 "",
                 "    The incoming messages k -> i are first gathered in CSR order into ``incoming``",
@@ -353,7 +372,7 @@ def _message_functions(eqs, names, printer):
         "\n".join(
             [
                 NJIT,
-                f"def message_sweep_ordered({MESSAGE_ARGS}, scratch, order, damping):",
+                f"def {p}message_sweep_ordered({MESSAGE_ARGS}, scratch, order, damping):",
                 '    """In-place update, node by node in the given order; the max change.',
                 "",
                 '    ``scratch`` holds the summands of one node: shape (max degree, n_aggregates)."""',
@@ -373,7 +392,7 @@ def _message_functions(eqs, names, printer):
         "\n".join(
             [
                 NJIT,
-                f"def graph_beliefs({MESSAGE_ARGS}, out):",
+                f"def {p}graph_beliefs({MESSAGE_ARGS}, out):",
                 '    """Observables of every node from the full sums over its neighbours, into out[i]."""',
                 "    for i in range(indptr.shape[0] - 1):",
             ]
@@ -382,11 +401,275 @@ def _message_functions(eqs, names, printer):
             + ["        for e in range(indptr[i], indptr[i + 1]):", "            r = reverse[e]"]
             + ["    " + line for line in lines]
             + [f"            {names[s]} += {res}" for s, res in zip(agg_syms, results)]
-            + [f"        res = observables({', '.join([names[s] for s in agg_syms] + node_args)})"]
+            + [
+                f"        res = {p}observables({', '.join([names[s] for s in agg_syms] + node_args)})"
+            ]
             + [f"        out[i, {k}] = res[{k}]" for k in range(n_obs)]
         )
     )
     return parts
+
+
+#: Plain-Python helper of the drivers, emitted once per module: the user's parameter arrays
+#: in the kernels' layout, with the drivers' guards.
+KERNEL_ARRAYS = '''def _kernel_arrays(indptr, edge_id, node_params, edge_params, beta, beta_column, widths):
+    """Checked arguments of a driver in the kernels' layout: node values with ``beta`` in
+    column ``beta_column`` (-1: none), edge values per directed edge, ``edge_params[edge_id]``.
+    ``widths``: the number of node and of edge parameters."""
+    n = indptr.shape[0] - 1
+    beta = float(beta)
+    if not (math.isfinite(beta) and beta > 0.0):
+        raise ValueError(f"beta must be a finite positive number, got {beta!r}")
+    node_params = np.asarray(node_params, dtype=np.float64)
+    edge_params = np.asarray(edge_params, dtype=np.float64)
+    if node_params.shape != (n, widths[0]):
+        raise ValueError(f"node_params must have shape ({n}, {widths[0]}), got {node_params.shape}")
+    if edge_params.ndim != 2 or edge_params.shape[1] != widths[1]:
+        raise ValueError(
+            f"edge_params must have shape (n_edges, {widths[1]}), got {edge_params.shape}"
+        )
+    if edge_id.size and edge_id.max() >= edge_params.shape[0]:
+        raise ValueError(
+            f"edge_id refers to edge {edge_id.max()}; edge_params has {edge_params.shape[0]} rows"
+        )
+    if not (np.all(np.isfinite(node_params)) and np.all(np.isfinite(edge_params))):
+        raise ValueError("node_params and edge_params must be finite")
+    if beta_column >= 0:
+        node_params = np.insert(node_params, beta_column, beta, axis=1)
+    return np.ascontiguousarray(node_params), np.ascontiguousarray(edge_params[edge_id])
+
+
+def _check_stop(tol, max_iter):
+    """The drivers' stopping rule, checked."""
+    if not (tol > 0.0 and math.isfinite(tol)):
+        raise ValueError(f"tol must be a finite positive number, got {tol!r}")
+    if int(max_iter) < 1:
+        raise ValueError(f"max_iter must be at least 1, got {max_iter!r}")
+    return float(tol), int(max_iter)'''
+
+
+#: The end of every generated module. numba's on-disk cache records the module of each
+#: function by name and imports it when a later process loads the cache. A module imported
+#: by path without an entry in ``sys.modules`` (``importlib.util.spec_from_file_location``,
+#: ``exec_module``) would be recorded as "<dynamic>", and one imported under another name
+#: next time would not be found: both fail with ``ModuleNotFoundError``. So every function
+#: is recorded under one name fixed by the module's content, registered on import (numba
+#: compiles at the first call, after this has run).
+REGISTER = '''def _register():
+    """Record this module's numba functions under ``_CACHE_NAME`` and register that name."""
+    names = globals()
+    names["__name__"] = _CACHE_NAME
+    for value in list(names.values()):
+        if isinstance(value, numba.core.dispatcher.Dispatcher):
+            value.py_func.__module__ = _CACHE_NAME
+    module = sys.modules.get(_CACHE_NAME)
+    if module is None:
+        module = sys.modules[_CACHE_NAME] = types.ModuleType(_CACHE_NAME, __doc__)
+    module.__dict__.update(names)
+
+
+_register()'''
+
+
+def _driver_params(eqs, names):
+    """``(beta column or -1, the node parameter names a driver takes, the edge ones)``."""
+    node = [names[s] for s in eqs.node_params]
+    column = node.index(names[BETA]) if BETA in eqs.node_params else -1
+    return column, tuple(n for n in node if column < 0 or n != node[column])
+
+
+def _message_drivers(eqs, names, p):
+    """``{p}iterate`` (the parallel schedule on the kernels' layout: what
+    ``graphs.belief_propagation`` runs) and ``{p}solve`` (the same on the user's arrays)."""
+    column, node = _driver_params(eqs, names)
+    n_out, n_agg, n_obs = len(eqs.outputs), len(eqs.aggregates), len(eqs.observables)
+    widths = (len(node), len(eqs.edge_params))
+    return [
+        f'''def {p}iterate(indptr, indices, reverse, node_values, edge_values, tol=1e-10,
+        max_iter=1000, seed=None, damping=0.0, init=None):
+    """Belief propagation, parallel schedule, on the kernels' layout (node values with beta,
+    edge values per directed edge): ``{p}message_sweep`` until no message changes by more
+    than ``tol``. Initial messages: ``init``, else uniform in [-1, 1] from
+    ``numpy.random.default_rng(seed)``. A non-finite sweep stops with the last finite
+    messages. Returns a dict: messages, observables ({", ".join(names[s] for s in eqs.observables)}
+    per node), converged, iterations, residuals (largest change per sweep)."""
+    tol, max_iter = _check_stop(tol, max_iter)
+    if not 0.0 <= damping < 1.0:
+        raise ValueError(f"damping must be in [0, 1), got {{damping!r}}")
+    n_dir = indices.shape[0]
+    if init is None:
+        messages = np.random.default_rng(seed).uniform(-1.0, 1.0, size=(n_dir, {n_out}))
+    else:
+        messages = np.array(init, dtype=np.float64).reshape(n_dir, {n_out})
+    out, incoming = np.empty_like(messages), np.empty_like(messages)
+    scratch = np.empty((max(int(np.diff(indptr).max(initial=0)), 1), {n_agg}))
+    residuals, converged, iterations = [], False, 0
+    for iterations in range(1, max_iter + 1):
+        previous = messages.copy()
+        change = {p}message_sweep(
+            indptr, indices, reverse, messages, node_values, edge_values, scratch, incoming, out,
+            damping,
+        )
+        messages, out = out, messages
+        residuals.append(change)
+        if not (np.isfinite(change) and np.all(np.isfinite(messages))):
+            messages = previous
+            break
+        if change < tol:
+            converged = True
+            break
+    observables = np.empty((indptr.shape[0] - 1, {n_obs}))
+    {p}graph_beliefs(indptr, indices, reverse, messages, node_values, edge_values, observables)
+    return {{
+        "messages": messages,
+        "observables": observables,
+        "converged": converged,
+        "iterations": iterations,
+        "residuals": np.array(residuals),
+    }}''',
+        f'''def {p}solve(indptr, indices, reverse, edge_id, node_params, edge_params, beta, tol=1e-10,
+        max_iter=1000, seed=None, damping=0.0, init=None):
+    """Belief propagation on CSR arrays: node_params (n_nodes, {widths[0]}) in the order
+    {node}, edge_params (n_edges, {widths[1]}) per undirected edge in the order
+    {tuple(names[s] for s in eqs.edge_params)}; see ``{p}iterate``."""
+    node_values, edge_values = _kernel_arrays(
+        indptr, edge_id, node_params, edge_params, beta, {column}, {widths}
+    )
+    return {p}iterate(
+        indptr, indices, reverse, node_values, edge_values, tol, max_iter, seed, damping, init
+    )''',
+    ]
+
+
+def _state_drivers(eqs, names, p):
+    """``{p}iterate`` (the damped parallel fixed-point iteration on the kernels' layout: what
+    ``graphs.meanfield`` runs) and ``{p}solve`` (the same on the user's arrays)."""
+    column, node = _driver_params(eqs, names)
+    n_out, n_agg, n_obs = len(eqs.outputs), len(eqs.aggregates), len(eqs.observables)
+    widths = (len(node), len(eqs.edge_params))
+    return [
+        f'''def {p}iterate(indptr, indices, edge_id, node_values, edge_values, tol=1e-10,
+        max_iter=10000, seed=None, damping=0.5, init=None):
+    """The node equations iterated in parallel, on the kernels' layout:
+    x <- (1 - damping) F(x) + damping x, until max |F(x) - x| < tol (then x = F(x)).
+    Initial state: ``init`` (n_nodes, {n_out}), else the equations at Gaussian random
+    aggregates from ``numpy.random.default_rng(seed)``. Returns a dict: state, observables
+    ({", ".join(names[s] for s in eqs.observables)} per node), converged, iterations,
+    residuals."""
+    tol, max_iter = _check_stop(tol, max_iter)
+    if not 0.0 <= damping < 1.0:
+        raise ValueError(f"damping must be in [0, 1), got {{damping!r}}")
+    n = indptr.shape[0] - 1
+    if init is None:
+        fields = np.random.default_rng(seed).normal(size=({n_agg}, n))
+        start = np.empty(({n_out}, n))
+        columns = [np.ascontiguousarray(c) for c in (*fields, *node_values.T)]
+        {p}outputs_array(*columns, start)
+        x = np.ascontiguousarray(start.T)
+    else:
+        x = np.array(init, dtype=np.float64).reshape(n, {n_out})
+    residuals, converged, iterations = [], False, 0
+    for iterations in range(1, max_iter + 1):
+        fx = np.empty_like(x)
+        {p}graph_outputs(indptr, indices, edge_id, x, node_values, edge_values, fx)
+        if not np.all(np.isfinite(fx)):
+            residuals.append(np.inf)
+            break
+        residual = float(np.max(np.abs(fx - x))) if x.size else 0.0
+        residuals.append(residual)
+        if residual < tol:
+            x, converged = fx, True
+            break
+        x = (1.0 - damping) * fx + damping * x
+    observables = np.empty((n, {n_obs}))
+    {p}graph_observables(indptr, indices, edge_id, x, node_values, edge_values, observables)
+    return {{
+        "state": x,
+        "observables": observables,
+        "converged": converged,
+        "iterations": iterations,
+        "residuals": np.array(residuals),
+    }}''',
+        f'''def {p}solve(indptr, indices, edge_id, node_params, edge_params, beta, tol=1e-10,
+        max_iter=10000, seed=None, damping=0.5, init=None):
+    """The node equations on CSR arrays: node_params (n_nodes, {widths[0]}) in the order
+    {node}, edge_params (n_edges, {widths[1]}) per undirected edge in the order
+    {tuple(names[s] for s in eqs.edge_params)}; see ``{p}iterate``."""
+    node_values, edge_values = _kernel_arrays(
+        indptr, edge_id, node_params, edge_params, beta, {column}, {widths}
+    )
+    return {p}iterate(
+        indptr, indices, edge_id, node_values, edge_values, tol, max_iter, seed, damping, init
+    )''',
+    ]
+
+
+def _monte_carlo_drivers(eqs, names, p):
+    """``{p}mc_chain`` (the chain on the kernels' layout: what ``graphs.monte_carlo`` runs)
+    and ``{p}mc_run`` (the same on the user's arrays)."""
+    column, node = _driver_params(eqs, names)
+    widths = (len(node), len(eqs.edge_params))
+    return [
+        f'''def {p}mc_chain(indptr, indices, edge_id, node_values, edge_values, values, beta,
+        sweeps=1000, seed=None, heat_bath=False, burn_in=None, n_blocks=20, init=None,
+        energy0=0.0):
+    """Single-site Monte Carlo (``{p}mc_sweeps``) on the kernels' layout.
+
+    ``values``: the value of each state; ``seed``: an int, None or a numpy Generator,
+    ``rng = numpy.random.default_rng(seed)``; the initial states are ``init`` (state
+    indices), else ``rng.integers(q, size=n)``; the chain's generator is then seeded with
+    ``rng.integers(2**31 - 1)``. ``energy0``: the energy of the initial configuration (the
+    energy series adds the changes to it). Returns a dict: spins (state indices),
+    configuration (values), counts (n_blocks, n, q) after ``burn_in`` (default
+    sweeps // 5), marginals, energy and magnetization (per sweep), acceptance."""
+    values = np.asarray(values, dtype=np.float64)
+    n, q = indptr.shape[0] - 1, values.shape[0]
+    sweeps = int(sweeps)
+    burn_in = sweeps // 5 if burn_in is None else int(burn_in)
+    if not 0 <= burn_in < sweeps or sweeps - burn_in < n_blocks or n_blocks < 2:
+        raise ValueError(
+            "need 0 <= burn_in < sweeps and at least n_blocks >= 2 sweeps after burn-in; "
+            f"got sweeps={{sweeps}}, burn_in={{burn_in}}, n_blocks={{n_blocks}}"
+        )
+    rng = np.random.default_rng(seed)
+    spins = rng.integers(q, size=n) if init is None else np.asarray(init)
+    if spins.shape != (n,) or (n and (spins.min() < 0 or spins.max() >= q)):
+        raise ValueError(f"init must hold one state index in [0, {{q}}) per node")
+    spins = spins.astype(np.int64)
+    state = values[spins][:, None].copy()
+    counts = np.zeros((n_blocks, n, q))
+    energies, magnetizations = np.empty(sweeps), np.empty(sweeps)
+    {p}mc_seed(int(rng.integers(2**31 - 1)))
+    accepted = {p}mc_sweeps(
+        indptr, indices, edge_id, state, node_values, edge_values, values, spins, float(beta),
+        sweeps, bool(heat_bath), burn_in, counts, float(energy0), energies, magnetizations,
+    )
+    return {{
+        "spins": spins,
+        "configuration": values[spins],
+        "counts": counts,
+        "marginals": counts.sum(axis=0) / counts.sum(axis=(0, 2))[:, None],
+        "energy": energies,
+        "magnetization": magnetizations,
+        "acceptance": accepted / (sweeps * n),
+    }}''',
+        f'''def {p}mc_run(indptr, indices, edge_id, node_params, edge_params, beta, values,
+        sweeps=1000, seed=None, method="metropolis", burn_in=None, n_blocks=20, init=None,
+        energy0=0.0):
+    """Monte Carlo on CSR arrays: node_params (n_nodes, {widths[0]}) in the order {node},
+    edge_params (n_edges, {widths[1]}) per undirected edge in the order
+    {tuple(names[s] for s in eqs.edge_params)}; ``method``: "metropolis" or "heat-bath";
+    see ``{p}mc_chain``."""
+    if method not in ("metropolis", "heat-bath"):
+        raise ValueError(f"method must be 'metropolis' or 'heat-bath', got {{method!r}}")
+    node_values, edge_values = _kernel_arrays(
+        indptr, edge_id, node_params, edge_params, beta, {column}, {widths}
+    )
+    return {p}mc_chain(
+        indptr, indices, edge_id, node_values, edge_values, values, beta, sweeps, seed,
+        method == "heat-bath", burn_in, n_blocks, init, energy0,
+    )''',
+    ]
 
 
 def _contact_functions(eqs, names, printer, p=""):
@@ -562,6 +845,46 @@ def module_source(eqs, quadrature=DEFAULT_RULE, order=None):
     CompileError
         If an expression uses a function that cannot be printed for numba.
     """
+    section = _section(eqs, quadrature, order)
+    header = _header(eqs, section["names"], section["graph"])
+    return _assemble(header, [section])
+
+
+def solver_source(sections, header, preamble=(), aliases=(), quadrature=DEFAULT_RULE, order=None):
+    """Python source of one standalone module holding several sets of equations.
+
+    Each ``(prefix, eqs)`` of ``sections`` contributes exactly the functions, drivers and
+    metadata that :func:`module_source` generates for ``eqs`` alone, every name starting
+    with ``prefix`` (metadata: ``PREFIX_KEY``, ...); helpers and quadrature constants are
+    shared. ``header`` is the module docstring's text, ``preamble`` lines of Python after
+    the imports (module constants), ``aliases`` pairs ``(name, generated function)`` that
+    end the module.
+    """
+    built = [_section(eqs, quadrature, order, prefix) for prefix, eqs in sections]
+    doc = '"""' + header.replace('"""', "'''").replace("\\", "\\\\") + '\n"""'
+    return _assemble(doc, built, preamble, aliases)
+
+
+def _assemble(header, sections, preamble=(), aliases=()):
+    helpers = sorted(set().union(*(sec["helpers"] for sec in sections)))
+    helpers = special.helper_source(helpers) if helpers else ""
+    constants = "\n".join(dict.fromkeys(c for sec in sections for c in sec["constants"]))
+    meta = "\n".join(list(preamble) + [line for sec in sections for line in sec["meta"]])
+    drivers = [KERNEL_ARRAYS] if any(sec["drivers"] for sec in sections) else []
+    parts = [p for sec in sections for p in sec["parts"]]
+    parts += drivers + [d for sec in sections for d in sec["drivers"]]
+    if aliases:
+        parts.append("\n".join(f"{name} = {target}" for name, target in aliases))
+    body = "\n\n\n".join(p for p in [helpers.strip(), constants.strip()] + parts if p)
+    name = "cavitylab_m" + hashlib.sha256(body.encode()).hexdigest()[:24]
+    body += f"\n\n\n_CACHE_NAME = {name!r}\n\n\n{REGISTER}"
+    imports = "import math\nimport sys\nimport types\n\nimport numba\nimport numpy as np"
+    return f"{header}\n{imports}\n\n{meta}\n\n\n{body}\n"
+
+
+def _section(eqs, quadrature, order, prefix=""):
+    """The generated functions of ``eqs``, their names starting with ``prefix``."""
+    p = prefix
     symbols = list(
         dict.fromkeys(
             eqs.inputs + eqs.params + eqs.neighbor + tuple(eqs.outputs) + tuple(eqs.observables)
@@ -579,15 +902,20 @@ def module_source(eqs, quadrature=DEFAULT_RULE, order=None):
 
     if quadrature not in RULES:
         raise CompileError(f"unknown quadrature rule {quadrature!r}; use one of {RULES}")
-    parts, constants = [], {}
+    if p and (lifted or eqs.kind == "ode"):
+        raise CompileError(
+            f"'{eqs.name}': a module of several sections takes graph, message and map "
+            "equations without Gaussian expectations only"
+        )
+    parts, constants, drivers = [], {}, []
     for name, fargs, node in lifted:
         fn, const = expectation_function(name, fargs, node, quadrature, order, printer)
         parts.append(NJIT + "\n" + fn)
         constants[const] = None
-    parts.append(_function("outputs", args, outs, printer, "The equations at one point."))
-    parts.append(_function("observables", args, obs, printer, "The observables at one point."))
-    parts.append(_array_function("outputs_array", "outputs", args, len(outs)))
-    parts.append(_array_function("observables_array", "observables", args, len(obs)))
+    parts.append(_function(f"{p}outputs", args, outs, printer, "The equations at one point."))
+    parts.append(_function(f"{p}observables", args, obs, printer, "The observables at one point."))
+    parts.append(_array_function(f"{p}outputs_array", f"{p}outputs", args, len(outs)))
+    parts.append(_array_function(f"{p}observables_array", f"{p}observables", args, len(obs)))
     rhs_params = []
     if eqs.kind == "ode":
         fn, rhs_params = _ode_function(eqs, names)
@@ -595,38 +923,47 @@ def module_source(eqs, quadrature=DEFAULT_RULE, order=None):
     graph = bool(eqs.aggregates) and set(eqs.aggregates) == set(eqs.inputs)
     if graph:
         renamed = _Renamed(eqs, rename, aggs, outs)
-        builder = _message_functions if eqs.kind == "message" else _graph_functions
-        parts += builder(renamed, {v: v.name for v in rename.values()}, printer)
+        short = {v: v.name for v in rename.values()}
+        if eqs.kind == "message":
+            parts += _message_functions(renamed, short, printer, p)
+            drivers += _message_drivers(eqs, names, p)
+        else:
+            parts += _graph_functions(renamed, short, printer, p)
+            if eqs.kind == "fixed_point" and len(eqs.outputs) == len(eqs.neighbor):
+                drivers += _state_drivers(eqs, names, p)
         if eqs.kind == "map" and len(eqs.neighbor) == 1:
-            parts += _monte_carlo_functions(eqs)
+            parts += _monte_carlo_functions(eqs, p)
+            drivers += _monte_carlo_drivers(eqs, names, p)
     if eqs.aggregates and not graph:
-        parts += _contact_functions(eqs, names, printer)
+        parts += _contact_functions(eqs, names, printer, p)
     if printer.unsupported:
         raise CompileError(
             "cannot compile " + ", ".join(sorted(printer.unsupported)) + f" in '{eqs.name}': "
             "numba's math has no such function and cavitylab carries no implementation of it"
         )
-
-    header = _header(eqs, names, graph)
-    helpers = special.helper_source(sorted(printer.helpers)) if printer.helpers else ""
-    constants = "\n".join(constants)
-    meta = "\n".join(
-        [
-            f"KEY = {eqs.key!r}",
-            f"ARGUMENTS = {tuple(args)!r}",
-            f"OUTPUTS = {tuple(names[s] for s in eqs.outputs)!r}",
-            f"OBSERVABLES = {tuple(names[s] for s in eqs.observables)!r}",
-            f"NEIGHBOR = {tuple(names[s] for s in eqs.neighbor)!r}",
-            f"NODE_PARAMS = {tuple(names[s] for s in eqs.node_params)!r}",
-            f"EDGE_PARAMS = {tuple(names[s] for s in eqs.edge_params)!r}",
-            f"GRAPH = {graph!r}",
-            f"STATE = {tuple(names[s] for s in eqs.state)!r}",
-            f"TIME = {names[eqs.time] if eqs.time is not None else None!r}",
-            f"RHS_PARAMS = {tuple(rhs_params)!r}",
-        ]
-    )
-    body = "\n\n\n".join(p for p in [helpers.strip(), constants.strip()] + parts if p)
-    return f"{header}\nimport math\n\nimport numba\nimport numpy as np\n\n{meta}\n\n\n{body}\n"
+    P = p.upper()
+    meta = [
+        f"{P}KEY = {eqs.key!r}",
+        f"{P}ARGUMENTS = {tuple(args)!r}",
+        f"{P}OUTPUTS = {tuple(names[s] for s in eqs.outputs)!r}",
+        f"{P}OBSERVABLES = {tuple(names[s] for s in eqs.observables)!r}",
+        f"{P}NEIGHBOR = {tuple(names[s] for s in eqs.neighbor)!r}",
+        f"{P}NODE_PARAMS = {tuple(names[s] for s in eqs.node_params)!r}",
+        f"{P}EDGE_PARAMS = {tuple(names[s] for s in eqs.edge_params)!r}",
+        f"{P}GRAPH = {graph!r}",
+        f"{P}STATE = {tuple(names[s] for s in eqs.state)!r}",
+        f"{P}TIME = {names[eqs.time] if eqs.time is not None else None!r}",
+        f"{P}RHS_PARAMS = {tuple(rhs_params)!r}",
+    ]
+    return {
+        "names": names,
+        "graph": graph,
+        "parts": parts,
+        "drivers": drivers,
+        "helpers": set(printer.helpers),
+        "constants": list(constants),
+        "meta": meta,
+    }
 
 
 class _Renamed:

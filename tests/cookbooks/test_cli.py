@@ -150,7 +150,7 @@ def test_export_writes_a_module_that_imports_in_a_fresh_interpreter(capsys, tmp_
         mod = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(mod)
         assert "sympy" not in sys.modules and "cavitylab" not in sys.modules
-        print(len(mod.ARGUMENTS), repr(mod.outputs(0.3, 0.7, 0.1)[0]))
+        print(len(mod.MF_ARGUMENTS), repr(mod.mf_outputs(0.3, 0.7, 0.1)[0]))
     """)
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, timeout=120

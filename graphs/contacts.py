@@ -151,6 +151,15 @@ class Contacts:
         lam = np.broadcast_to(np.asarray(lam, dtype=float), self.indices.shape)
         return Contacts(self.n, self.indptr, self.indices, np.array(lam), self.nodes)
 
+    def window(self, lo, hi):
+        """The contacts of days ``lo .. hi - 1`` (day ``lo`` becomes day 0)."""
+        if not 0 <= lo < hi <= self.days:
+            raise InputError(f"window {lo} .. {hi} outside the days 0 .. {self.days}")
+        a, b = self.indptr[lo, 0], self.indptr[hi - 1, -1]
+        return Contacts(
+            self.n, self.indptr[lo:hi] - a, self.indices[a:b], self.lam[a:b], self.nodes
+        )
+
     def mean_degree(self):
         """Mean number of contacts per person per day."""
         return self.n_contacts / (self.n * self.days)

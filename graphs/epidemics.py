@@ -495,11 +495,20 @@ def _union(contacts, lo, hi):
     a, b = contacts.indptr[lo, 0], contacts.indptr[hi - 1, -1]
     recv = contacts.sources()[a:b]
     src = contacts.indices[a:b].astype(np.int64)
-    keys = np.unique(np.concatenate([src * n + recv, recv * n + src]))
+    both = np.concatenate([src * n + recv, recv * n + src])
+    order = np.argsort(both, kind="stable")
+    ordered = both[order]
+    first = np.ones(ordered.size, dtype=bool)
+    first[1:] = ordered[1:] != ordered[:-1]
+    keys = ordered[first]
+    inverse = np.empty(both.size, dtype=np.int64)
+    inverse[order] = np.cumsum(first) - 1
+    entry = inverse[: src.size]  # the edge src -> recv of each entry
     rows, cols = keys // n, keys % n
     indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))])
-    reverse = np.searchsorted(keys, cols * n + rows)
-    entry = np.searchsorted(keys, src * n + recv)
+    # the edge set is symmetric: sorting the reversed keys lists the same keys
+    reverse = np.empty(keys.size, dtype=np.int64)
+    reverse[np.argsort(cols * n + rows, kind="stable")] = np.arange(keys.size)
     return indptr, cols, reverse, rows, entry
 
 

@@ -1,7 +1,10 @@
 """cavitylab on networkx graphs: mean-field, belief propagation, exact enumeration, Monte Carlo.
 
-Graphs become CSR arrays once (:func:`to_csr`, cached on the graph); every loop
-over edges runs in numba on those arrays. Imports networkx, never matplotlib.
+Each solver converts the graph to CSR arrays once per call (:func:`to_csr`; nothing is
+cached on the graph, which is mutable); every loop over edges runs in numba on those
+arrays. Every solver validates its inputs (``derive.InputError`` / ``ModelError``), takes
+``strict=`` and returns a result of the project's protocol (``numerics.Result``).
+Imports networkx, never matplotlib.
 """
 
 from . import contacts

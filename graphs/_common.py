@@ -170,3 +170,37 @@ def as_float_array(value, name):
         return np.array(value, dtype=float)
     except (TypeError, ValueError, OverflowError):
         raise InputError(f"{name} must be an array of real numbers, got {value!r}") from None
+
+
+#: Largest ``beta * sum |energy|`` accepted: sums and differences of energies stay in float64.
+MAX_SCALE = 1e300
+
+
+def check_energy_scale(field, pair, beta):
+    r"""Raise InputError unless :math:`\beta \sum_i \max_a |\phi_i(a)| + \beta \sum_k \max_{ab}
+    |e_k(a, b)|` (a bound on :math:`\beta |E(s)|` for every configuration) is at most
+    :data:`MAX_SCALE`, so that energies, their sums and differences, and the exponents of the
+    Boltzmann weights are representable in float64 (``J = 1e308`` gave NaN before)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        bound = float(
+            np.abs(field).max(axis=1, initial=0.0).sum()
+            + np.abs(pair)
+            .reshape(pair.shape[0], pair[0].size if len(pair) else 0)
+            .max(axis=1, initial=0.0)
+            .sum()
+        )
+        scaled = beta * bound
+    if not (math.isfinite(scaled) and scaled <= MAX_SCALE):
+        raise InputError(
+            f"beta times the energy reaches {scaled:.3g} (beta = {beta:.3g}, sum of the largest "
+            f"|energy| per node and edge = {bound:.3g}): beyond float64, the Boltzmann weights "
+            f"are not representable; the limit is {MAX_SCALE:.0e}"
+        )
+
+
+def check_damping(damping):
+    """``damping`` as a float in [0, 1), or an InputError."""
+    d = _real(damping)
+    if d is None or not 0.0 <= d < 1.0:
+        raise InputError(f"damping must be in [0, 1), got {damping!r}")
+    return d

@@ -34,6 +34,8 @@ Algorithm
 import numba
 import numpy as np
 
+from derive.errors import InputError
+
 __all__ = ["enumerate_states", "exact_tables"]
 
 #: Rescale the accumulators when a weight exceeds the reference by e**300.
@@ -242,7 +244,7 @@ def exact_tables(field_table, pair_table, edges, beta, max_states=2**24):
 
     Raises
     ------
-    ValueError
+    derive.InputError
         If shapes or dtypes are inconsistent, a table entry or `beta` is not
         finite (hard constraints, i.e. infinite energies, are not
         supported), an edge endpoint is out of range, or ``q**n`` exceeds
@@ -266,51 +268,51 @@ def exact_tables(field_table, pair_table, edges, beta, max_states=2**24):
     >>> exact_tables(np.zeros((30, 2)), np.zeros((0, 2, 2)), np.zeros((0, 2), int), 1.0)
     Traceback (most recent call last):
         ...
-    ValueError: exact enumeration needs q**n = 2**30 states; the limit is max_states = 16777216 (2**24): use a smaller graph or Monte Carlo / belief propagation
+    derive.errors.InputError: exact enumeration needs q**n = 2**30 states; the limit is max_states = 16777216 (2**24): use a smaller graph or Monte Carlo / belief propagation
     """
     field_table = np.asarray(field_table)
     pair_table = np.asarray(pair_table)
     edges = np.asarray(edges)
     for name, table in (("field_table", field_table), ("pair_table", pair_table)):
         if not (np.issubdtype(table.dtype, np.floating) or np.issubdtype(table.dtype, np.integer)):
-            raise ValueError(f"{name} must hold real numbers, got dtype {table.dtype}")
+            raise InputError(f"{name} must hold real numbers, got dtype {table.dtype}")
     if field_table.ndim != 2 or field_table.shape[0] < 1 or field_table.shape[1] < 1:
-        raise ValueError(
+        raise InputError(
             f"field_table must have shape (n, q) with n, q >= 1, got {field_table.shape}"
         )
     n, q = field_table.shape
     if edges.size == 0:
         edges = edges.reshape(0, 2)
     if edges.ndim != 2 or edges.shape[1] != 2:
-        raise ValueError(f"edges must have shape (|E|, 2), got {edges.shape}")
+        raise InputError(f"edges must have shape (|E|, 2), got {edges.shape}")
     if not np.issubdtype(edges.dtype, np.integer):
         if edges.size:
-            raise ValueError(f"edges must hold integers, got dtype {edges.dtype}")
+            raise InputError(f"edges must hold integers, got dtype {edges.dtype}")
         edges = edges.astype(np.int64)
     m = edges.shape[0]
     if pair_table.shape != (m, q, q):
-        raise ValueError(
+        raise InputError(
             f"pair_table must have shape (|E|, q, q) = ({m}, {q}, {q}), got {pair_table.shape}"
         )
     if m and (edges.min() < 0 or edges.max() >= n):
         bad = edges[(edges < 0).any(axis=1) | (edges >= n).any(axis=1)][0]
-        raise ValueError(f"edge {tuple(int(x) for x in bad)} has an endpoint outside range({n})")
+        raise InputError(f"edge {tuple(int(x) for x in bad)} has an endpoint outside range({n})")
     for name, table in (("field_table", field_table), ("pair_table", pair_table)):
         if not np.all(np.isfinite(table)):
             where = tuple(int(x) for x in np.argwhere(~np.isfinite(table))[0])
-            raise ValueError(
+            raise InputError(
                 f"{name}{list(where)} = {table[where]!r} is not finite: exact "
                 "enumeration needs finite energies"
             )
     try:
         beta = float(beta)
     except (TypeError, ValueError):
-        raise ValueError(f"beta must be a real number, got {beta!r}") from None
+        raise InputError(f"beta must be a real number, got {beta!r}") from None
     if not np.isfinite(beta):
-        raise ValueError(f"beta must be finite, got {beta!r}")
+        raise InputError(f"beta must be finite, got {beta!r}")
     max_states = int(max_states)
     if q**n > max_states:
-        raise ValueError(
+        raise InputError(
             f"exact enumeration needs q**n = {q}**{n} states; the limit is "
             f"max_states = {_power_text(max_states)}: use a smaller graph or "
             "Monte Carlo / belief propagation"

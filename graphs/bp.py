@@ -16,9 +16,23 @@ from derive import memoized
 from derive.bp import belief_propagation as derive_bp
 from derive.bp import bethe_edge
 
-from ._common import alphabet_values, check_beta, check_model, graph_arrays
-from .csr import _edge_columns
+from ._common import (
+    InputError,
+    alphabet_values,
+    as_float_array,
+    check_beta,
+    check_damping,
+    check_energy_scale,
+    check_int,
+    check_model,
+    check_params,
+    check_tol,
+    graph_arrays,
+    seeded_rng,
+)
+from .csr import _edge_columns, to_csr
 from .results import GraphResult
+from .tables import energy_tables
 
 __all__ = ["belief_propagation", "BPResult", "SCHEDULES"]
 
@@ -88,19 +102,19 @@ def _initial_messages(init, shape, rng):
         return rng.uniform(-1.0, 1.0, size=shape)
     if isinstance(init, str):
         if init != "uniform":
-            raise ValueError(
+            raise InputError(
                 f"init must be 'random', 'uniform', an array or a BPResult, got {init!r}"
             )
         return np.zeros(shape)
-    messages = np.array(init, dtype=float)
+    messages = as_float_array(init, "init")
     if messages.ndim == 1 and shape[1] == 1:
         messages = messages[:, None]
     if messages.shape != shape:
-        raise ValueError(
+        raise InputError(
             f"init messages must have shape {shape} (directed edges x fields), got {messages.shape}"
         )
     if not np.all(np.isfinite(messages)):
-        raise ValueError("init messages contain NaN or inf")
+        raise InputError("init messages contain NaN or inf")
     return messages
 
 
@@ -171,28 +185,29 @@ def belief_propagation(
     (True, True)
     """
     check_model(model)
+    eqs, kernel = _derived(model)  # a model that cannot be derived from: ModelError first
     beta = check_beta(beta)
+    params = check_params(model, params)
     if schedule not in SCHEDULES:
-        raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
-    if not 0.0 <= damping < 1.0:
-        raise ValueError(f"damping must be in [0, 1), got {damping}")
-    if int(max_iter) < 1:
-        raise ValueError(f"max_iter must be at least 1, got {max_iter}")
-    eqs, kernel = _derived(model)
+        raise InputError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+    damping = check_damping(damping)
+    tol = check_tol(tol)
+    max_iter = check_int("max_iter", max_iter, 1)
+    rng, _ = seeded_rng(seed)
     mod = kernel.module
-    arrays = graph_arrays(G, eqs, params, beta)
-    csr = arrays.csr
+    csr = to_csr(G)
+    arrays = graph_arrays(G, eqs, params, beta, csr=csr)
+    check_energy_scale(*energy_tables(model, G, params, csr=csr)[:2], beta)
     for what, values in (("an edge", arrays.edge_values), ("a node", arrays.node_values)):
         with np.errstate(over="ignore"):
             finite = np.all(np.isfinite(beta * values))
         if not finite:
-            raise ValueError(
+            raise InputError(
                 f"beta times {what} parameter overflows (beta = {beta}, largest "
                 f"|value| = {np.abs(values).max():.3g}): the Boltzmann weights "
                 "are not representable"
             )
     n_fields = len(eqs.outputs)
-    rng = np.random.default_rng(seed)
     messages = _initial_messages(init, (csr.indices.size, n_fields), rng)
     args = (csr.indptr, csr.indices, csr.reverse)
     degrees = np.diff(csr.indptr)

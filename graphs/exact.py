@@ -4,7 +4,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._common import alphabet_values, check_beta, check_model
+from derive import InputError
+
+from ._common import (
+    alphabet_values,
+    check_beta,
+    check_energy_scale,
+    check_int,
+    check_model,
+    check_params,
+)
 from ._enumerate import exact_tables
 from .csr import to_csr
 from .results import GraphResult
@@ -75,8 +84,12 @@ def exact(model, G, beta, params=None, max_states=MAX_STATES, strict=False):
 
     Raises
     ------
-    ValueError
-        ``beta <= 0``, a missing or non-numeric parameter, or a graph too large.
+    derive.InputError
+        Not a graph, an empty graph, ``beta <= 0`` or not finite, an unknown key in
+        ``params``, a missing or non-finite parameter, energies whose Boltzmann
+        weights overflow float64, or a graph too large.
+    derive.ModelError
+        ``model`` is not a :class:`derive.PairwiseModel`.
 
     Examples
     --------
@@ -92,16 +105,19 @@ def exact(model, G, beta, params=None, max_states=MAX_STATES, strict=False):
     """
     check_model(model)
     beta = check_beta(beta)
+    params = check_params(model, params)
+    max_states = check_int("max_states", max_states, 1)
     csr = to_csr(G)
     values = alphabet_values(model)
     q, n = values.size, csr.n_nodes
     if n and q**n > max_states:
-        raise ValueError(
+        raise InputError(
             f"exact enumeration of {n} nodes with {q} states needs q**n = {q}**{n} "
             f"configurations; the limit is max_states = {max_states}: use a smaller "
             "graph, belief propagation or Monte Carlo"
         )
     field, pair, csr = energy_tables(model, G, params, csr=csr)
+    check_energy_scale(field, pair, beta)
     log_z, marginals, edge_marginals, energy = exact_tables(
         field, pair, csr.edges, beta, max_states=max_states
     )

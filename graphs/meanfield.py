@@ -7,8 +7,23 @@ import numpy as np
 import derive
 import numerics
 
-from ._common import alphabet_values, check_model, graph_arrays
+from ._common import (
+    InputError,
+    alphabet_values,
+    as_float_array,
+    check_beta,
+    check_damping,
+    check_energy_scale,
+    check_int,
+    check_model,
+    check_params,
+    check_tol,
+    graph_arrays,
+    seeded_rng,
+)
+from .csr import to_csr
 from .results import GraphResult
+from .tables import energy_tables
 
 __all__ = ["meanfield", "MeanFieldResult"]
 
@@ -92,16 +107,22 @@ def meanfield(
     (True, 0.957504)
     """
     check_model(model)
+    eqs, kernel = _derived(model)  # a model that cannot be derived from: ModelError first
+    beta = check_beta(beta)
+    params = check_params(model, params)
     if schedule not in ("parallel", "sequential"):
-        raise ValueError(f"schedule must be 'parallel' or 'sequential', got {schedule!r}")
-    if int(max_iter) < 1:
-        raise ValueError(f"max_iter must be at least 1, got {max_iter}")
-    eqs, kernel = _derived(model)
-    arrays = graph_arrays(G, eqs, params, beta)
+        raise InputError(f"schedule must be 'parallel' or 'sequential', got {schedule!r}")
+    damping = check_damping(damping)
+    tol = check_tol(tol)
+    max_iter = check_int("max_iter", max_iter, 1)
+    rng, _ = seeded_rng(seed)
+    csr = to_csr(G)
+    arrays = graph_arrays(G, eqs, params, beta, csr=csr)
+    check_energy_scale(*energy_tables(model, G, params, csr=csr)[:2], beta)
     mod = kernel.module
     n = arrays.csr.n_nodes
     n_state = len(eqs.outputs)
-    state = _initial_state(init, kernel, arrays, n, n_state, seed)
+    state = _initial_state(init, kernel, arrays, n, n_state, rng)
     args = arrays.graph_args
 
     if schedule == "parallel":
@@ -122,7 +143,6 @@ def meanfield(
             fp.message,
         )
     else:
-        rng = np.random.default_rng(seed)
         residuals, converged = [], False
         message = f"no convergence to tol={tol} in {max_iter} sweeps"
         for iterations in range(1, max_iter + 1):
@@ -162,25 +182,25 @@ def _derived(model):
     return eqs, numerics.compile(eqs)
 
 
-def _initial_state(init, kernel, arrays, n, n_state, seed):
+def _initial_state(init, kernel, arrays, n, n_state, rng):
     if isinstance(init, str):
         if init not in ("random", "zero-field"):
-            raise ValueError(f"init must be 'random', 'zero-field' or an array, got {init!r}")
+            raise InputError(f"init must be 'random', 'zero-field' or an array, got {init!r}")
         n_fields = len(kernel.equations.aggregates)
         if init == "random":
-            fields = np.random.default_rng(seed).normal(size=(n_fields, n))
+            fields = rng.normal(size=(n_fields, n))
         else:
             fields = np.zeros((n_fields, n))
         out = kernel.array(*fields, *arrays.node_values.T)
         return np.ascontiguousarray(out.T)
-    state = np.array(init, dtype=float)
+    state = as_float_array(init, "init")
     if state.ndim == 1 and n_state == 1:
         state = state[:, None]
     if state.shape != (n, n_state):
-        raise ValueError(
+        raise InputError(
             f"init must have shape ({n}, {n_state}) (nodes x moments "
             f"{kernel.outputs}), got {state.shape}"
         )
     if not np.all(np.isfinite(state)):
-        raise ValueError("init contains NaN or inf")
+        raise InputError("init contains NaN or inf")
     return np.ascontiguousarray(state)

@@ -21,6 +21,7 @@ from ._common import (
     alphabet_values,
     as_float_array,
     check_beta,
+    check_energy_scale,
     check_int,
     check_model,
     check_params,
@@ -179,6 +180,7 @@ def monte_carlo(
         spins = match.argmax(axis=1)
     spins = spins.astype(np.int64)
     field, pair, csr = energy_tables(model, G, params, csr=arrays.csr)
+    check_energy_scale(field, pair, beta)
     energy0 = float(
         field[np.arange(n), spins].sum()
         + pair[np.arange(csr.n_edges), spins[csr.edges[:, 0]], spins[csr.edges[:, 1]]].sum()

@@ -5,7 +5,10 @@ in test_solvers.py), on which BP must agree to rounding on trees; the high-tempe
 (loop) expansion of the Ising partition function at zero field, written here, which
 gives the exact error of BP on a loopy graph; field-only marginals written here; a
 central finite difference of the Bethe free entropy; Monte Carlo; sympy for the
-derived forms (REFERENCE.md section 1).
+derived forms: the Ising cavity bias u(J, h) = atanh(tanh(beta J) tanh(beta h)) / beta
+(Mézard & Parisi, Eur. Phys. J. B 20, 217 (2001), section 2; Mézard & Montanari,
+*Information, Physics, and Computation*, OUP 2009, ch. 14) and the Bethe free entropy
+(Yedidia, Freeman & Weiss, IEEE Trans. Inf. Theory 51, 2282 (2005)).
 """
 
 import itertools
@@ -21,7 +24,7 @@ from hypothesis import strategies as st
 import derive
 import graphs
 import numerics
-from derive import BETA, ModelError, PairwiseModel
+from derive import BETA, InputError, ModelError, PairwiseModel
 
 si, sj = sp.symbols("s_i s_j", real=True)
 J, h, D = sp.symbols("J h D", real=True)
@@ -32,6 +35,14 @@ SPIN1 = PairwiseModel((-1, 0, 1), -J * si * sj, -h * si + D * si**2, variables=(
 POTTS = PairwiseModel(range(3), -J * KD(si, sj), -h * KD(si, 0), variables=(si, sj))
 GAS = PairwiseModel((0, 1), -J * si * sj, -h * si, variables=(si, sj))
 MODELS = {"ising": ISING, "spin-1": SPIN1, "potts": POTTS, "lattice gas": GAS}
+
+
+def own_params(model, params):
+    """The entries of ``params`` that are parameters of ``model`` (an unknown key is an error)."""
+    names = {p.name for p in model.params}
+    return {k: v for k, v in params.items() if k in names}
+
+
 SCHEDULES = ("parallel", "sequential", "random", "residual")
 
 
@@ -115,7 +126,8 @@ def test_bp_is_exact_on_trees(G, name, beta, crystal, seed):
     Tolerance 1e-10: the fixed point is reached exactly (a tree has no loop to converge
     around) and both sides are sums of at most 3**9 terms in float64, so only rounding
     (~1e-14 relative) separates them."""
-    model, params = MODELS[name], {"D": crystal}
+    model = MODELS[name]
+    params = own_params(model, {"D": crystal})
     ex = graphs.exact(model, G, beta, params=params)
     longest = max(nx.diameter(G.subgraph(c)) for c in nx.connected_components(G))
     for schedule in SCHEDULES:
@@ -136,13 +148,14 @@ def test_isolated_nodes_keep_their_field_only_marginal():
     G.add_nodes_from(["lonely", "other"])
     fields = {0: 0.2, 1: -0.4, 2: 0.1, "lonely": 0.7, "other": -1.3}
     nx.set_node_attributes(G, fields, "h")
-    beta, params = 0.9, {"J": 0.8, "D": 0.35}
+    beta = 0.9
     for model in (ISING, SPIN1):
+        params = own_params(model, {"J": 0.8, "D": 0.35})
         r = graphs.belief_propagation(model, G, beta, params=params, tol=1e-12)
         assert r.converged
         for v in ("lonely", "other"):
             s = np.array([float(a) for a in model.alphabet])
-            phi = -fields[v] * s + (params["D"] * s**2 if model is SPIN1 else 0.0)
+            phi = -fields[v] * s + (0.35 * s**2 if model is SPIN1 else 0.0)
             w = np.exp(-beta * phi)
             np.testing.assert_allclose(r.node_marginal(v), w / w.sum(), rtol=0, atol=1e-14)
         # and their log Z_i add log sum_s exp(-beta phi(s)) to the Bethe free entropy
@@ -203,14 +216,22 @@ def test_ising_cavity_fields_are_accurate_at_high_temperature():
     assert r.messages[e, 0] == pytest.approx(textbook, rel=1e-12, abs=0)
 
 
-def test_overflowing_coupling_is_rejected_or_gives_finite_marginals():
-    try:
-        r = graphs.belief_propagation(
+def test_overflowing_coupling_is_rejected():
+    """beta J = 1e310 is not a float64: the Boltzmann weights cannot be represented, so the
+    call is refused at the edge (before: NaN or a result from overflowed arithmetic)."""
+    with pytest.raises(InputError, match="Boltzmann weights are not representable"):
+        graphs.belief_propagation(
             ISING, nx.path_graph(3), 1e10, params={"J": 1e300, "h": 0.1}, max_iter=5
         )
-    except ValueError:
-        return
-    assert np.all(np.isfinite(r.marginals)) and math.isfinite(r.log_z)
+
+
+def test_large_but_representable_coupling_gives_finite_marginals():
+    """beta J = 1e6 (a zero-temperature ferromagnet): the weights are representable and the
+    cavity bias is evaluated stably, so BP returns the ground state's marginals."""
+    r = graphs.belief_propagation(ISING, nx.path_graph(3), 1e3, params={"J": 1e3, "h": 0.1})
+    assert r.converged
+    assert np.all(np.isfinite(r.marginals))
+    np.testing.assert_allclose(r.magnetization, 1.0, atol=1e-12)
 
 
 # --- loopy graphs -----------------------------------------------------------------------------
@@ -465,7 +486,8 @@ def test_max_iter_below_one():
 
 
 def test_ising_cavity_bias_is_the_textbook_one():
-    """REFERENCE.md section 1: h_{i\\j} = h_i + sum_k u(J_ki, h_{k\\i}),
+    """Cavity fields of the Ising model (Mézard & Parisi, Eur. Phys. J. B 20, 217 (2001),
+    section 2; Mézard & Montanari 2009, ch. 14): h_{i\\j} = h_i + sum_k u(J_ki, h_{k\\i}),
     u(J, h) = atanh(tanh(beta J) tanh(beta h)) / beta."""
     bp = derive.belief_propagation(ISING)
     (h_k,) = bp.neighbor
@@ -485,7 +507,8 @@ def _jacobian():
 
 def test_ising_bp_jacobian_at_zero_field_is_tanh_beta_j():
     """dU/dh_{k\\i} at h = 0 is tanh(beta J): the paramagnetic stability factor, whence
-    (c - 1) tanh(beta_c J) = 1 on a random regular graph (REFERENCE.md section 1)."""
+    (c - 1) tanh(beta_c J) = 1 on a random regular graph (the Bethe lattice ferromagnet:
+    Mézard & Montanari 2009, ch. 14; Mézard & Parisi, Eur. Phys. J. B 20, 217 (2001))."""
     jac = _jacobian()
     (h_k,) = jac.inputs
     M = jac["M_11"]

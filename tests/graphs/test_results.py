@@ -95,3 +95,17 @@ def test_monte_carlo_without_seed_records_one_that_reproduces_it():
     first = graphs.monte_carlo(ISING, G, 0.5, PARAMS, sweeps=60)
     again = graphs.monte_carlo(ISING, G, 0.5, PARAMS, sweeps=60, seed=first.seed)
     np.testing.assert_array_equal(first.energy, again.energy)
+
+
+def test_monte_carlo_takes_a_generator():
+    a = graphs.monte_carlo(ISING, G, 0.5, PARAMS, sweeps=60, seed=np.random.default_rng(5))
+    b = graphs.monte_carlo(ISING, G, 0.5, PARAMS, sweeps=60, seed=np.random.default_rng(5))
+    np.testing.assert_array_equal(a.energy, b.energy)
+    assert a.seed == np.random.default_rng(5).bit_generator.state  # the state it started from
+
+
+def test_monte_carlo_leaves_numpy_global_state_alone():
+    np.random.seed(11)
+    before = np.random.get_state()[1].copy()
+    graphs.monte_carlo(ISING, G, 0.5, PARAMS, sweeps=60, seed=3)
+    np.testing.assert_array_equal(np.random.get_state()[1], before)

@@ -26,6 +26,7 @@ RECIPE_MODULES = (
     "perceptron_binary",
     "perceptron_gaussian",
     "compressed_sensing",
+    "epidemic_dmp",
 )
 
 
@@ -33,7 +34,7 @@ def recipes():
     """``{NAME: module}`` of every recipe, in order.
 
     >>> list(recipes())
-    ['ising-meanfield', 'bp-random-graphs', 'sk-phase-diagram', 'perceptron-binary', 'perceptron-gaussian', 'compressed-sensing']
+    ['ising-meanfield', 'bp-random-graphs', 'sk-phase-diagram', 'perceptron-binary', 'perceptron-gaussian', 'compressed-sensing', 'epidemic-dmp']
     """
     out = {}
     for module_name in RECIPE_MODULES:

@@ -137,9 +137,9 @@ def stretch(expr, scale, tag):
 
 
 def shift_logsumexp(expr):
-    r"""Rewrite :math:`e^{X + c\,\mathrm{LSE}(a_1, \dots, a_n)}` as
-    :math:`e^{(X + c a_j) + c\,\mathrm{LSE}(a_1 - a_j, \dots, a_n - a_j)}` for the ``a_j``
-    that cancels most of ``X`` (an identity).
+    r"""In every Gaussian expectation, rewrite :math:`e^{X + c\,\mathrm{LSE}(a_1, \dots, a_n)}`
+    as :math:`e^{(X + c a_j) + c\,\mathrm{LSE}(a_1 - a_j, \dots, a_n - a_j)}` for an ``a_j``
+    with which ``X + c a_j`` no longer depends on the integration variable (an identity).
 
     A posterior weight squared, :math:`e^{X}/Z^2`, is derived as ``exp(X - 2 LSE(...))``
     with ``X`` and ``2 a_j`` both of order ``A t^2``: at ``A ~ 1e10`` their difference has
@@ -147,20 +147,27 @@ def shift_logsumexp(expr):
     """
     from derive import LogSumExp
 
-    def fix(arg):
-        parts = [t.as_coeff_Mul() for t in sp.Add.make_args(arg)]
-        lse = [(c, f) for c, f in parts if isinstance(f, LogSumExp) and c.is_number]
-        if len(lse) != 1:
-            return sp.exp(arg)
-        c, f = lse[0]
-        rest = arg - c * f
-        size = lambda e: (len(e.free_symbols), sp.count_ops(e))  # noqa: E731
-        best = min(f.args, key=lambda a: size(rest + c * a))
-        if size(rest + c * best) >= size(rest):  # nothing cancels
-            return sp.exp(arg)
-        return sp.exp(rest + c * best + c * LogSumExp(*[a - best for a in f.args]))
+    def shift(integrand, variables):
+        bound = set(variables)
 
-    return expr.replace(sp.exp, fix)
+        def fix(arg):
+            parts = [t.as_coeff_Mul() for t in sp.Add.make_args(arg)]
+            lse = [(c, f) for c, f in parts if isinstance(f, LogSumExp) and c.is_number]
+            if len(lse) != 1:
+                return sp.exp(arg)
+            c, f = lse[0]
+            rest = arg - c * f
+            if not rest.free_symbols & bound:
+                return sp.exp(arg)
+            for a in f.args:
+                head = rest + c * a
+                if not head.free_symbols & bound:  # the variable's terms cancel
+                    return sp.exp(head + c * LogSumExp(*[b - a for b in f.args]))
+            return sp.exp(arg)
+
+        return GaussianExpectation(integrand.replace(sp.exp, fix), variables)
+
+    return expr.replace(GaussianExpectation, shift)
 
 
 # --- models by content ---------------------------------------------------------------------
@@ -339,7 +346,7 @@ class _Bound:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", IntegrationWarning)
             value, err = quad(
-                integrand, np.log(q0), np.log(upper), epsabs=1e-13, epsrel=1e-11, limit=400
+                integrand, np.log(q0), np.log(upper), epsabs=1e-13, epsrel=1e-11, limit=60
             )
         note = ""
         if caught and err > 1e-9:

@@ -52,11 +52,9 @@ def test_sign_channel_errors_are_arccos(glm, alpha):
     arccos(q)/pi, at the SE fixed point.
 
     The error integrands have a kink at xi = 0 (the max over y; the indicator), where the
-    trapezoid rule is only second order: the error is at most ~h^2/12 times the jump of the
-    derivative, 2 phi(0)^2 sqrt(q/(1-q)) <= 1.2 for q <= 0.93. The errors use the finest
-    rung of ORDER_LADDER, >= 15361 nodes on [-12, 12] (h <= 1.6e-3): <= 3e-7. Measured:
-    4e-8 to 2.4e-7 over these four cases with 15361 nodes, 1e-9 to 8e-9 with the present
-    61441 on an even grid; 1e-5 leaves a margin of 40 over the worst case.
+    trapezoid rule is only second order; the error kernels use ERROR_ORDER = 3840 nodes in
+    the stretched variable (numerics.state_evolution.stretch). Measured relative deviations
+    2e-8 to 2.2e-7 over these four cases; 1e-5 absolute leaves a margin of 40 or more.
     """
     res = numerics.state_evolution(glm, alpha)
     assert res.converged

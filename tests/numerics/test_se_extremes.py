@@ -28,13 +28,14 @@ import numerics
 from derive import GLM, Channel, InputError, Prior
 
 R = sp.Rational
-DELTA = sp.Symbol("Delta", positive=True)
+RHO, DELTA = sp.symbols("rho Delta", positive=True)
 # the module (the package attribute of the same name is the function)
 thresholds_module = importlib.import_module("numerics.thresholds")
 
 PERCEPTRON = GLM(Prior.discrete({-1: R(1, 2), 1: R(1, 2)}), Channel.sign())
 GAUSSIAN_SIGN = GLM(Prior.gaussian(), Channel.sign())
-SPARSE = GLM(Prior.gauss_bernoulli(R(1, 5)), Channel.gaussian(DELTA))  # rho = 0.2
+# symbolic rho: the posterior weights carry log(rho), log(1 - rho) (the recipe's model)
+SPARSE = GLM(Prior.gauss_bernoulli(RHO), Channel.gaussian(DELTA))
 
 
 # --- Gaussian prior, sign channel, alpha -> infinity ----------------------------------------
@@ -57,6 +58,16 @@ def test_gaussian_perceptron_error_is_0_4417_over_alpha(gaussian_errors, k):
     Before the fix: 0.4029 at alpha = 5e3 and a negative error at 2e4."""
     alphas, results = gaussian_errors
     assert alphas[k] * results[k].generalization_error == pytest.approx(0.4417, rel=0.01)
+
+
+@pytest.mark.parametrize("k", range(4))
+def test_gaussian_perceptron_error_is_arcsin_sqrt_mse_over_pi(gaussian_errors, k):
+    """Sign channel, rho = 1: the Bayes error is arccos(sqrt q)/pi = arcsin(sqrt V)/pi
+    (Barbier et al. 2019, Supplementary), here in the form that keeps V's digits. The
+    error kernel's kink at 0 costs O(h^2) relative (measured 2e-6 to 3e-6 at these alphas);
+    1e-5 leaves a margin of three."""
+    res = gaussian_errors[1][k]
+    assert res.generalization_error == pytest.approx(np.arcsin(np.sqrt(res.mse)) / np.pi, rel=1e-5)
 
 
 def test_gaussian_perceptron_error_is_positive_and_decreasing(gaussian_errors):
@@ -112,7 +123,8 @@ def test_gauss_bernoulli_mse_at_tiny_noise_matches_quadrature(delta):
     """alpha = 0.5, rho = 0.2, informed start: the fixed point of E = mmse(alpha/(Delta + E)).
     rtol 1e-4 (the issue's); measured 2e-10, 9e-10, 5e-7, 5e-5 (the last limited by the
     rounding of rho - q at V = 7e-11). Before the fix, Delta = 1e-8 was 3% off, converged."""
-    res = numerics.state_evolution(SPARSE, 0.5, init="informed", params={"Delta": delta})
+    params = {"rho": 0.2, "Delta": delta}
+    res = numerics.state_evolution(SPARSE, 0.5, init="informed", params=params)
     assert res.converged, res.message
     log_e = brentq(
         lambda le: np.log(gauss_bernoulli_mmse(0.5 / (delta + np.exp(le)), 0.2)) - le,
@@ -123,6 +135,16 @@ def test_gauss_bernoulli_mse_at_tiny_noise_matches_quadrature(delta):
     assert res.mse == pytest.approx(np.exp(log_e), rel=1e-4)
 
 
+def test_a_fixed_point_below_the_resolution_is_reported_not_converged():
+    """Delta = 1e-13: V ~ 6e-14 is within a factor 20 of the rounding floor of rho - q
+    (64 eps rho = 2.8e-15), so it is not resolved to 1e-3: converged=False with the reason,
+    never a number presented as right."""
+    params = {"rho": 0.2, "Delta": 1e-13}
+    res = numerics.state_evolution(SPARSE, 0.5, init="informed", params=params)
+    assert not res.converged
+    assert "not resolved" in res.message
+
+
 # --- binary perceptron: free entropy and thresholds ----------------------------------------
 
 
@@ -131,6 +153,13 @@ def test_informed_free_entropy_of_the_binary_perceptron_is_minus_log_2():
     res = numerics.state_evolution(PERCEPTRON, 1.4, init="informed")
     assert res.converged
     assert res.free_entropy == pytest.approx(-np.log(2), abs=1e-9)
+
+
+def test_the_binary_perceptron_informed_fixed_point_is_a_point_mass():
+    """Noiseless channel, discrete prior: V -> 0 super-exponentially; reported as q = rho."""
+    res = numerics.state_evolution(PERCEPTRON, 1.4, init="informed")
+    assert res.mse == 0.0
+    assert "point mass" in res.message
 
 
 def _q_hat(q, alpha):
@@ -256,17 +285,18 @@ def test_a_non_converged_state_evolution_is_never_a_threshold(monkeypatch):
         return dataclasses.replace(original(*args, **kwargs), converged=False, message="forced")
 
     monkeypatch.setattr(thresholds_module, "_iterate", failing)
-    th = numerics.thresholds(PERCEPTRON, (1.0, 2.0), xtol=1e-4)
+    coarse = np.geomspace(1.0, 0.01, 40)  # the search's grid: only the plumbing is tested
+    th = numerics.thresholds(PERCEPTRON, (1.0, 2.0), xtol=1e-4, grid=coarse)
     assert not th.converged
     assert th.alpha_it is None
     assert "forced" in th.message
     with pytest.raises(numerics.ConvergenceError):
-        numerics.thresholds(PERCEPTRON, (1.0, 2.0), xtol=1e-4, strict=True)
+        numerics.thresholds(PERCEPTRON, (1.0, 2.0), xtol=1e-4, grid=coarse, strict=True)
 
 
 def test_unknown_parameter_is_refused_with_the_known_ones():
-    with pytest.raises(InputError, match=r"unknown parameter\(s\) \['delta'\].*\['Delta'\]"):
-        numerics.state_evolution(SPARSE, 0.5, params={"delta": 1e-4})
+    with pytest.raises(InputError, match=r"unknown parameter\(s\) \['delta'\].*'Delta'"):
+        numerics.state_evolution(SPARSE, 0.5, params={"rho": 0.2, "delta": 1e-4})
 
 
 @pytest.mark.parametrize("alpha", [0.0, -1.0, float("nan"), "x"])

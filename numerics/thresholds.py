@@ -115,7 +115,8 @@ def thresholds(
     if grid is None:
         grid = np.geomspace(1.0, 1.0 - jump, 160)
     grid = np.asarray(grid, dtype=float)
-    if grid.ndim != 1 or grid.size < 3 or not np.all((grid >= 1 - jump) & (grid <= 1)):
+    inside = (grid >= (1 - jump) * (1 - 1e-12)) & (grid <= 1)
+    if grid.ndim != 1 or grid.size < 3 or not np.all(inside):
         raise InputError(f"grid must hold >= 3 values of V / rho in [{1 - jump:g}, 1]")
     v_grid = np.sort(grid)[::-1] * rho  # from V = rho (q = 0) down
     count = [0]

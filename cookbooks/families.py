@@ -16,6 +16,7 @@ import numerics
 
 from . import verify
 from .errors import CookbookError
+from .verify_epidemics import verify_compartmental
 from .verify_glm import verify_glm
 
 __all__ = ["Family", "FAMILIES", "register", "family_of", "pairwise_derivations", "glm_derivations"]
@@ -155,6 +156,48 @@ FAMILIES = [
 ]
 
 
+def _unless_refused(derivation, model, *args):
+    """``derivation(model, *args)``, or None where the model is outside its scope."""
+    try:
+        return derivation(model, *args)
+    except derive.ModelError:
+        return None
+
+
+def compartmental_steps(model):
+    """The derivations of a :class:`derive.Compartmental` model, as ``(key, title, thunk)``.
+
+    DMP is skipped for models it does not support (a return to the susceptible state).
+    """
+    return [
+        ("ibmf", "individual-based mean-field", lambda: derive.ibmf(model)),
+        ("ibmf-linear", "linearised mean-field", lambda: derive.ibmf(model, "linear")),
+        ("dmp", "dynamic message passing", lambda: _unless_refused(derive.dmp, model)),
+        (
+            "dmp-marginals",
+            "DMP marginals",
+            lambda: _unless_refused(derive.dmp, model, "marginals"),
+        ),
+    ]
+
+
+def _export_compartmental(model, path):
+    """The DMP kernels where DMP applies, else the IBMF ones (one module of contact kernels)."""
+    eqs = _unless_refused(derive.dmp, model) or derive.ibmf(model)
+    return numerics.export(eqs, path)
+
+
+FAMILIES.append(
+    Family(
+        "compartmental epidemic models",
+        derive.Compartmental,
+        steps=compartmental_steps,
+        export=_export_compartmental,
+        verify=verify_compartmental,
+    )
+)
+
+
 def register(family):
     """Add a family (first match wins, so register subclasses before their bases)."""
     if not isinstance(family, Family):
@@ -180,7 +223,7 @@ def family_of(model):
     >>> family_of(3.0)
     Traceback (most recent call last):
         ...
-    cookbooks.errors.CookbookError: model is of type float, which no family of cavitylab knows; known model types: PairwiseModel, GLM
+    cookbooks.errors.CookbookError: model is of type float, which no family of cavitylab knows; known model types: PairwiseModel, GLM, Compartmental
     """
     for family in FAMILIES:
         if isinstance(model, family.model_type):

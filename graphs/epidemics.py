@@ -616,8 +616,7 @@ def dmp(model, contacts, initial, params=None, observations=(), tau=0, delta=Non
     clamp_messages(messages, node_values, clamp[start])
     for t in range(start, contacts.days):
         lo, hi = contacts.indptr[t, 0], contacts.indptr[t, -1]
-        esc = np.zeros(E)
-        np.add.at(esc, entry[lo - base : hi - base], log_escape[lo:hi])
+        esc = np.bincount(entry[lo - base : hi - base], log_escape[lo:hi], minlength=E)
         lam_day[:, 0] = -np.expm1(esc)
         kern.module.contact_messages(
             indptr, indices, reverse, messages, node_values, lam_day, new, scratch

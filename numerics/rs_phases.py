@@ -18,12 +18,19 @@ A phase diagram needs a policy on top of it, which lives here:
   the para--spin-glass line (``q`` becomes positive), the para--ferro line (``m`` does) and
   the de Almeida--Thouless line (``AT = 1``), bracketed from the phase diagram itself.
 
+The diagram (one task per temperature) and the lines (one task per crossing) run through
+:func:`numerics.sweep`: inside ``numerics.sweep_defaults(executor=..., checkpoint_dir=...)``
+they run in parallel and, given a ``name``, resumably. An :class:`OrderedRS` is a valid sweep
+task itself (``sweep(solver, {"T": Ts})``): it prints by content and travels to worker
+processes without its memo of solutions, and its results do not depend on that memo.
+
 For the Sherrington--Kirkpatrick model (:math:`K_{ij} \sim N(J_0/N, J^2/N)`, :math:`h = 0`)
 the lines are :math:`T = J` for :math:`J_0 < J` and :math:`T = J_0` for :math:`J_0 > J`
 (Sherrington & Kirkpatrick, PRL 35, 1792 (1975)); the AT line leaves :math:`(J, J)` and
 falls with :math:`J_0` (de Almeida & Thouless, J. Phys. A 11, 983 (1978)).
 """
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,6 +39,7 @@ from scipy.optimize import brentq
 from .errors import InputError
 from .replica import quadrature_order, replica_symmetric, spread
 from .results import Result
+from .sweep import sweep
 
 __all__ = [
     "OrderedRS",
@@ -39,6 +47,7 @@ __all__ = [
     "RSCrossing",
     "RSLine",
     "rs_phase_diagram",
+    "rs_phase_row",
     "rs_crossing",
     "rs_transition_lines",
     "PHASES",
@@ -114,6 +123,27 @@ class OrderedRS:
         self.order = quadrature_order(1.0 / T_min, self.J, spread(model))
         self.retries = 0
         self._solutions = {}
+        self._retried = {}
+
+    def __repr__(self):
+        """By content: the name of a sweep task, equal in every process."""
+        options = "".join(f", {k}={v!r}" for k, v in sorted(self.options.items()))
+        return (
+            f"OrderedRS({self.model!r}, J={self.J!r}, params={self.params!r}, "
+            f"T_min={self.T_min!r}, retry_damping={self.retry_damping!r}{options})"
+        )
+
+    def __getstate__(self):
+        """Pickled without the memo of solutions: a worker process starts afresh."""
+        state = dict(self.__dict__)
+        state.update(retries=0, _solutions={}, _retried={})
+        return state
+
+    def retried(self, T, J0=0.0):
+        """Whether the damped retry found a more ordered phase at ``(T, J0)`` (solving there
+        if needed)."""
+        self(T, J0)
+        return self._retried[(float(T), float(J0))]
 
     def solve(self, T, J0=0.0, damping=0.0):
         """One :func:`numerics.replica_symmetric` solve from the ordered start."""
@@ -137,13 +167,15 @@ class OrderedRS:
         key = (float(T), float(J0))
         if key not in self._solutions:
             first = self.solve(*key)
-            best = first
+            best, retried = first, False
             if first.phase in ("paramagnetic", "spin glass"):
                 again = self.solve(*key, damping=self.retry_damping)
                 if again.converged and (abs(again.m), again.q) > (abs(first.m), first.q):
-                    self.retries += again.phase != first.phase
+                    retried = again.phase != first.phase
+                    self.retries += retried
                     best = again
             self._solutions[key] = best
+            self._retried[key] = retried
         return self._solutions[key]
 
 
@@ -159,6 +191,10 @@ class RSPhaseDiagram(Result):
     point_converged : ndarray of bool, same shape
     counts : dict
         Grid points per phase.
+    retries : int
+        Grid points where the damped retry of :class:`OrderedRS` found a more ordered phase.
+    computed : int
+        Temperatures (rows) computed by this call; the others came from a checkpoint.
     """
 
     J0: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -169,19 +205,57 @@ class RSPhaseDiagram(Result):
     at: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     point_converged: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
     counts: dict = field(default_factory=dict)
+    retries: int = 0
+    computed: int = 0
 
 
-def rs_phase_diagram(solver, J0s, Ts, progress=None, strict=False):
+def rs_phase_row(solver, J0s, T):
+    """One row of the phase diagram: the most ordered solutions at ``T`` for every ``J0``.
+
+    The sweep task of :func:`rs_phase_diagram` (a module-level function: bind ``solver`` and
+    ``J0s`` with ``functools.partial``).
+
+    Returns
+    -------
+    dict
+        ``phase, m, q, at, converged`` (lists over ``J0s``) and ``retries`` (points of the
+        row where the damped retry found a more ordered phase).
+    """
+    sols = [solver(T, J0) for J0 in J0s]
+    return dict(
+        phase=[r.phase for r in sols],
+        m=[float(r.m) for r in sols],
+        q=[float(r.q) for r in sols],
+        at=[float(r.at) for r in sols],
+        converged=[bool(r.converged) for r in sols],
+        retries=sum(solver.retried(T, J0) for J0 in J0s),
+    )
+
+
+def _check_failed(res, what):
+    """A sweep point raised: the input was checked before, so this is a bug; say which."""
+    if res.failed:
+        row = res.failed[0]
+        raise RuntimeError(f"{what}: {len(res.failed)} point(s) raised, first {row['error']}")
+
+
+def rs_phase_diagram(solver, J0s, Ts, progress=None, strict=False, name=None):
     """Classify the grid ``J0s x Ts`` with the most ordered solutions of ``solver``.
+
+    One :func:`numerics.sweep` task per temperature (:func:`rs_phase_row`): parallel and
+    resumable inside ``numerics.sweep_defaults``.
 
     Parameters
     ----------
     solver : OrderedRS
     J0s, Ts : sequence of float
     progress : callable, optional
-        Called as ``progress(k, T, phases_of_row)`` after each temperature.
+        Called as ``progress(k, T, phases_of_row)`` for each temperature, in order, once
+        the rows are in.
     strict : bool
         Raise :class:`numerics.ConvergenceError` if a grid point did not converge.
+    name : str, optional
+        The sweep's name (its checkpoint ``<checkpoint_dir>/<name>.jsonl``).
 
     Returns
     -------
@@ -192,13 +266,17 @@ def rs_phase_diagram(solver, J0s, Ts, progress=None, strict=False):
     Ts = np.asarray(Ts, dtype=float)
     if J0s.ndim != 1 or Ts.ndim != 1 or not J0s.size or not Ts.size:
         raise InputError("rs_phase_diagram: J0s and Ts must be non-empty 1-d sequences")
-    rows = []
-    for k, T in enumerate(Ts):
-        rows.append([solver(T, J0) for J0 in J0s])
-        if progress is not None:
-            progress(k, float(T), [r.phase for r in rows[-1]])
-    grid = lambda attr: np.array([[getattr(r, attr) for r in row] for row in rows])  # noqa: E731
-    phase = [[r.phase for r in row] for row in rows]
+    if not (np.all(np.isfinite(Ts)) and np.all(Ts > 0) and np.all(np.isfinite(J0s))):
+        raise InputError("rs_phase_diagram: Ts must be finite and positive, J0s finite")
+    task = functools.partial(rs_phase_row, solver, tuple(J0s.tolist()))
+    res = sweep(task, {"T": Ts.tolist()}, name=name)
+    _check_failed(res, "rs_phase_diagram")
+    rows = res.table
+    if progress is not None:
+        for k, row in enumerate(rows):
+            progress(k, row["T"], row["phase"])
+    grid = lambda key: np.array([row[key] for row in rows])  # noqa: E731
+    phase = [list(row["phase"]) for row in rows]
     ok = grid("converged").astype(bool)
     bad = int((~ok).sum())
     result = RSPhaseDiagram(
@@ -210,6 +288,8 @@ def rs_phase_diagram(solver, J0s, Ts, progress=None, strict=False):
         at=grid("at"),
         point_converged=ok,
         counts={p: int(sum(row.count(p) for row in phase)) for p in PHASES},
+        retries=int(sum(row["retries"] for row in rows)),
+        computed=res.computed,
         converged=bad == 0,
         iterations=int(ok.size),
         message=f"{ok.size} points, {bad} not converged",
@@ -308,6 +388,8 @@ class RSLine(Result):
     T : list of float or None
     criterion : str
     crossings : list of RSCrossing
+    computed : int
+        Crossings computed by this call; the others came from a checkpoint.
     """
 
     name: str = ""
@@ -315,6 +397,21 @@ class RSLine(Result):
     T: list = field(default_factory=list)
     criterion: str = ""
     crossings: list = field(default_factory=list)
+    computed: int = 0
+
+
+def _crossing_task(solver, quantity, value, xtol, J0, lo, hi):
+    """One crossing of a transition line (the sweep task of :func:`rs_transition_lines`)."""
+    return rs_crossing(solver, quantity, value, (lo, hi), J0=J0, xtol=xtol)
+
+
+def _crossing_from_row(row):
+    """An :class:`RSCrossing` from its row of a sweep table (its ``to_dict()``)."""
+    names = [f.name for f in RSCrossing.__dataclass_fields__.values()]
+    values = {k: row[k] for k in names if k in row}
+    values["bracket"] = tuple(values.get("bracket", ()))
+    values["residuals"] = np.asarray(values.get("residuals", []), dtype=float)
+    return RSCrossing(**values)
 
 
 def _onset_bracket(Ts, phases, ordered):
@@ -328,7 +425,9 @@ def _onset_bracket(Ts, phases, ordered):
     return None
 
 
-def rs_transition_lines(solver, diagram, stride=1, xtol=1e-5, thresholds=None, strict=False):
+def rs_transition_lines(
+    solver, diagram, stride=1, xtol=1e-5, thresholds=None, strict=False, name=None
+):
     r"""The para--SG, para--ferro and de Almeida--Thouless lines of ``diagram``.
 
     Each line is :math:`T(J_0)` at every ``stride``-th column of the grid, by
@@ -353,6 +452,9 @@ def rs_transition_lines(solver, diagram, stride=1, xtol=1e-5, thresholds=None, s
         Other thresholds by line name (``{"para_sg": 1e-8}``).
     strict : bool
         Raise :class:`numerics.ConvergenceError` if a crossing is not found.
+    name : str, optional
+        Each line is one :func:`numerics.sweep` (a task per crossing) named
+        ``<name>-<line>``: its checkpoint ``<checkpoint_dir>/<name>-<line>.jsonl``.
 
     Returns
     -------
@@ -368,8 +470,8 @@ def rs_transition_lines(solver, diagram, stride=1, xtol=1e-5, thresholds=None, s
     columns = range(0, len(J0s), max(1, int(stride)))
     J = solver.J
     lines = {}
-    for name, (quantity, _, ordered, side) in LINES.items():
-        crossings = []
+    for line_name, (quantity, _, ordered, side) in LINES.items():
+        jobs = {"J0": [], "lo": [], "hi": []}
         for c in columns:
             J0 = float(J0s[c])
             if (side == "below") != (J0 < J) or J0 == J:
@@ -380,20 +482,28 @@ def rs_transition_lines(solver, diagram, stride=1, xtol=1e-5, thresholds=None, s
                 bracket = _onset_bracket(Ts, [row[c] for row in diagram.phase], ordered)
                 if bracket is None:
                     continue
-            crossings.append(
-                rs_crossing(solver, quantity, thresholds[name], bracket, J0=J0, xtol=xtol)
+            for key, v in zip(jobs, (J0, *map(float, bracket))):
+                jobs[key].append(v)
+        crossings, computed = [], 0
+        if jobs["J0"]:
+            task = functools.partial(
+                _crossing_task, solver, quantity, float(thresholds[line_name]), float(xtol)
             )
+            res = sweep(task, jobs, mode="zip", name=f"{name}-{line_name}" if name else None)
+            _check_failed(res, f"rs_transition_lines ({line_name})")
+            crossings, computed = [_crossing_from_row(row) for row in res.table], res.computed
         bad = [c for c in crossings if not c.converged]
         line = RSLine(
-            name=name,
+            name=line_name,
             J0=[c.J0 for c in crossings],
             T=[c.T for c in crossings],
-            criterion=f"{quantity} = {thresholds[name]:g} on the most ordered RS solution, "
+            criterion=f"{quantity} = {thresholds[line_name]:g} on the most ordered RS solution, "
             f"J0 {'<' if side == 'below' else '>'} J",
             crossings=crossings,
+            computed=computed,
             converged=not bad,
             iterations=sum(c.iterations for c in crossings),
             message="; ".join(c.message for c in bad) or f"{len(crossings)} crossings found",
         )
-        lines[name] = line.finish(strict)
+        lines[line_name] = line.finish(strict)
     return lines

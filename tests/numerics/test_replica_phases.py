@@ -9,6 +9,7 @@ J. Phys. A 11, 983 (1978), eq. 25) written here with numpy's Gauss-Hermite nodes
 
 import json
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -113,6 +114,47 @@ def test_phase_diagram_against_the_oracle(rs):
     assert sum(diagram.counts.values()) == 4
     d = json.loads(json.dumps(diagram.to_dict()))
     assert d["phase"] == diagram.phase and d["converged"] is True
+
+
+# --- sweeps: parallel and resumable --------------------------------------------------------
+
+
+def test_diagram_and_lines_are_the_same_on_two_processes_and_resume_from_checkpoints(tmp_path):
+    """The rows and the crossings are numerics.sweep tasks: two worker processes (fresh
+    solvers, no memo) give the serial numbers bit for bit, and a rerun with the same
+    checkpoint directory computes nothing. One column (J0 = 1.25) keeps it short: no
+    para--SG crossing there, so that line is an empty sweep."""
+    J0s, Ts = [1.25], [0.8, 1.05, 1.3]
+
+    def once(**defaults):
+        solver = numerics.OrderedRS(SK, params={"h": 0.0}, T_min=0.5)
+        with numerics.sweep_defaults(**defaults):
+            d = numerics.rs_phase_diagram(solver, J0s, Ts, name="pd")
+            lines = numerics.rs_transition_lines(solver, d, xtol=1e-3, name="pd")
+        return d, lines
+
+    serial, serial_lines = once()
+    for defaults in ({"executor": 2, "checkpoint_dir": tmp_path}, {"checkpoint_dir": tmp_path}):
+        d, lines = once(**defaults)
+        assert d.phase == serial.phase and d.retries == serial.retries
+        for key in ("m", "q", "at"):
+            assert np.array_equal(getattr(d, key), getattr(serial, key)), key
+        assert {k: line.T for k, line in lines.items()} == {
+            k: line.T for k, line in serial_lines.items()
+        }
+    assert serial.computed == 3 and serial_lines["para_ferro"].computed == 1
+    assert serial_lines["para_sg"].T == [] and serial_lines["para_ferro"].T[0] is not None
+    assert d.computed == 0 and all(line.computed == 0 for line in lines.values())
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["pd-at.jsonl", "pd-para_ferro.jsonl", "pd.jsonl"]
+
+
+def test_ordered_rs_prints_by_content_and_pickles_without_its_memo(rs):
+    rs(1.3, J0=0.5)
+    copy = pickle.loads(pickle.dumps(rs))
+    assert repr(copy) == repr(rs) and "T_min=0.2" in repr(rs) and "0x" not in repr(rs)
+    assert copy._solutions == {} and copy.retries == 0
+    assert copy(1.3, J0=0.5).q == rs(1.3, J0=0.5).q
 
 
 # --- the result protocol and bad input -------------------------------------------------------

@@ -44,7 +44,7 @@ class _Unresolved(Exception):
 
 @dataclass(kw_only=True, repr=False)
 class Thresholds(Result):
-    """``alpha_alg``: the uninformed branch disappears; ``alpha_it``: the free entropies cross.
+    r"""``alpha_alg``: the uninformed branch disappears; ``alpha_it``: the free entropies cross.
 
     Attributes
     ----------
@@ -55,6 +55,8 @@ class Thresholds(Result):
         ``q`` where the uninformed branch disappears.
     xtol : float
         The tolerance the thresholds are located to (Brent's method in ``alpha``).
+    iterations, residual
+        Evaluations of the SE map; :math:`|\min_V r|` at ``alpha_alg``.
     """
 
     alpha_alg: float = None
@@ -170,7 +172,7 @@ def thresholds(
         raise _Unresolved(f"r does not change sign above its minimum at alpha = {alpha}")
 
     messages = []
-    alpha_alg = alpha_it = q_spin = None
+    alpha_alg = alpha_it = q_spin = residual = None
     try:
         m_lo, m_hi = dip(lo)[0], dip(hi)[0]
         if not (m_lo < 0 < m_hi):
@@ -183,7 +185,8 @@ def thresholds(
         )
         if not info.converged:
             raise _Unresolved("Brent's method did not converge on alpha_alg")
-        q_spin = rho - dip(alpha_alg)[1]
+        m_alg, v_spin = dip(alpha_alg)
+        q_spin, residual = rho - v_spin, abs(m_alg)
         messages.append(f"alpha_alg: the SE's minimum relative step is 0 to xtol = {xtol:g}")
     except _Unresolved as err:
         messages.append(f"alpha_alg unresolved: {err}")
@@ -230,6 +233,7 @@ def thresholds(
     result = Thresholds(
         converged=converged,
         iterations=count[0],
+        residual=residual,
         message="; ".join(messages),
         alpha_alg=None if alpha_alg is None else float(alpha_alg),
         alpha_it=None if alpha_it is None else float(alpha_it),

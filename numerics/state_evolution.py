@@ -195,6 +195,21 @@ def _rebuild(key):
     )
 
 
+def _check_options(damping, tol, max_iter):
+    """``damping`` in [0, 1), ``tol`` > 0, ``max_iter`` a positive integer, or InputError."""
+    try:
+        damping, tol = float(damping), float(tol)
+    except (TypeError, ValueError):
+        raise InputError(f"damping and tol must be numbers, got {damping!r}, {tol!r}") from None
+    if not 0 <= damping < 1:
+        raise InputError(f"damping must be in [0, 1), got {damping}")
+    if not (np.isfinite(tol) and tol > 0):
+        raise InputError(f"tol must be a positive number, got {tol}")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
+        raise InputError(f"max_iter must be a positive integer, got {max_iter!r}")
+    return damping, tol, int(max_iter)
+
+
 def _check_alpha(alpha):
     try:
         alpha = float(alpha)
@@ -480,9 +495,7 @@ def state_evolution(
         to :data:`RESOLUTION` (relative).
     """
     alpha = _check_alpha(alpha)
-    damping = float(damping)
-    if not 0 <= damping < 1:
-        raise InputError(f"damping must be in [0, 1), got {damping}")
+    damping, tol, max_iter = _check_options(damping, tol, max_iter)
     if student is not None:
         result = _iterate_mismatched(glm, student, alpha, init, params, tol, max_iter, damping)
         return result.finish(strict)

@@ -20,6 +20,8 @@ import importlib
 import numpy as np
 import pytest
 import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.integrate import quad
 from scipy.optimize import brentq, minimize_scalar
 from scipy.special import expit, log_ndtr
@@ -310,3 +312,31 @@ def test_equal_models_built_separately_share_one_derivation():
 
     twin = GLM(Prior.discrete({-1: R(1, 2), 1: R(1, 2)}), Channel.sign())
     assert _derived(_content(twin)) is _derived(_content(PERCEPTRON))
+
+
+_BAD = st.one_of(
+    st.none(),
+    st.text(max_size=3),
+    st.floats(max_value=0.0),
+    st.sampled_from([float("nan"), float("inf"), -float("inf")]),
+)
+
+
+@settings(deadline=None, max_examples=40)
+@given(
+    which=st.sampled_from(["alpha", "init", "params", "tol", "max_iter", "damping"]),
+    bad=_BAD,
+)
+def test_malformed_input_is_an_input_error(which, bad):
+    """Any malformed argument gives InputError naming it, never a NaN or a raw exception."""
+    kwargs = dict(alpha=1.0, init="uninformed", params=None, tol=1e-10, max_iter=50, damping=0.0)
+    if which == "params":
+        bad = {"not_a_parameter": bad}
+    elif which == "init" and isinstance(bad, float) and bad == 0.0:
+        bad = -1.0  # q = 0 is a valid start
+    elif which == "damping" and isinstance(bad, float) and bad == 0.0:
+        bad = 1.0  # no damping is valid
+    kwargs[which] = bad
+    alpha = kwargs.pop("alpha")
+    with pytest.raises(InputError):
+        numerics.state_evolution(PERCEPTRON, alpha, **kwargs)

@@ -103,7 +103,11 @@ def thresholds(
     -------
     Thresholds
     """
-    lo, hi = (_check_alpha(a) for a in alphas)
+    try:
+        lo, hi = alphas
+    except (TypeError, ValueError):
+        raise InputError(f"alphas must be a pair (low, high), got {alphas!r}") from None
+    lo, hi = _check_alpha(lo), _check_alpha(hi)
     if not lo < hi:
         raise InputError(f"alphas must be an increasing pair, got {alphas}")
     xtol = float(xtol)

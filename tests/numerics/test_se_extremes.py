@@ -340,3 +340,13 @@ def test_malformed_input_is_an_input_error(which, bad):
     alpha = kwargs.pop("alpha")
     with pytest.raises(InputError):
         numerics.state_evolution(PERCEPTRON, alpha, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(alphas=(2.0, 1.0)), dict(alphas=(1.0,)), dict(alphas=(0.0, 2.0)), dict(jump=1.5)],
+    ids=["decreasing", "single", "zero", "jump"],
+)
+def test_malformed_threshold_options_are_input_errors(kwargs):
+    with pytest.raises(InputError):
+        numerics.thresholds(PERCEPTRON, **{"alphas": (1.0, 2.0), **kwargs})

@@ -228,6 +228,18 @@ class Channel:
         y, z = sp.symbols("y z", real=True)
         return cls(Phi(y * z / sp.sympify(sigma)), y, z, support=(-1, 1))
 
+    @classmethod
+    def logistic(cls, beta=1):
+        """:math:`P(y = \\pm 1 \\mid z) = 1 / (1 + e^{-\\beta y z})`, ``beta > 0``.
+
+        The Gaussian rules do not close :math:`Z_\\mathrm{out}` here: it stays an
+        expectation over ``z``, nested inside the state evolution's expectation over the
+        teacher's field, and is computed by nested quadrature.
+        """
+        y, z = sp.symbols("y z", real=True)
+        beta = sp.sympify(beta)
+        return cls(1 / (1 + sp.exp(-beta * y * z)), y, z, support=(-1, 1))
+
     @property
     def params(self):
         return tuple(sorted(self.likelihood.free_symbols - {self.y, self.z}, key=str))

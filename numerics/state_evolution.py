@@ -332,7 +332,9 @@ class _Bound:
         qh, qh_check = self.q_hat(V, alpha), self.q_hat(V, alpha, CHECK_ORDER)
         v, v_check = self.v_in(qh), self._call("in", CHECK_ORDER, q_hat=qh)[0]
         scale = max(abs(v), self.floor, 1e-300)
-        return max(abs(qh - qh_check) / abs(qh), abs(v - v_check) / scale, self.floor / scale)
+        return max(
+            abs(qh - qh_check) / max(abs(qh), 1e-300), abs(v - v_check) / scale, self.floor / scale
+        )
 
     def v_in(self, q_hat):
         args = list(self._in_args)

@@ -211,6 +211,7 @@ def _probabilities(model, contacts, edge, node):
 # --- the simulator -------------------------------------------------------------------------
 
 
+@numba.njit(cache=True)
 def _day(ptr, indices, pc, t_from, t_to, t_via, T, state, new):
     """One day of every person, from ``state`` into ``new`` (numba's generator).
 
@@ -238,9 +239,6 @@ def _day(ptr, indices, pc, t_from, t_to, t_via, T, state, new):
                         b = c
                         break
         new[i] = b
-
-
-_day = numba.njit(cache=True)(_day)
 
 
 @numba.njit(cache=True)

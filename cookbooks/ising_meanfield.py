@@ -23,11 +23,19 @@ comes from it through the library:
   the previous one's last configuration (a random start would leave the 2D lattice in
   long-lived stripe states below :math:`T_c`).
 
+Each graph is one task of ``numerics.sweep`` (its Monte Carlo seeds, and the random
+3-regular graph, drawn from the sweep's child seed of ``--seed``): ``cavitylab run
+ising-meanfield --workers N`` runs the graphs in parallel with the same numbers, and
+``--checkpoint DIR`` makes the run resumable (``DIR/ising-meanfield-graphs.jsonl``; the
+JSON's ``sweeps`` says how many graphs this run computed). The temperatures of one graph stay
+one task: each Monte Carlo temperature starts from the previous one's configuration.
+
 Reference lines that mean-field misses: Onsager's exact :math:`T_c = 2/\ln(1+\sqrt 2)
 \approx 2.269` for the square lattice and the Bethe-lattice :math:`T_c = 2/\ln 3 \approx 1.820`
 for the random 3-regular graph (exact there as :math:`N \to \infty`).
 """
 
+import functools
 import math
 import time
 from pathlib import Path
@@ -40,6 +48,7 @@ import derive
 import graphs
 import numerics
 
+from .errors import CookbookError
 from .report import figure, finish, format_table, pm, progress
 
 __all__ = [
@@ -119,44 +128,65 @@ def abs_magnetization(result, n_blocks=20):
     return float(series.mean()), float(means.std(ddof=1) / math.sqrt(n_blocks))
 
 
-def _panels(cfg, seed):
-    """The three panels: graphs (label, G, degree, J), temperature range, reference lines."""
-    complete = [(f"complete N={N}", nx.complete_graph(N), N - 1, 1.0 / N) for N in cfg["complete"]]
-    L = cfg["L"]
-    lattice = [(f"square {L}x{L}", nx.grid_2d_graph(L, L, periodic=True), 4, 1.0)]
-    n = cfg["rrg"]
-    rrg = [(f"3-regular N={n}", nx.random_regular_graph(3, n, seed=seed), 3, 1.0)]
+#: Temperature range of each panel.
+PANEL_T = {"complete": (0.3, 1.5), "lattice": (1.0, 5.0), "rrg": (0.5, 3.75)}
+
+
+def _panels(cfg):
+    """The three panels: their graphs as (kind, size), temperature range, reference lines."""
+    L, n = cfg["L"], cfg["rrg"]
     return [
         dict(
             key="complete",
             title="(i) complete graph, J = 1/N (Curie–Weiss)",
-            T=(0.3, 1.5),
-            graphs=complete,
+            graphs=[("complete", N) for N in cfg["complete"]],
             references={},
         ),
         dict(
             key="lattice",
             title=f"(ii) 2D square lattice {L}×{L}, periodic, J = 1",
-            T=(1.0, 5.0),
-            graphs=lattice,
+            graphs=[("lattice", L)],
             references={"Onsager 2/ln(1+√2)": ONSAGER_TC},
         ),
         dict(
             key="rrg",
             title=f"(iii) random 3-regular graph, N = {n}, J = 1",
-            T=(0.5, 3.75),
-            graphs=rrg,
+            graphs=[("rrg", n)],
             references={"Bethe 2/ln 3": BETHE_TC_3},
         ),
     ]
 
 
-def _graph_run(model, label, G, z, J, panel, cfg, seeds):
+def _graph(kind, size, rng):
+    """(label, G, degree z, coupling J) of a graph of the recipe."""
+    if kind == "complete":
+        return f"complete N={size}", nx.complete_graph(size), size - 1, 1.0 / size
+    if kind == "lattice":
+        return f"square {size}x{size}", nx.grid_2d_graph(size, size, periodic=True), 4, 1.0
+    if kind == "rrg":
+        G = nx.random_regular_graph(3, size, seed=int(rng.integers(2**31 - 1)))
+        return f"3-regular N={size}", G, 3, 1.0
+    raise CookbookError(f"unknown graph kind {kind!r}; the kinds are complete, lattice, rrg")
+
+
+def _graph_task(model, cfg, kind, size, seed):
+    """One graph of the recipe, a ``numerics.sweep`` task: Weiss curve and T_c, the Monte
+    Carlo temperature scan and ``graphs.meanfield`` on the graph ``kind`` (``"complete"``,
+    ``"lattice"`` or ``"rrg"``) of ``size``; the random graph and the Monte Carlo seeds are
+    drawn from ``seed``. ``cfg`` is the recipe's settings (a dict, bound with
+    ``functools.partial``)."""
+    rng = np.random.default_rng(seed)
+    label, G, z, J = _graph(kind, size, rng)
+    seeds = rng.integers(2**31 - 1, size=cfg["n_T"])
+    return _graph_run(model, label, G, z, J, PANEL_T[kind], cfg, seeds)
+
+
+def _graph_run(model, label, G, z, J, T_range, cfg, seeds):
     n = G.number_of_nodes()
     params = {"J": J, "h": 0.0}
-    fine = np.linspace(*panel["T"], cfg["n_weiss"])
+    fine = np.linspace(*T_range, cfg["n_weiss"])
     m_curve, ok_curve = weiss_curve(model, fine, z, J)
-    temperatures = np.linspace(*panel["T"], cfg["n_T"])
+    temperatures = np.linspace(*T_range, cfg["n_T"])
     m_weiss_mc = weiss_curve(model, temperatures, z, J)[0]
 
     mc = dict(T=temperatures, m_abs=[], err=[], acceptance=[], m_weiss=m_weiss_mc)
@@ -213,19 +243,35 @@ def _graph_run(model, label, G, z, J, panel, cfg, seeds):
     )
 
 
+def _result(row):
+    """A graph's results from its row of the sweep table (without the grid's keys)."""
+    return {k: v for k, v in row.items() if k not in ("index", "kind", "size", "error")}
+
+
 def run(quick=False, out=None, seed=0):
     """Run the recipe; writes ``out/ising-meanfield.json`` and ``.png``; returns the results."""
     start = time.perf_counter()
     cfg = SETTINGS[bool(quick)]
     out = Path(out) if out is not None else Path("results") / NAME
     model = ising_model()
-    seq = np.random.SeedSequence(seed)
+    layout = _panels(cfg)
+    kinds, sizes = zip(*[g for panel in layout for g in panel["graphs"]])
+    res = numerics.sweep(
+        functools.partial(_graph_task, model, cfg),
+        {"kind": kinds, "size": sizes},
+        mode="zip",
+        seed=int(seed),
+        name=f"{NAME}-graphs",
+    )
+    if res.failed:
+        raise CookbookError(
+            f"sweep {NAME}-graphs: {len(res.failed)} graph(s) raised, the first: "
+            f"{res.failed[0]['error']}"
+        )
+    rows = iter(res.table)
     panels = []
-    for panel in _panels(cfg, seed):
-        runs = []
-        for (label, G, z, J), child in zip(panel["graphs"], seq.spawn(len(panel["graphs"]))):
-            seeds = child.generate_state(cfg["n_T"]) % (2**31 - 1)
-            runs.append(_graph_run(model, label, G, z, J, panel, cfg, seeds))
+    for panel in layout:
+        runs = [_result(next(rows)) for _ in panel["graphs"]]
         panels.append(
             dict(
                 key=panel["key"], title=panel["title"], references=panel["references"], graphs=runs
@@ -257,6 +303,11 @@ def run(quick=False, out=None, seed=0):
             start="all +1 at the lowest T, then each T from the previous configuration",
         ),
         panels=panels,
+        sweeps=dict(
+            graphs=dict(points=len(res.table), computed=res.computed),
+            note="numerics.sweep, one task per graph: points, and those computed by this "
+            "run (the others came from --checkpoint)",
+        ),
     )
     return finish(NAME, results, out, plot, start)
 

@@ -36,12 +36,21 @@ graph, :math:`J = 1`. Everything below comes from it through the library:
   instance, :math:`m_i = \tanh\beta(h + \sum_j K_{ij} m_j)`, without the Onsager reaction
   term, solved by ``graphs.meanfield`` as a baseline — to show what the reaction term buys.
 
+Every grid and every set of instances runs through ``numerics.sweep`` (one task per
+temperature row of the diagram, per crossing of a line, per temperature of the RS curves, per
+Monte Carlo instance; the Monte Carlo seeds are the sweep's child seeds of ``--seed``), so
+``cavitylab run sk-phase-diagram --workers N`` runs them in parallel with the same numbers,
+and ``--checkpoint DIR`` makes them resumable (``DIR/sk-phase-diagram-*.jsonl``); the JSON's
+``sweeps`` says how many points each sweep computed. The Monte Carlo temperatures of one
+instance stay one task: each starts from the previous one's configuration.
+
 Reference values (labelled lines and ``reference`` entries only): the para--SG line
 :math:`T = J`, the para--ferro line :math:`T = J_0`; the RS ground-state energy
 :math:`-\sqrt{2/\pi} \approx -0.7979` and Parisi's :math:`-0.7632`; the RS zero-temperature
 entropy :math:`-1/(2\pi) \approx -0.159`.
 """
 
+import functools
 import math
 import time
 from pathlib import Path
@@ -54,6 +63,7 @@ import derive
 import graphs
 import numerics
 
+from .errors import CookbookError
 from .report import figure, finish, format_table, pm, progress
 
 __all__ = ["NAME", "SUMMARY", "run", "table", "plot", "sk_model", "sk_couplings", "PHASES"]
@@ -144,7 +154,19 @@ def sk_graph(K):
     return G
 
 
-def _phase_diagram(rs, cfg):
+def _sweep(task, grid, name, sweeps, **options):
+    """The rows of ``numerics.sweep`` named ``<recipe>-<name>``, its counts in ``sweeps``."""
+    res = numerics.sweep(task, grid, name=f"{NAME}-{name}", **options)
+    sweeps[name] = dict(points=len(res.table), computed=res.computed)
+    if res.failed:
+        raise CookbookError(
+            f"sweep {NAME}-{name}: {len(res.failed)} point(s) raised, the first: "
+            f"{res.failed[0]['error']}"
+        )
+    return res.table
+
+
+def _phase_diagram(rs, cfg, sweeps):
     """(a): ``numerics.rs_phase_diagram`` on the grid, with a progress line per temperature."""
     Ts = np.linspace(*cfg["T"])
 
@@ -155,7 +177,10 @@ def _phase_diagram(rs, cfg):
             + f"  ({k + 1}/{len(Ts)})"
         )
 
-    diagram = numerics.rs_phase_diagram(rs, np.linspace(*cfg["J0"]), Ts, progress=report)
+    diagram = numerics.rs_phase_diagram(
+        rs, np.linspace(*cfg["J0"]), Ts, progress=report, name=f"{NAME}-rs-diagram"
+    )
+    sweeps["rs-diagram"] = dict(points=len(Ts), computed=diagram.computed)
     grid = dict(
         J0=diagram.J0,
         T=diagram.T,
@@ -170,13 +195,19 @@ def _phase_diagram(rs, cfg):
     return diagram, grid
 
 
-def _lines(rs, cfg, diagram):
+def _lines(rs, cfg, diagram, sweeps):
     """(a): the transition lines (``numerics.rs_transition_lines``) against the SK lines."""
     computed = numerics.rs_transition_lines(
-        rs, diagram, stride=cfg["line_stride"], xtol=cfg["xtol"], thresholds=THRESHOLDS
+        rs,
+        diagram,
+        stride=cfg["line_stride"],
+        xtol=cfg["xtol"],
+        thresholds=THRESHOLDS,
+        name=f"{NAME}-rs-lines",
     )
     lines = {}
     for key, line in computed.items():
+        sweeps[f"rs-lines-{key}"] = dict(points=len(line.crossings), computed=line.computed)
         entry = dict(J0=line.J0, T=line.T, criterion=line.criterion, xtol=cfg["xtol"])
         if key in REFERENCE_LINES:
             formula, ref = REFERENCE_LINES[key]
@@ -197,12 +228,14 @@ def _lines(rs, cfg, diagram):
     return lines
 
 
-def _rs_curves(rs, cfg):
-    """(b, c): RS energy and entropy at J0 = 0 on a fine grid, the entropy's zero, T -> 0."""
+def _rs_curves(rs, cfg, sweeps):
+    """(b, c): RS energy and entropy at J0 = 0 on a fine grid, the entropy's zero, T -> 0.
+
+    The solver itself is the sweep's task (``rs(T=...)``, J0 = 0)."""
     Ts = np.linspace(*cfg["rs_T"])
-    sols = [rs(T) for T in Ts]
-    u = np.array([r.energy for r in sols])
-    s = np.array([r.entropy for r in sols])
+    sols = _sweep(rs, {"T": Ts}, "rs-curve", sweeps)
+    u = np.array([r["energy"] for r in sols])
+    s = np.array([r["entropy"] for r in sols])
     crossing = numerics.rs_crossing(rs, "entropy", 0.0, (Ts[0], 1.0), xtol=1e-6).T
     # linear extrapolation to T = 0 from the two lowest temperatures
     extrap = lambda y: float(y[0] - Ts[0] * (y[1] - y[0]) / (Ts[1] - Ts[0]))  # noqa: E731
@@ -210,9 +243,9 @@ def _rs_curves(rs, cfg):
         T=Ts,
         u=u,
         s=s,
-        q=np.array([r.q for r in sols]),
-        at=np.array([r.at for r in sols]),
-        converged=bool(all(r.converged for r in sols)),
+        q=np.array([r["q"] for r in sols]),
+        at=np.array([r["at"] for r in sols]),
+        converged=bool(all(r["converged"] for r in sols)),
         energy_T0=dict(
             computed_lowest_T=float(u[0]),
             T=float(Ts[0]),
@@ -243,34 +276,52 @@ def _combine(means, errors):
     return float(means.mean()), max(stat, spread)
 
 
-def _monte_carlo_energy(model, cfg, seq):
-    """(b): Metropolis on SK instances at J0 = 0, cooled from high temperature."""
+def _mc_instance(model, N, Ts, sweeps, burn_in, blocks, instance, seed):
+    """(b), one sweep task: Metropolis energies per spin on one SK instance at ``J0 = 0``,
+    drawn from ``seed``, cooled through ``Ts`` (each temperature from the previous one's
+    last configuration). ``instance`` is the grid position only."""
+    rng = np.random.default_rng(seed)
+    G = sk_graph(sk_couplings(N, rng))
+    seeds = rng.integers(2**31 - 1, size=len(Ts))
+    config, u, err = "random", [], []
+    for j, T in enumerate(Ts):
+        r = graphs.monte_carlo(
+            model,
+            G,
+            1.0 / T,
+            params={"h": 0.0},
+            sweeps=sweeps,
+            burn_in=burn_in,
+            method="metropolis",
+            init=config,
+            seed=int(seeds[j]),
+            n_blocks=blocks,
+        )
+        config = r.configuration
+        e, e_err = r.mean_energy()
+        u.append(e / N)
+        err.append(e_err / N)
+    return dict(u=u, err=err)
+
+
+def _monte_carlo_energy(model, cfg, seed, sweeps):
+    """(b): Metropolis on SK instances at J0 = 0, cooled from high temperature; one sweep
+    task per instance, its seed the sweep's child seed of the recipe's seed."""
     N = cfg["mc_N"]
     Ts = np.linspace(*cfg["mc_T"])
-    per_instance = []
-    for k, child in enumerate(seq.spawn(cfg["mc_instances"])):
-        rng = np.random.default_rng(child)
-        G = sk_graph(sk_couplings(N, rng))
-        seeds = rng.integers(2**31 - 1, size=Ts.size)
-        config, u, err = "random", [], []
-        for j, T in enumerate(Ts):
-            r = graphs.monte_carlo(
-                model,
-                G,
-                1.0 / T,
-                params={"h": 0.0},
-                sweeps=cfg["mc_sweeps"],
-                burn_in=cfg["mc_burn_in"],
-                method="metropolis",
-                init=config,
-                seed=int(seeds[j]),
-                n_blocks=cfg["blocks"],
-            )
-            config = r.configuration
-            e, e_err = r.mean_energy()
-            u.append(e / N)
-            err.append(e_err / N)
-        per_instance.append(dict(u=u, err=err))
+    task = functools.partial(
+        _mc_instance,
+        model,
+        N,
+        tuple(Ts.tolist()),
+        cfg["mc_sweeps"],
+        cfg["mc_burn_in"],
+        cfg["blocks"],
+    )
+    rows = _sweep(task, {"instance": range(cfg["mc_instances"])}, "monte-carlo", sweeps, seed=seed)
+    per_instance = [dict(u=row["u"], err=row["err"]) for row in rows]
+    for k, p in enumerate(per_instance):
+        u, err = p["u"], p["err"]
         progress(
             f"[{NAME}] (b) Monte Carlo instance {k + 1}/{cfg['mc_instances']}, N = {N}: "
             f"u(T = {Ts[-1]:.2f}) = {pm(u[-1], err[-1])}"
@@ -375,16 +426,17 @@ def run(quick=False, out=None, seed=0):
     out = Path(out) if out is not None else Path("results") / NAME
     model = sk_model()
     rs = numerics.OrderedRS(model, J=J, params={"h": 0.0}, T_min=cfg["T_min"])
-    mc_seq, tap_seq = np.random.SeedSequence(seed).spawn(2)
-    diagram, phase = _phase_diagram(rs, cfg)
-    lines = _lines(rs, cfg, diagram)
-    curves = _rs_curves(rs, cfg)
+    _, tap_seq = np.random.SeedSequence(seed).spawn(2)
+    sweeps = {}
+    diagram, phase = _phase_diagram(rs, cfg, sweeps)
+    lines = _lines(rs, cfg, diagram, sweeps)
+    curves = _rs_curves(rs, cfg, sweeps)
     progress(
         f"[{NAME}] (b, c) RS at J0 = 0: u(T = {curves['T'][0]:.2f}) = "
         f"{curves['u'][0]:.4f}, s(T = {curves['T'][0]:.2f}) = {curves['s'][0]:.4f}, "
         f"s = 0 at T = {curves['entropy_zero_T']:.4f}"
     )
-    mc = _monte_carlo_energy(model, cfg, mc_seq)
+    mc = _monte_carlo_energy(model, cfg, int(seed), sweeps)
     rs_tap = numerics.OrderedRS(model, J=J, params={"h": TAP_H}, T_min=cfg["T_min"])(TAP_T)
     tap = _tap(model, cfg, tap_seq, rs_tap)
     results = dict(
@@ -404,7 +456,7 @@ def run(quick=False, out=None, seed=0):
             quadrature_order=rs.order,
             init="numerics.OrderedRS: ordered (m = q = 1); where that gives m = 0, a retry "
             "with damping 0.3, keeping the more ordered solution",
-            retries_that_found_order=rs.retries,
+            retries_that_found_order=diagram.retries,
         ),
         phase_diagram=dict(
             grid=phase,
@@ -427,6 +479,11 @@ def run(quick=False, out=None, seed=0):
             note=curves["note"],
         ),
         tap=tap,
+        sweeps=dict(
+            counts=sweeps,
+            note="numerics.sweep per grid: points, and those computed by this run (the "
+            "others came from --checkpoint)",
+        ),
     )
     return finish(NAME, results, out, plot, start)
 

@@ -1,5 +1,6 @@
 """The recipes ``bp-random-graphs`` and ``sk-phase-diagram``, run with ``--quick`` through the
-command line (once per module), and the numbers they must reproduce."""
+command line (once per module), and the numbers they must reproduce; for the recipes whose
+grids run through ``numerics.sweep``, a run on two workers and a rerun from its checkpoint."""
 
 import contextlib
 import io
@@ -12,10 +13,10 @@ from scipy.optimize import brentq
 from cookbooks.cli import main
 
 
-def run_quick(name, out_dir, seed=0):
+def run_quick(name, out_dir, seed=0, extra=()):
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-        code = main(["run", name, "--quick", "--out", str(out_dir), "--seed", str(seed)])
+        code = main(["run", name, "--quick", "--out", str(out_dir), "--seed", str(seed), *extra])
     assert code == 0, stderr.getvalue()[-2000:]
     results = json.loads((out_dir / f"{name}.json").read_text())
     assert (out_dir / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -97,6 +98,25 @@ def test_bp_is_exact_on_trees_and_not_on_a_loopy_grid(bp_run):
     assert max(ex["grid"]["log_z_error"]) > 1e-3
 
 
+def same_numbers(a, b):
+    """Two runs' JSON results, equal but for their files, times and sweep counts."""
+    skip = {"files", "seconds", "sweeps"}
+    return {k: v for k, v in a.items() if k not in skip} == {
+        k: v for k, v in b.items() if k not in skip
+    }
+
+
+def parallel_then_resumed(name, tmp_path_factory):
+    """A quick run on two worker processes with a fresh checkpoint directory, then a serial
+    rerun with the same directory: the JSON results of both."""
+    ckpt = tmp_path_factory.mktemp(f"{name}-checkpoint")
+    first = run_quick(
+        name, tmp_path_factory.mktemp(name), extra=("--workers", "2", "--checkpoint", str(ckpt))
+    )
+    again = run_quick(name, tmp_path_factory.mktemp(name), extra=("--checkpoint", str(ckpt)))
+    return first[0], again[0]
+
+
 # --- sk-phase-diagram ---------------------------------------------------------------------
 
 
@@ -166,6 +186,35 @@ def test_sk_tap_is_much_closer_to_monte_carlo_than_naive_mean_field(sk_run):
     assert tap["mean_abs_diff_tap_mc"] < 0.08
     assert tap["mean_abs_diff_nmf_mc"] > 3 * tap["mean_abs_diff_tap_mc"]
     assert len(tap["tap"]["m"]) == len(tap["monte_carlo"]["m"]) == tap["N"]
+
+
+@pytest.fixture(scope="module")
+def sk_parallel(tmp_path_factory):
+    return parallel_then_resumed("sk-phase-diagram", tmp_path_factory)
+
+
+def test_sk_two_workers_give_the_serial_numbers(sk_run, sk_parallel):
+    """Every grid of the recipe is a numerics.sweep and the Monte Carlo seeds depend only on
+    the grid positions: --workers 2 gives the serial JSON, number for number."""
+    parallel = sk_parallel[0]
+    assert same_numbers(parallel, sk_run[0])
+    counts = sk_run[0]["sweeps"]["counts"]
+    assert set(counts) == {
+        "rs-diagram",
+        "rs-lines-para_sg",
+        "rs-lines-para_ferro",
+        "rs-lines-at",
+        "rs-curve",
+        "monte-carlo",
+    }
+    assert parallel["sweeps"]["counts"] == counts
+    assert all(c["computed"] == c["points"] > 0 for c in counts.values())
+
+
+def test_sk_rerun_with_the_checkpoint_computes_nothing(sk_run, sk_parallel):
+    again = sk_parallel[1]
+    assert same_numbers(again, sk_run[0])
+    assert all(c["computed"] == 0 for c in again["sweeps"]["counts"].values())
 
 
 # --- ising-meanfield -----------------------------------------------------------------------
@@ -240,6 +289,24 @@ def test_ising_monte_carlo_matches_the_exact_low_temperature_magnetisation(im_ru
                 assert abs(m - law(T)) < 5 * err + 1e-3, (key, T)
                 checked += 1
         assert checked >= 2
+
+
+@pytest.fixture(scope="module")
+def im_parallel(tmp_path_factory):
+    return parallel_then_resumed("ising-meanfield", tmp_path_factory)
+
+
+def test_ising_two_workers_give_the_serial_numbers(im_run, im_parallel):
+    """One numerics.sweep task per graph, seeds from the grid positions: --workers 2 gives
+    the serial JSON, number for number."""
+    assert same_numbers(im_parallel[0], im_run[0])
+    assert im_run[0]["sweeps"]["graphs"]["computed"] == im_run[0]["sweeps"]["graphs"]["points"] == 4
+
+
+def test_ising_rerun_with_the_checkpoint_computes_nothing(im_run, im_parallel):
+    again = im_parallel[1]
+    assert same_numbers(again, im_run[0])
+    assert again["sweeps"]["graphs"] == dict(im_run[0]["sweeps"]["graphs"], computed=0)
 
 
 # --- teacher-student GLM recipes ----------------------------------------------------------

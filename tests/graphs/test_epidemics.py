@@ -173,3 +173,13 @@ def test_dmp_conditions_the_messages_of_observed_people():
     assert np.all(obs.marginals[:, 4, 0] == 1)
     assert np.all(obs.marginals[3, 2] == [0, 1, 0])
     assert obs.marginals[-1, 1, 0] < free.marginals[-1, 1, 0]
+
+
+def test_linearised_ibmf_infects_at_least_as_much_in_one_day():
+    # 1 - sum_j x_j <= prod_j (1 - x_j) for x_j in [0, 1] (Weierstrass product inequality)
+    contacts = C.proximity(80, 1, lam=0.3, seed=4)
+    prior = np.tile([0.7, 0.3, 0.0], (80, 1))
+    lin = graphs.ibmf(SIR, contacts, prior, {"mu": 0.1}, form="linear")
+    prod = graphs.ibmf(SIR, contacts, prior, {"mu": 0.1})
+    assert np.all(lin.marginals[1, :, 0] <= prod.marginals[1, :, 0] + 1e-12)
+    assert np.any(lin.marginals[1, :, 0] < prod.marginals[1, :, 0] - 1e-3)

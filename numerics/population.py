@@ -19,10 +19,8 @@ The spin-glass (replica-symmetry-breaking) instability is the divergence of
 :math:`\chi_\mathrm{SG} = \frac1N\sum_{ij}\langle s_i s_j\rangle_c^2`: along a path of length
 ``r`` on the tree the correlation is a product of derivatives
 :math:`M_k = \partial U(h_k;\theta_k)/\partial h_k` (:func:`derive.bp_stability`), taken at
-the fields *of that path*, which are correlated (each is built from the next). Each member
-therefore carries, together with its field, the sum over the :math:`(c-1)^t` paths below it
-of the squared perturbation, a positive (matrix, for more than two states) weight updated with
-the same draws as the field,
+the fields *of that path*, which are correlated (each is built from the next). The squared
+perturbation summed over the :math:`(c-1)^t` paths below a field obeys
 
 .. math::
     V \leftarrow \sum_{k=1}^{c-1} M_k V_k M_k^\top,
@@ -30,8 +28,16 @@ the same draws as the field,
     {\mathbb E\,\mathrm{tr}\,V^{(t)}} = (c-1)\,\lambda ,
 
 with :math:`\lambda` the growth of :math:`\mathbb E\prod_k M_k^2` per step of a path
-(Mézard & Montanari (2009), §17.3 [the "stability of the RS solution" through the
-spin-glass susceptibility]). The RS solution is unstable when :math:`\log\Lambda > 0`. At a
+(Mézard & Montanari (2009), §17.3 [the stability of the RS solution through the
+spin-glass susceptibility]; a matrix :math:`V` for more than two states). Carried as numbers
+attached to the members, :math:`V` becomes heavy-tailed near the instability and a finite
+population underestimates its mean. So the perturbation lives on a second population, the
+fields at the top of a path *tilted* by the weight of the path: each new member takes its
+path child from that population, chosen with probability proportional to the child's weight
+(population control, as in Feynman--Kac / cloning estimators of a top eigenvalue), its
+``c - 2`` other children from the replica-symmetric population, and gets the weight
+:math:`w = (c-1)\,\mathrm{tr}(M V M^\top)` with :math:`V` of unit trace; :math:`\Lambda` is the
+mean weight per generation. The RS solution is unstable when :math:`\log\Lambda > 0`. At a
 homogeneous zero-field point, :math:`M = \tanh\beta J` and the criterion is
 :math:`(c-1)\,\mathbb E\tanh^2\beta J = 1`; with a field it is not a one-step average.
 
@@ -39,8 +45,9 @@ The population starts from uniform messages (all fields zero): where that is a f
 (symmetric couplings at zero field) it stays there, and the growth rate is that of the
 paramagnetic solution, the replica-symmetric solution above the spin-glass transition.
 Randomness comes from one :class:`numpy.random.SeedSequence` per run; the draws do not depend
-on ``beta``, so one run's estimate is a continuous function of the temperature (common random
-numbers) and its zero is found by Brent's method. The error bar is the spread over
+on ``beta`` (common random numbers), so one run's estimate is a continuous function of the
+temperature up to the small jumps of the path selection, and its zero is found by Brent's
+method. The error bar is the spread over
 independent runs.
 """
 
@@ -212,55 +219,77 @@ def _kernels(model):
 
 
 @numba.njit(cache=True)
-def _second_moments(M, V, idx, branches, out):  # pragma: no cover - numba
-    """``out[p] = sum_j M_e V_{idx[e]} M_e^T`` with ``e = p * branches + j``; returns mean trace."""
+def _tilted_step(M, V, parents, branches, out, w):  # pragma: no cover - numba
+    """``w[p] = (c - 1) tr(M_p V_parent M_p^T)`` and ``out[p]``, that matrix of trace 1."""
     P, n = out.shape[0], out.shape[1]
-    total = 0.0
     for p in range(P):
+        k = parents[p]
+        trace = 0.0
         for a in range(n):
             for b in range(n):
-                out[p, a, b] = 0.0
-        for j in range(branches):
-            e = p * branches + j
-            k = idx[e]
-            for a in range(n):
-                for b in range(n):
-                    s = 0.0
-                    for x in range(n):
-                        for y in range(n):
-                            s += M[a * n + x, e] * V[k, x, y] * M[b * n + y, e]
-                    out[p, a, b] += s
+                s = 0.0
+                for x in range(n):
+                    for y in range(n):
+                        s += M[a * n + x, p] * V[k, x, y] * M[b * n + y, p]
+                out[p, a, b] = s
+            trace += out[p, a, a]
+        w[p] = branches * trace
         for a in range(n):
-            total += out[p, a, a]
-    return total / P
+            for b in range(n):
+                if trace > 0.0:
+                    out[p, a, b] /= trace
+                else:
+                    out[p, a, b] = 1.0 / n if a == b else 0.0
 
 
 def _run(kernels, disorder, c, beta, size, equilibration, generations, seq):
-    """One run: returns (log growth per generation over the measurement window, fields)."""
+    """One run: (log growth per generation over the measurement window, fields, failure).
+
+    Two populations: the cavity fields ``A`` (the replica-symmetric distribution) and the
+    fields ``B`` at the top of a path, tilted by the squared perturbation carried along it.
+    A new member of ``B`` takes its path child from ``B`` (chosen with probability
+    proportional to its weight: population control, so weights never accumulate heavy tails)
+    and its ``c - 2`` other children from ``A``; its weight is ``(c - 1) tr(M V M^T)``, and
+    the growth per generation is the mean weight.
+    """
     rng = np.random.default_rng(seq)
     n, branches = kernels.n, c - 1
     fields = np.zeros((n, size))  # uniform messages
-    V = np.zeros((size, n, n))
-    V_new = np.empty_like(V)
+    tilted, V, weights = None, None, None
+    V_new, w_new = np.empty((size, n, n)), np.empty(size)
     start_v = equilibration // 2
     logs = []
     for t in range(equilibration + generations):
         idx = rng.integers(size, size=size * branches)
         edge = disorder.sample("edge", rng, size * branches)
         node = disorder.sample("node", rng, size)
-        U, M = kernels.biases(fields[:, idx], beta, edge)
-        new = kernels.update(U.reshape(n, size, branches).sum(axis=2), beta, node)
+        U, _ = kernels.biases(fields[:, idx], beta, edge)
+        U = U.reshape(n, size, branches)
+        total = U.sum(axis=2)
+        new = kernels.update(total, beta, node)
         if t == start_v:
-            V[:] = np.eye(n)
+            tilted, weights = fields.copy(), np.ones(size)
+            V = np.repeat(np.eye(n)[None] / n, size, axis=0)
         if t >= start_v:
-            mean = _second_moments(M, V, idx, branches, V_new)
-            if not (math.isfinite(mean) and mean > 0):
+            cdf = np.cumsum(weights)
+            parents = np.minimum(
+                np.searchsorted(cdf, rng.random(size) * cdf[-1], side="right"), size - 1
+            )
+            path_edge = {name: x[::branches] for name, x in edge.items()}
+            U_path, M_path = kernels.biases(tilted[:, parents], beta, path_edge)
+            tilted = kernels.update(total - U[:, :, 0] + U_path, beta, node)
+            _tilted_step(M_path, V, parents, branches, V_new, w_new)
+            mean = float(w_new.mean())
+            if not math.isfinite(mean):
                 return None, new, f"the perturbation weights became {mean} at generation {t}"
-            V, V_new = V_new / mean, V
+            V, V_new = V_new, V
+            weights, w_new = w_new, weights
+            if mean == 0.0:  # every path lost its perturbation: keep them, growth ~ 0
+                weights[:] = 1.0
             if t >= equilibration:
-                logs.append(math.log(mean))
+                logs.append(math.log(max(mean, 1e-300)))
         fields = new
-        if not np.all(np.isfinite(fields)):
+        if not (np.all(np.isfinite(fields)) and (tilted is None or np.all(np.isfinite(tilted)))):
             return None, fields, f"non-finite cavity fields at generation {t} (beta = {beta})"
     return float(np.mean(logs)), fields, ""
 

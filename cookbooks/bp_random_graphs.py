@@ -18,14 +18,9 @@ it through the library:
   Jacobian of ``derive.bp_stability`` on the degree-3 tree).
 * **(b) energy and free energy per spin.** BP: :math:`u = -\sum_{(ij)} J\, E[s_i s_j] / N`
   from the BP edge marginals, and the Bethe free energy ``-log_z / (beta N)``. Monte Carlo:
-  the mean energy, and the free energy by thermodynamic integration,
-  :math:`\beta f(\beta) = \beta f(0) + \int_0^\beta u(\beta')\,d\beta'`, with
-  :math:`\beta f(0) = -\ln q` (``q`` states per spin, all equally likely at
-  :math:`\beta = 0`) and :math:`u(0)` the energy of that uniform measure, by the
-  trapezoid rule on a grid of :math:`\beta` from a small value. Its error has two parts,
-  both in the JSON: the Monte Carlo errors of :math:`u` propagated through the
-  trapezoid weights, and the discretisation error estimated by Richardson, the
-  difference to the trapezoid over every other grid point divided by 3.
+  the mean energy, and the free energy by thermodynamic integration from :math:`\beta = 0`,
+  ``graphs.thermodynamic_integration`` (trapezoid rule, with its statistical and
+  discretisation errors, both in the JSON).
 * **(c) ±J spin glass.** :math:`J_{ij} = \pm 1` with probability 1/2, drawn with the seed.
   BP from several random initial messages: above the spin-glass instability of
   ``numerics.bp_stability`` it converges to :math:`m_i = 0` (:math:`q_\mathrm{BP} =
@@ -35,6 +30,18 @@ it through the library:
 * **(d) exactness on trees.** On random trees (12–16 nodes, random couplings and fields)
   BP marginals and the Bethe free entropy equal exact enumeration (``graphs.exact``) to
   rounding; on a 4×4 periodic grid (loops of length 4) they do not.
+* **(e) the Bethe-lattice AT line.** ±J couplings in a uniform field :math:`h`: the cavity
+  fields are no longer all equal, and ``numerics.bp_stability`` locates the instability of the
+  replica-symmetric solution, :math:`(c-1)\lambda = 1`, by population dynamics (its
+  population size, seed and error bar in the JSON); at :math:`h = 0` it is the homogeneous
+  :math:`T_\mathrm{SG}`. Check: undamped BP on a ±J random 3-regular graph (N = 2000 in
+  ``--quick``, 5000 in the full run) in the same field, from
+  random messages, 0.25 above the line and 0.2 below it (at most 40% below): above it
+  converges; below, near the line, it does not. Far below, BP on a finite graph can still
+  converge, to one of the many fixed points of a replica-symmetry-broken phase (a state, not
+  the replica-symmetric solution); the JSON records what it did.
+* **(f) the growth rate.** :math:`\log[(c-1)\lambda]` of squared perturbations per
+  generation, against temperature, from the population scan at each :math:`h`.
 
 Reference lines (never used in a computation): the Bethe-lattice
 :math:`T_c = 2/\ln 3 \approx 1.8205` and the ±J spin-glass
@@ -47,7 +54,6 @@ from pathlib import Path
 
 import networkx as nx
 import numpy as np
-import sympy as sp
 
 import graphs
 import numerics
@@ -55,7 +61,7 @@ import numerics
 from .ising_meanfield import abs_magnetization, ising_model
 from .report import figure, finish, format_table, pm, progress
 
-__all__ = ["NAME", "SUMMARY", "run", "table", "plot", "thermodynamic_integration", "uniform_energy"]
+__all__ = ["NAME", "SUMMARY", "run", "table", "plot"]
 
 NAME = "bp-random-graphs"
 SUMMARY = (
@@ -90,6 +96,10 @@ SETTINGS = {
         sg_max_iter=1_000,
         tree_sizes=(12, 14, 16),
         tree_betas=(0.2, 0.4, 0.6, 0.8, 1.0),
+        at_h=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0),
+        at_population=dict(size=10_000, equilibration=200, generations=200, runs=4),
+        at_bp_max_iter=2_000,
+        at_N=5000,
     ),
     True: dict(
         N=300,
@@ -109,98 +119,12 @@ SETTINGS = {
         sg_max_iter=1_000,
         tree_sizes=(12, 16),
         tree_betas=(0.25, 0.5, 1.0),
+        at_h=(0.3, 0.45, 0.6),
+        at_population=dict(size=1000, equilibration=60, generations=60, runs=3),
+        at_bp_max_iter=2_000,
+        at_N=2000,
     ),
 }
-
-
-def uniform_energy(model, G, params):
-    """Mean energy per spin of the uniform measure (``beta = 0``), from the model's energies.
-
-    Every edge contributes the average of ``e(a, b)`` over the alphabet squared, every node
-    the average of ``phi(a)``; parameters from edge/node attributes, else ``params``.
-
-    >>> import networkx as nx
-    >>> uniform_energy(ising_model(), nx.cycle_graph(4), {"J": 1.0, "h": 0.5})
-    0.0
-    """
-    si, sj = model.variables
-    q = len(model.alphabet)
-    pair = (
-        sum(
-            model.pair_energy.subs({si: a, sj: b}, simultaneous=True)
-            for a in model.alphabet
-            for b in model.alphabet
-        )
-        / q**2
-    )
-    field = sum(model.field_energy.subs(si, a) for a in model.alphabet) / q
-    pair_fn = sp.lambdify(model.edge_params, pair)
-    field_fn = sp.lambdify(model.node_params, field)
-
-    def value(data, names, fn):
-        return float(fn(*[data.get(p.name, params.get(p.name)) for p in names]))
-
-    total = sum(value(d, model.edge_params, pair_fn) for _, _, d in G.edges(data=True))
-    total += sum(value(d, model.node_params, field_fn) for _, d in G.nodes(data=True))
-    return total / G.number_of_nodes()
-
-
-def _trapezoid(b, y):
-    """Cumulative trapezoid integral of ``y(b)``, starting at 0 at ``b[0]``."""
-    return np.concatenate([[0.0], np.cumsum(np.diff(b) * (y[1:] + y[:-1]) / 2)])
-
-
-def thermodynamic_integration(betas, u, u_err, u0, beta_f0):
-    r""":math:`\beta f(\beta) = \beta f(0) + \int_0^\beta u\, d\beta'` on a grid, with its errors.
-
-    Parameters
-    ----------
-    betas : array, increasing, > 0
-        The grid (a small first value; the interval from 0 uses ``u0``).
-    u, u_err : arrays
-        Energy per spin and its standard error at each grid point.
-    u0, beta_f0 : float
-        Energy per spin and ``beta f`` at ``beta = 0``.
-
-    Returns
-    -------
-    dict
-        ``beta_f``, ``f`` (per grid point), ``statistical`` (standard error of ``beta f``
-        from ``u_err`` propagated through the trapezoid weights), ``discretisation``
-        (Richardson estimate ``|I_h - I_2h| / 3`` at the grid points reached by the
-        coarse grid, linearly interpolated between them).
-
-    Examples
-    --------
-    >>> b = np.linspace(0.01, 1.0, 100)
-    >>> r = thermodynamic_integration(b, -np.tanh(b), 0 * b, 0.0, -np.log(2))
-    >>> exact = -np.log(2) - np.log(np.cosh(1.0))
-    >>> bool(abs(r["beta_f"][-1] - exact) < 1e-4), bool(r["discretisation"][-1] < 1e-4)
-    (True, True)
-    """
-    b = np.concatenate([[0.0], np.asarray(betas, dtype=float)])
-    y = np.concatenate([[float(u0)], np.asarray(u, dtype=float)])
-    fine = _trapezoid(b, y)
-    # statistical error: the integral up to grid point K weights u_k by half its two intervals
-    err = np.concatenate([[0.0], np.asarray(u_err, dtype=float)])
-    var = np.zeros(b.size)
-    for K in range(1, b.size):
-        w = np.zeros(K + 1)
-        w[:-1] += np.diff(b[: K + 1]) / 2
-        w[1:] += np.diff(b[: K + 1]) / 2
-        var[K] = np.sum((w * err[: K + 1]) ** 2)
-    coarse_idx = np.arange(0, b.size, 2)
-    coarse = _trapezoid(b[coarse_idx], y[coarse_idx])
-    richardson = np.abs(fine[coarse_idx] - coarse) / 3.0
-    disc = np.interp(b, b[coarse_idx], richardson)
-    beta_f = beta_f0 + fine
-    return dict(
-        beta=b[1:],
-        beta_f=beta_f[1:],
-        f=beta_f[1:] / b[1:],
-        statistical=np.sqrt(var[1:]),
-        discretisation=disc[1:],
-    )
 
 
 def _bp(model, G, beta, params, init, seed, max_iter, damping=0.0):
@@ -218,7 +142,7 @@ def _ferromagnet(model, cfg, G, seeds):
     betas = np.concatenate([high, 1.0 / temperatures])  # increasing: MC cools along it
     refine = cfg["bp_refine"]  # BP on a grid `refine` times finer; every refine-th is shared
     bp_temperatures = np.linspace(*cfg["T"], (cfg["n_T"] - 1) * refine + 1)
-    bp_seeds, mc_seeds = seeds
+    bp_seeds, mc_seed = seeds
 
     bp = dict(
         T=bp_temperatures, m_abs=[], u=[], f=[], converged=[], iterations=[], start=[], f_other=[]
@@ -249,40 +173,38 @@ def _ferromagnet(model, cfg, G, seeds):
             f"converged {best.converged})  ({k + 1}/{len(bp_temperatures)})"
         )
 
-    mc = dict(beta=betas, T=1.0 / betas, m_abs=[], m_err=[], u=[], u_err=[], acceptance=[])
-    config = "random"
+    progress(f"[{NAME}] (b) Monte Carlo, cooled over {len(betas)} temperatures, integrated")
+    ti = graphs.thermodynamic_integration(
+        model,
+        G,
+        betas,
+        params,
+        sweeps=cfg["sweeps"],
+        burn_in=cfg["burn_in"],
+        method="metropolis",
+        n_blocks=cfg["blocks"],
+        seed=int(mc_seed),
+    )
+    magnetisation = [abs_magnetization(r, cfg["blocks"]) for r in ti.runs]
+    mc = dict(
+        beta=betas,
+        T=1.0 / betas,
+        m_abs=[m for m, _ in magnetisation],
+        m_err=[e for _, e in magnetisation],
+        u=ti.energy,
+        u_err=ti.energy_error,
+        acceptance=[r.acceptance for r in ti.runs],
+        f=ti.free_energy,
+        f_statistical=ti.statistical / betas,
+        f_discretisation=ti.discretisation / betas,
+    )
     for k, beta in enumerate(betas):
-        r = graphs.monte_carlo(
-            model,
-            G,
-            beta,
-            params=params,
-            sweeps=cfg["sweeps"],
-            burn_in=cfg["burn_in"],
-            method="metropolis",
-            init=config,
-            seed=int(mc_seeds[k]),
-            n_blocks=cfg["blocks"],
-        )
-        config = r.configuration
-        m, m_err = abs_magnetization(r, cfg["blocks"])
-        e, e_err = r.mean_energy()
-        mc["m_abs"].append(m)
-        mc["m_err"].append(m_err)
-        mc["u"].append(e / N)
-        mc["u_err"].append(e_err / N)
-        mc["acceptance"].append(r.acceptance)
         progress(
-            f"[{NAME}] (a) Monte Carlo T = {1 / beta:.3f}: |m| = {pm(m, m_err)}, "
-            f"u = {pm(e / N, e_err / N)}  ({k + 1}/{len(betas)})"
+            f"[{NAME}] (a) Monte Carlo T = {1 / beta:.3f}: |m| = "
+            f"{pm(mc['m_abs'][k], mc['m_err'][k])}, u = {pm(mc['u'][k], mc['u_err'][k])}"
         )
-    u0 = uniform_energy(model, G, params)
-    ti = thermodynamic_integration(betas, mc["u"], mc["u_err"], u0, -math.log(len(model.alphabet)))
-    mc["f"] = ti["f"]
-    mc["f_statistical"] = ti["statistical"] / betas
-    mc["f_discretisation"] = ti["discretisation"] / betas
     shown = slice(cfg["n_high"], None)  # the Monte Carlo points that are BP temperatures
-    diff_f = np.abs(np.array(bp["f"][::refine]) - ti["f"][shown])
+    diff_f = np.abs(np.array(bp["f"][::refine]) - mc["f"][shown])
     diff_u = np.abs(np.array(bp["u"][::refine]) - np.array(mc["u"])[shown])
     return dict(
         N=N,
@@ -292,9 +214,12 @@ def _ferromagnet(model, cfg, G, seeds):
         bp_refine=refine,
         monte_carlo=mc,
         thermodynamic_integration=dict(
+            call="graphs.thermodynamic_integration(model, G, betas, params, ...)",
             beta_grid=betas,
-            beta_f0=-math.log(len(model.alphabet)),
-            u0=u0,
+            beta_f0=ti.beta_f0,
+            u0=ti.energy0,
+            seed=ti.seed,
+            converged=ti.converged,
             rule="trapezoid from beta = 0 (u(0) = u0) over the Monte Carlo beta grid",
             max_statistical_error_f=float(np.max(mc["f_statistical"])),
             max_discretisation_error_f=float(np.max(mc["f_discretisation"])),
@@ -411,6 +336,8 @@ def _stability(model):
             reference=BETHE_TC_3,
             reference_formula="2 / ln 3  (tanh(beta_c J) = 1/(c-1))",
             call="numerics.bp_stability(model, 3, {'J': 1.0}, {'h': 0.0})",
+            method=ferro.method,
+            converged=ferro.converged,
         ),
         spin_glass=dict(
             computed=glass.temperature_spin_glass,
@@ -418,7 +345,84 @@ def _stability(model):
             reference_formula="1 / atanh(1/sqrt 2)  (tanh(beta_c)^2 = 1/(c-1))",
             call="numerics.bp_stability(model, 3, {'J': {1: 0.5, -1: 0.5}}, {'h': 0.0})",
             ferromagnetic_instability=glass.temperature_ferromagnetic,
+            method=glass.method,
+            converged=glass.converged,
         ),
+    )
+
+
+def _bp_check(model, G, T, h, seed, max_iter):
+    r = _bp(model, G, 1.0 / T, {"h": h}, "random", seed, max_iter)
+    tail = np.asarray(r.residuals)[-100:]
+    return dict(
+        T=T,
+        converged=bool(r.converged),
+        iterations=int(r.iterations),
+        min_residual_last_100=float(tail.min()),
+    )
+
+
+def _pm_j_graph(N, seq):
+    """A random 3-regular graph with J = ±1 per edge, drawn from ``seq``."""
+    graph_seq, coupling_seq = seq.spawn(2)
+    G = nx.random_regular_graph(DEGREE, N, seed=int(graph_seq.generate_state(1)[0]))
+    signs = np.random.default_rng(coupling_seq).choice([-1.0, 1.0], size=G.number_of_edges())
+    for (u, v), s in zip(G.edges(), signs):
+        G.edges[u, v]["J"] = float(s)
+    return G
+
+
+def _at_line(model, cfg, seq, t_sg):
+    """(e, f): the RS instability of ±J in a field by population dynamics; BP around it."""
+    law = {"J": {1: 0.5, -1: 0.5}}
+    graph_seq, seq = seq.spawn(2)
+    # BP needs a large graph: short loops of a small one spoil convergence near the line
+    G = _pm_j_graph(cfg["at_N"], graph_seq)
+    # T_AT(h) lies below T_SG(h = 0): the scan starts there and cools
+    betas = np.geomspace(1.0, 8.0, 16) / t_sg
+    seeds = seq.generate_state(2 * len(cfg["at_h"])) % (2**31 - 1)
+    points = [dict(h=0.0, T=t_sg, error=0.0, method="homogeneous", converged=True)]
+    for k, h in enumerate(cfg["at_h"]):
+        r = numerics.bp_stability(
+            model, DEGREE, law, {"h": h}, betas=betas, seed=int(seeds[k]), **cfg["at_population"]
+        )
+        T = r.temperature_spin_glass
+        point = dict(
+            h=h,
+            T=T,
+            error=r.spin_glass_error,
+            method=r.method,
+            converged=bool(r.converged),
+            message=r.message,
+            size=r.size,
+            seed=r.seed,
+            runs=r.population.runs,
+            generations=r.population.equilibration + r.population.generations,
+            scan_T=(1.0 / r.population.scan_betas).tolist(),
+            scan_log_growth=r.population.scan_log_growth.tolist(),
+        )
+        if T is not None:
+            bp_seed = int(seeds[len(cfg["at_h"]) + k])
+            point["bp_above"] = _bp_check(model, G, T + 0.25, h, bp_seed, cfg["at_bp_max_iter"])
+            below = max(T - 0.2, 0.6 * T)
+            point["bp_below"] = _bp_check(model, G, below, h, bp_seed, cfg["at_bp_max_iter"])
+        points.append(point)
+        progress(
+            f"[{NAME}] (e) AT line h = {h}: T = {pm(T, r.spin_glass_error)} ({r.method}, "
+            f"population {r.size}, {r.population.runs} runs, converged {r.converged})"
+            + (
+                f"; BP at T + 0.25 converged {point['bp_above']['converged']}, "
+                f"at {point['bp_below']['T']:.3f} converged {point['bp_below']['converged']}"
+                if T is not None
+                else ""
+            )
+        )
+    return dict(
+        couplings="J = ±1 with probability 1/2, uniform field h",
+        call="numerics.bp_stability(model, 3, {'J': {1: 0.5, -1: 0.5}}, {'h': h}, ...)",
+        criterion="(c - 1) lambda = 1, lambda the growth of E prod (du/dh)^2 along a path",
+        bp_graph_N=G.number_of_nodes(),
+        points=points,
     )
 
 
@@ -429,18 +433,18 @@ def run(quick=False, out=None, seed=0):
     out = Path(out) if out is not None else Path("results") / NAME
     model = ising_model()
     seq = np.random.SeedSequence(seed)
-    graph_seq, bp_seq, mc_seq, sg_seq, tree_seq = seq.spawn(5)
+    graph_seq, bp_seq, mc_seq, sg_seq, tree_seq, at_seq = seq.spawn(6)
     progress(f"[{NAME}] instability temperatures from numerics.bp_stability")
     stability = _stability(model)
     G = nx.random_regular_graph(DEGREE, cfg["N"], seed=int(graph_seq.generate_state(1)[0]))
-    n_mc = cfg["n_T"] + cfg["n_high"]
     seeds = (
         bp_seq.generate_state((cfg["n_T"] - 1) * cfg["bp_refine"] + 1) % (2**31 - 3),
-        mc_seq.generate_state(n_mc) % (2**31 - 1),
+        int(mc_seq.generate_state(1)[0] % (2**31 - 1)),
     )
     ferro = _ferromagnet(model, cfg, G, seeds)
     glass = _spin_glass(model, cfg, sg_seq)
     exactness = _trees_and_grid(model, cfg, tree_seq)
+    at_line = _at_line(model, cfg, at_seq, stability["spin_glass"]["computed"])
     results = dict(
         recipe=NAME,
         quick=bool(quick),
@@ -455,6 +459,7 @@ def run(quick=False, out=None, seed=0):
         ferromagnet=ferro,
         spin_glass=glass,
         exactness=exactness,
+        at_line=at_line,
         monte_carlo=dict(
             method="metropolis",
             sweeps=cfg["sweeps"],
@@ -478,8 +483,8 @@ def _floor(values, floor=1e-17):
 
 def plot(results):
     """The four-panel figure of ``results``."""
-    fig, axes = figure(ncols=2, nrows=2, width=6.4, height=4.9)
-    ax_m, ax_e, ax_sg, ax_tree = axes
+    fig, axes = figure(ncols=2, nrows=3, width=6.4, height=4.9)
+    ax_m, ax_e, ax_sg, ax_tree, ax_at, ax_growth = axes
     ferro, stab = results["ferromagnet"], results["instability"]
     bp, mc = ferro["bp"], ferro["monte_carlo"]
     N = ferro["N"]
@@ -669,6 +674,8 @@ def plot(results):
     ax_tree.set_ylabel("error (zeros shown at 1e-17)")
     ax_tree.set_title("(d) BP vs exact enumeration, J ~ U(−1, 1), h ~ U(−0.5, 0.5)", fontsize=10)
     ax_tree.legend(fontsize=8, loc="center right")
+
+    _plot_at_line(ax_at, ax_growth, results["at_line"])
     for ax in axes:
         ax.grid(alpha=0.3)
     mode = "quick" if results["quick"] else "full"
@@ -678,6 +685,60 @@ def plot(results):
         fontsize=11,
     )
     return fig
+
+
+def _plot_at_line(ax, ax_growth, at):
+    """(e) T_AT(h) with its error bars and the BP checks; (f) the growth rates of the scans."""
+    pts = at["points"]
+    found = [p for p in pts if p["T"] is not None]
+    ax.errorbar(
+        [p["h"] for p in found],
+        [p["T"] for p in found],
+        yerr=[p["error"] for p in found],
+        fmt="o-",
+        ms=4,
+        capsize=3,
+        color="tab:blue",
+        label="RS instability (c−1)λ = 1, numerics.bp_stability",
+    )
+    for key, marker, where in (("bp_above", "^", "above"), ("bp_below", "v", "below")):
+        for ok in (True, False):
+            sel = [p for p in found if key in p and p[key]["converged"] is ok]
+            ax.plot(
+                [p["h"] for p in sel],
+                [p[key]["T"] for p in sel],
+                marker,
+                ms=7,
+                mfc="none" if ok else "tab:red",
+                color="tab:green" if ok else "tab:red",
+                label=f"BP on the ±J graph (N = {at['bp_graph_N']}) {where}: "
+                + ("converged" if ok else "not converged")
+                if sel
+                else None,
+            )
+    ax.set_xlabel("field h")
+    ax.set_ylabel("temperature T")
+    ax.set_ylim(0, None)
+    ax.set_title("(e) Bethe-lattice AT line, ±J, c = 3 (population dynamics)", fontsize=10)
+    ax.legend(fontsize=8, loc="upper right")
+    from matplotlib import colormaps  # lazily, with the figure
+
+    cmap = colormaps["viridis"]
+    scans = [p for p in pts if "scan_T" in p]
+    for k, p in enumerate(scans):
+        ax_growth.plot(
+            p["scan_T"],
+            p["scan_log_growth"],
+            "o-",
+            ms=3,
+            color=cmap(k / max(1, len(scans) - 1)),
+            label=f"h = {p['h']} (P = {p['size']}, run 1 of {p['runs']})",
+        )
+    ax_growth.axhline(0.0, color="k", lw=0.8)
+    ax_growth.set_xlabel("temperature T")
+    ax_growth.set_ylabel("log[(c−1)λ] per generation")
+    ax_growth.set_title("(f) growth of squared perturbations along the RS solution", fontsize=10)
+    ax_growth.legend(fontsize=8, loc="lower left")
 
 
 def table(results):
@@ -749,6 +810,28 @@ def table(results):
             ["graph", "max |P_BP - P|", "max |dlog Z|", "BP converged"],
             rows,
             title=f"(d) BP vs exact enumeration at beta in {list(g['beta'])}",
+        )
+    )
+    at = results["at_line"]
+    rows = []
+    for p in at["points"]:
+        above, below = p.get("bp_above"), p.get("bp_below")
+        rows.append(
+            [
+                f"{p['h']:g}",
+                "-" if p["T"] is None else pm(p["T"], p["error"]),
+                p["method"],
+                str(p.get("size", "-")),
+                str(p["converged"]),
+                "-" if above is None else f"{above['T']:.3f}: {above['converged']}",
+                "-" if below is None else f"{below['T']:.3f}: {below['converged']}",
+            ]
+        )
+    blocks.append(
+        format_table(
+            ["h", "T_AT", "method", "population", "converged", "BP above", "BP below"],
+            rows,
+            title=f"(e) AT line of ±J on the Bethe lattice, c = 3 (BP on N = {at['bp_graph_N']})",
         )
     )
     blocks.append(

@@ -98,6 +98,26 @@ def test_bp_is_exact_on_trees_and_not_on_a_loopy_grid(bp_run):
     assert max(ex["grid"]["log_z_error"]) > 1e-3
 
 
+def test_bp_at_line_by_population_dynamics(bp_run):
+    """The Bethe-lattice AT line of ±J, c = 3 (Mézard & Parisi, EPJB 20, 217 (2001)): from the
+    homogeneous T_SG at h = 0 it falls with h, each point by population dynamics with its error
+    bar; undamped BP on the sampled ±J graph converges 0.25 above it at h = 0.3 and not 0.2 below
+    (the homogeneous assumption gave T = 1.068 at h = 0.3, where BP converges)."""
+    results = bp_run[0]
+    points = results["at_line"]["points"]
+    assert points[0]["h"] == 0.0 and points[0]["method"] == "homogeneous"
+    assert points[0]["T"] == results["instability"]["spin_glass"]["computed"]
+    for p in points[1:]:
+        assert p["method"] == "population" and p["converged"], p["message"]
+        assert p["size"] > 0 and p["seed"] is not None and 0 < p["error"] < 0.02
+    T = np.array([p["T"] for p in points])
+    err = np.array([p["error"] for p in points])
+    assert np.all(np.diff(T) < -3 * np.hypot(err[1:], err[:-1]))  # separated by 3 error bars
+    (h03,) = [p for p in points if p["h"] == 0.3]
+    assert h03["bp_above"]["converged"] and not h03["bp_below"]["converged"]
+    assert h03["bp_above"]["T"] < 1.068
+
+
 def same_numbers(a, b):
     """Two runs' JSON results, equal but for their files, times and sweep counts."""
     skip = {"files", "seconds", "sweeps"}

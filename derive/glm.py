@@ -23,13 +23,17 @@ Barbier, Krzakala, Macris, Miolane & Zdeborová, PNAS 116, 5451 (2019).
 import sympy as sp
 
 from .equations import Equations
-from .errors import ModelError
+from .errors import InputError, ModelError
 from .functions import GaussianExpectation, LogSumExp
 from .gaussian import Phi, expectation, integrate_gaussian_weight, stable_log
+from .model import Model, memoized
+from .priors import A, Atom, B, Density, Prior, _check_ranges
 from .simplify import boltzmann_average
 
 __all__ = [
     "Prior",
+    "Atom",
+    "Density",
     "Channel",
     "GLM",
     "denoisers",
@@ -45,151 +49,13 @@ __all__ = [
 ]
 
 #: Symbols of the denoisers' arguments.
-A = sp.Symbol("A", nonnegative=True)
-B = sp.Symbol("B", real=True)
 OMEGA = sp.Symbol("omega", real=True)
 V = sp.Symbol("V", positive=True)
 Y = sp.Symbol("y", real=True)
 ALPHA = sp.Symbol("alpha", positive=True)
 
 
-class Prior:
-    r"""A prior :math:`P_0(w)`: atoms and continuous components with weights.
-
-    Build it with :meth:`discrete`, :meth:`gaussian`, :meth:`gauss_bernoulli`,
-    :meth:`mixture`, or ``Prior(density, w)`` for any symbolic density. The
-    named constructors only build densities: every prior goes through the same
-    derivation.
-
-    Examples
-    --------
-    >>> import sympy as sp
-    >>> Prior.discrete({-1: sp.Rational(1, 2), 1: sp.Rational(1, 2)}).second_moment
-    1
-    """
-
-    def __init__(self, density=None, w=None, *, components=None):
-        if components is None:
-            if density is None or w is None:
-                raise ModelError("Prior(density, w) needs a density and its variable")
-            components = [(sp.S.One, ("density", sp.sympify(density), w))]
-        self.components = [(sp.sympify(p), c) for p, c in components]
-        self._check()
-
-    @classmethod
-    def discrete(cls, masses):
-        """Atoms ``{value: mass}``."""
-        masses = dict(masses)
-        if not masses:
-            raise ModelError("a discrete prior needs at least one atom")
-        return cls(components=[(sp.sympify(p), ("atom", sp.sympify(v))) for v, p in masses.items()])
-
-    @classmethod
-    def gaussian(cls, mean=0, var=1):
-        """:math:`N(\\mu, \\sigma^2)`."""
-        w = sp.Symbol("w", real=True)
-        mean, var = sp.sympify(mean), sp.sympify(var)
-        return cls(sp.exp(-((w - mean) ** 2) / (2 * var)) / sp.sqrt(2 * sp.pi * var), w)
-
-    @classmethod
-    def gauss_bernoulli(cls, rho, mean=0, var=1):
-        """:math:`(1 - \\rho)\\,\\delta(w) + \\rho\\, N(\\mu, \\sigma^2)`."""
-        rho = sp.sympify(rho)
-        return cls.mixture([(1 - rho, cls.discrete({0: 1})), (rho, cls.gaussian(mean, var))])
-
-    @classmethod
-    def mixture(cls, parts):
-        """``[(weight, Prior), ...]``: the weighted sum of the components."""
-        comps = []
-        for weight, prior in parts:
-            comps += [(sp.sympify(weight) * p, c) for p, c in prior.components]
-        return cls(components=comps)
-
-    @property
-    def params(self):
-        out = set()
-        for p, c in self.components:
-            out |= p.free_symbols
-            out |= (c[1].free_symbols - {c[2]}) if c[0] == "density" else c[1].free_symbols
-        return tuple(sorted(out, key=str))
-
-    def _moment(self, k):
-        total = sp.S.Zero
-        for p, c in self.components:
-            if c[0] == "atom":
-                total += p * c[1] ** k
-            else:
-                _, f, w = c
-                total += p * integrate_gaussian_weight(f * w**k * sp.exp(w**2 / 2), w, 1, 0)
-        return sp.simplify(total)
-
-    @property
-    def mass(self):
-        return self._moment(0)
-
-    @property
-    def second_moment(self):
-        r""":math:`\rho = \mathbb{E} w^2`."""
-        return self._moment(2)
-
-    def _check(self):
-        for p, c in self.components:
-            if p.is_number and p < 0:
-                raise ModelError(f"prior has a negative mass {p} on {c}")
-        total = self.mass
-        if total.has(GaussianExpectation):
-            raise ModelError(
-                "cannot check that the prior normalises: its density does not close "
-                "under the Gaussian rules"
-            )
-        if sp.simplify(total - 1) != 0:
-            raise ModelError(f"prior does not normalise: its total mass is {total}, not 1")
-
-    def parts(self):
-        """The components as ``(weight, "atom", value)`` or ``(weight, "gaussian", mean, var)``.
-
-        Raises ModelError for a continuous component that is not Gaussian.
-        """
-        out = []
-        for p, c in self.components:
-            if c[0] == "atom":
-                out.append((p, "atom", c[1]))
-                continue
-            _, f, w = c
-            log_f = sp.expand(sp.log(f), force=True)
-            poly = sp.Poly(log_f, w) if log_f.is_polynomial(w) else None
-            if poly is None or poly.degree() != 2:
-                raise ModelError(
-                    "this operation handles priors made of atoms and Gaussian "
-                    f"components; {f} is neither"
-                )
-            var = sp.simplify(-1 / (2 * poly.coeff_monomial(w**2)))
-            out.append((p, "gaussian", sp.simplify(poly.coeff_monomial(w) * var), var))
-        return out
-
-    def log_partition(self):
-        r""":math:`\log Z_0(A, B)` as a ``LogSumExp`` over components (stable)."""
-        logs = []
-        for p, c in self.components:
-            if c[0] == "atom":
-                logs.append(stable_log(p) + B * c[1] - A * c[1] ** 2 / 2)
-            else:
-                _, f, w = c
-                logs.append(stable_log(p) + stable_log(_gaussian_weight(f, w)))
-        return logs
-
-    def __repr__(self):
-        return f"Prior({self.components})"
-
-
-def _gaussian_weight(f, w):
-    """``int dw f(w) exp(B w - A w^2 / 2)`` through the Gaussian rules (A must be > 0 there)."""
-    Apos = sp.Symbol("A", positive=True)
-    value = integrate_gaussian_weight(f, w, Apos, B)
-    return sp.simplify(value).subs(Apos, A)
-
-
-class Channel:
+class Channel(Model):
     r"""An output channel :math:`P_\mathrm{out}(y \mid z)`.
 
     Parameters
@@ -198,35 +64,104 @@ class Channel:
     y, z : Symbol
     support : tuple of numbers, optional
         The values of a discrete ``y``; ``None`` for ``y`` on the real line.
+    ranges : dict, optional
+        ``{parameter: (lo, hi)}``, the admissible values (checked with the signs declared
+        on the symbols by :meth:`check_values`).
+    output : tuple, optional
+        ``(f(z), noise_var)`` for a channel ``y = f(z) + sqrt(noise_var) xi``: how
+        ``numerics.teacher_student`` samples ``y`` on the real line.
     """
 
-    def __init__(self, likelihood, y, z, support=None):
+    def __init__(self, likelihood, y, z, support=None, *, ranges=None, output=None):
         self.likelihood = sp.sympify(likelihood)
+        if not (isinstance(y, sp.Symbol) and isinstance(z, sp.Symbol)):
+            raise ModelError(f"Channel needs the symbols y and z, got {y!r}, {z!r}")
         self.y, self.z = y, z
         self.support = None if support is None else tuple(sp.sympify(v) for v in support)
+        self.ranges = tuple(
+            sorted(
+                (
+                    (sp.sympify(k), sp.sympify(lo), sp.sympify(hi))
+                    for k, (lo, hi) in dict(ranges or {}).items()
+                ),
+                key=str,
+            )
+        )
+        self.output = None if output is None else tuple(sp.sympify(x) for x in output)
+        self._freeze()
         self._check()
+
+    def _content(self):
+        return (self.likelihood, self.y, self.z, self.support, self.ranges, self.output)
+
+    def check_values(self, values):
+        """Raise InputError for parameter values outside their declared ranges or signs."""
+        _check_ranges(self, values)
+
+    def check_labels(self, y):
+        """Raise InputError if the numbers ``y`` are not values of this channel's ``y``."""
+        if self.support is None:
+            return
+        allowed = sorted(float(v) for v in self.support)
+        bad = sorted({float(v) for v in y} - set(allowed))
+        if bad:
+            raise InputError(
+                f"labels must be in {tuple(allowed)} for this channel; got the value(s) "
+                f"{bad[:5]}" + (" (labels in {0, 1}? use 2 y - 1)" if set(bad) <= {0.0} else "")
+            )
 
     @classmethod
     def gaussian(cls, noise_var):
-        """:math:`y = z + \\sqrt{\\Delta}\\,\\xi`."""
+        """:math:`y = z + \\sqrt{\\Delta}\\,\\xi`, ``noise_var > 0``."""
         y, z = sp.symbols("y z", real=True)
         d = sp.sympify(noise_var)
-        return cls(sp.exp(-((y - z) ** 2) / (2 * d)) / sp.sqrt(2 * sp.pi * d), y, z)
+        return cls(
+            sp.exp(-((y - z) ** 2) / (2 * d)) / sp.sqrt(2 * sp.pi * d),
+            y,
+            z,
+            ranges={d: (0, sp.oo)} if d.is_Symbol else None,
+            output=(z, d),
+        )
+
+    @classmethod
+    def relu(cls, noise_var):
+        """:math:`y = \\max(0, z) + \\sqrt{\\Delta}\\,\\xi`, ``noise_var > 0``."""
+        y, z = sp.symbols("y z", real=True)
+        d = sp.sympify(noise_var)
+        gauss = lambda mean: sp.exp(-((y - mean) ** 2) / (2 * d)) / sp.sqrt(2 * sp.pi * d)  # noqa: E731
+        return cls(
+            sp.Heaviside(z) * gauss(z) + sp.Heaviside(-z) * gauss(0),
+            y,
+            z,
+            ranges={d: (0, sp.oo)} if d.is_Symbol else None,
+            output=(sp.Max(0, z), d),
+        )
 
     @classmethod
     def sign(cls, flip=0):
-        """:math:`y = \\mathrm{sign}(z)`, flipped with probability ``flip``."""
+        """:math:`y = \\mathrm{sign}(z)`, flipped with probability ``flip`` in [0, 1]."""
         y, z = sp.symbols("y z", real=True)
         eps = sp.sympify(flip)
         return cls(
-            (1 - eps) * sp.Heaviside(y * z) + eps * sp.Heaviside(-y * z), y, z, support=(-1, 1)
+            (1 - eps) * sp.Heaviside(y * z) + eps * sp.Heaviside(-y * z),
+            y,
+            z,
+            support=(-1, 1),
+            ranges={eps: (0, 1)} if eps.is_Symbol else None,
         )
 
     @classmethod
     def probit(cls, sigma=1):
-        """:math:`P(y = \\pm 1 \\mid z) = \\Phi(y z / \\sigma)`."""
+        """:math:`P(y = \\pm 1 \\mid z) = \\Phi(y z / \\sigma)`, ``sigma > 0``."""
         y, z = sp.symbols("y z", real=True)
-        return cls(Phi(y * z / sp.sympify(sigma)), y, z, support=(-1, 1))
+        sigma = sp.sympify(sigma)
+        return cls(
+            Phi(y * z / sigma),
+            y,
+            z,
+            support=(-1, 1),
+            ranges={sigma: (0, sp.oo)} if sigma.is_Symbol else None,
+        )
 
     @classmethod
     def logistic(cls, beta=1):
@@ -238,7 +173,13 @@ class Channel:
         """
         y, z = sp.symbols("y z", real=True)
         beta = sp.sympify(beta)
-        return cls(1 / (1 + sp.exp(-beta * y * z)), y, z, support=(-1, 1))
+        return cls(
+            1 / (1 + sp.exp(-beta * y * z)),
+            y,
+            z,
+            support=(-1, 1),
+            ranges={beta: (0, sp.oo)} if beta.is_Symbol else None,
+        )
 
     @property
     def params(self):
@@ -246,6 +187,10 @@ class Channel:
 
     def noise_variance(self):
         """For ``y = z + noise`` with Gaussian noise: its variance, from ``-1 / d^2 log P / dy^2``."""
+        if self.output is not None:
+            if self.output[0] != self.z:
+                raise ModelError(f"the channel {self.likelihood} is not y = z + Gaussian noise")
+            return self.output[1]
         curvature = sp.simplify(
             sp.diff(sp.expand_log(sp.log(self.likelihood), force=True), self.y, 2)
         )
@@ -305,7 +250,7 @@ class Channel:
         return f"Channel({self.likelihood}, support={self.support})"
 
 
-class GLM:
+class GLM(Model):
     """A teacher-student generalized linear model: a prior and a channel."""
 
     def __init__(self, prior, channel):
@@ -314,10 +259,19 @@ class GLM:
         if not isinstance(channel, Channel):
             raise ModelError(f"GLM needs a Channel, got {type(channel).__name__}")
         self.prior, self.channel = prior, channel
+        self._freeze()
+
+    def _content(self):
+        return (self.prior, self.channel)
 
     @property
     def params(self):
         return tuple(dict.fromkeys(self.prior.params + self.channel.params))
+
+    def check_values(self, values):
+        """Raise InputError if ``{Symbol: float}`` values break a range of the prior or channel."""
+        self.prior.check_values(values)
+        self.channel.check_values(values)
 
     def __repr__(self):
         return f"GLM({self.prior!r}, {self.channel!r})"
@@ -345,8 +299,18 @@ def _log_zout(channel):
     return stable_log(z_out).subs(channel.y, Y)
 
 
+@memoized
 def denoisers(glm):
     r"""The input and output denoisers of a GLM.
+
+    .. math::
+        f_a = \sum_k \pi_k m_k, \qquad
+        f_v = \sum_k \pi_k v_k + \sum_{j<k} \pi_j \pi_k (m_j - m_k)^2
+
+    over the pieces ``k`` of the tilted prior (see :mod:`derive.priors`), with
+    :math:`\pi_k = e^{\ell_k - \log Z_0}`: the mixture mean and the law of total variance,
+    which keeps the digits of a small posterior variance; a prior of at most three atoms
+    keeps its closed form (``tanh`` for ``±1``).
 
     Returns
     -------
@@ -355,20 +319,8 @@ def denoisers(glm):
         ``f_a, f_v`` (input side) and ``g_out, dg_out`` (output side);
         observables ``log_Z0`` and ``log_Zout``.
     """
+    f_a, f_v = _input_denoisers(glm.prior)
     log_z0 = LogSumExp(*glm.prior.log_partition())
-    f_a = sp.diff(log_z0, B)
-    atoms = [c for _, c in glm.prior.components]
-    if all(c[0] == "atom" for c in atoms) and len(atoms) <= 3:  # try the closed form
-        values = [c[1] for c in atoms]
-        weights = [
-            stable_log(p) + B * v - A * v**2 / 2 for p, c in glm.prior.components for v in [c[1]]
-        ]
-        closed, method = boltzmann_average(values, [-x for x in weights], 1)
-        if method == "closed form":
-            f_a = closed
-    elif len(atoms) == 1:
-        f_a = sp.simplify(f_a)
-    f_v = sp.diff(f_a, B)
     log_zout = _log_zout(glm.channel)
     g_out = sp.diff(log_zout, OMEGA)
     dg_out = sp.diff(g_out, OMEGA)
@@ -392,6 +344,34 @@ def denoisers(glm):
         description="f_a = d_B log Z0(A, B), f_v = d_B f_a, g_out = d_omega log "
         "Zout(y, omega, V), dg_out = d_omega g_out.",
     )
+
+
+def _input_denoisers(prior):
+    """``(f_a, f_v)``: the closed form of a few atoms, else the stable mixture moments."""
+    comps = prior.components
+    if all(isinstance(c, Atom) for c in comps) and len(comps) <= 3:
+        values = [c.value for c in comps]
+        weights = [stable_log(c.mass) + B * c.value - A * c.value**2 / 2 for c in comps]
+        closed, method = boltzmann_average(values, [-x for x in weights], 1)
+        if method == "closed form":
+            return closed, sp.diff(closed, B)
+    parts = prior.posterior_parts()
+    if len(parts) == 1:
+        return parts[0][1], parts[0][2]
+    # weights exp(l_k - top) / total: the largest is exactly exp(0) = 1, so a dominant
+    # component keeps its weight to the last digit (exp(l_k - LogSumExp) would carry the
+    # rounding of l_k ~ B^2 / 2A, 1e-9 relative at A ~ 1e8)
+    top = sp.Max(*[p[0] for p in parts], evaluate=False)
+    scaled = [sp.exp(p[0] - top) for p in parts]
+    total = sp.Add(*scaled)
+    f_a = sp.Add(*[w * p[1] for w, p in zip(scaled, parts)]) / total
+    f_v = sp.Add(*[w * p[2] for w, p in zip(scaled, parts) if p[2] != 0]) / total
+    for j in range(len(parts)):
+        for k in range(j + 1, len(parts)):
+            gap = parts[j][1] - parts[k][1]
+            if gap != 0:
+                f_v += scaled[j] * scaled[k] * gap**2 / total**2
+    return f_a, f_v
 
 
 def _output_average(glm, integrand_of, q, rho):
@@ -418,12 +398,16 @@ def _input_average(glm, integrand_of, q_hat):
     xi = sp.Symbol("xi", real=True)
     total = sp.S.Zero
     for part in glm.prior.parts():
-        if part[1] == "atom":
-            field = q_hat * part[2] + sp.sqrt(q_hat) * xi
-            total += part[0] * expectation(integrand_of(field), xi)
+        if isinstance(part, Atom):
+            field = q_hat * part.value + sp.sqrt(q_hat) * xi
+            total += part.mass * expectation(integrand_of(field), xi)
         else:  # B = q_hat w0 + sqrt(q_hat) xi is Gaussian with this mean and variance
-            _, _, mean, var = part
-            total += part[0] * expectation(
+            try:
+                mean, var = part.gaussian_parameters()
+            except ModelError:  # any other density: B's law by the Nishimori identity
+                total += part.mass * part.field_average(integrand_of, q_hat, xi)
+                continue
+            total += part.mass * expectation(
                 integrand_of(xi), xi, q_hat * mean, q_hat**2 * var + q_hat
             )
     return _tidy(total)
@@ -577,18 +561,18 @@ def _teacher_input_average(teacher, integrand, m_hat, q_hat):
     w0 = sp.Symbol("w_0", real=True)
     total = sp.S.Zero
     for part in teacher.prior.parts():
-        if part[1] == "atom":
-            total += part[0] * expectation(
-                integrand(part[2], m_hat * part[2] + sp.sqrt(q_hat) * xi), xi
+        if isinstance(part, Atom):
+            total += part.mass * expectation(
+                integrand(part.value, m_hat * part.value + sp.sqrt(q_hat) * xi), xi
             )
             continue
-        _, _, mean, var = part
+        mean, var = part.gaussian_parameters()
         f = sp.expand(integrand(w0, xi))
         if not f.is_polynomial(w0) or sp.degree(f, w0) > 1:
             raise ModelError("the input average needs an integrand affine in the teacher's weight")
         field_mean, field_var = m_hat * mean, m_hat**2 * var + q_hat
         conditional = mean + m_hat * var / field_var * (xi - field_mean)
-        total += part[0] * expectation(f.subs(w0, conditional), xi, field_mean, field_var)
+        total += part.mass * expectation(f.subs(w0, conditional), xi, field_mean, field_var)
     return _tidy(total)
 
 

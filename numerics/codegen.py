@@ -1006,3 +1006,117 @@ def _header(eqs, names, graph):
         )
     lines += ["", f"Equations key: {eqs.key}", "Standalone: needs numpy and numba only.", '"""']
     return "\n".join(lines)
+
+
+#: The GAMP driver of a GLM's denoiser module (scalar or entry-wise variances), the one
+#: the library's ``numerics.amp`` runs and ``numerics.export_amp`` writes.
+GAMP_DRIVER = '''def gamp_run(X, y, params, rho, max_iter=200, tol=1e-8, damping=0.0, truth=None,
+             variances="scalar", floor=1e-13, explode=1e6):
+    """GAMP (Rangan, ISIT 2011) with the denoisers of this module.
+
+    X has entries of variance 1/N; ``params`` are the model's parameters in ``PARAMS``
+    order; ``rho = E w^2`` starts the variances. With ``variances="scalar"`` the products
+    with X*X are replaced by their averages. The variances V are floored at
+    ``floor * rho``; when every posterior variance is below it the posterior is a point
+    mass and GAMP stops (converged). A non-finite or exploding estimate stops it
+    (not converged). Returns a dict: estimate, variance, converged, iterations,
+    message, and the per-iteration histories change, mse, overlap (the last two
+    against ``truth`` when given).
+    """
+    params = tuple(float(p) for p in params)
+    if len(params) != len(PARAMS):
+        raise ValueError(
+            f"params: {len(params)} value(s) given, the model takes {len(PARAMS)}: {PARAMS}"
+        )
+    if not all(math.isfinite(p) for p in params):
+        raise ValueError(f"params must be finite, got {params}")
+    rho = float(rho)
+    if not (math.isfinite(rho) and rho > 0.0):
+        raise ValueError(f"rho must be a finite positive number, got {rho!r}")
+    tol, max_iter = _check_stop(tol, max_iter)
+    damping = float(damping)
+    if not 0.0 <= damping < 1.0:
+        raise ValueError(f"damping must be in [0, 1), got {damping!r}")
+    if variances not in ("scalar", "full"):
+        raise ValueError(f"variances must be 'scalar' or 'full', got {variances!r}")
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    if X.ndim != 2 or X.shape[0] < 1 or X.shape[1] < 1 or y.shape != (X.shape[0],):
+        raise ValueError(f"X must be a nonempty matrix and y one value per row: {X.shape}, {y.shape}")
+    M, N = X.shape
+    X2 = X * X if variances == "full" else None
+    scale = float(np.sum(X * X)) / (M * N)
+    ones_m, zeros_m, ones_n, zeros_n = np.ones(M), np.zeros(M), np.ones(N), np.zeros(N)
+    params_m = [np.full(M, p) for p in params]
+    params_n = [np.full(N, p) for p in params]
+    out_m, out_n = np.empty((len(OUTPUTS), M)), np.empty((len(OUTPUTS), N))
+    i_fa, i_fv = OUTPUTS.index("f_a"), OUTPUTS.index("f_v")
+    i_g, i_dg = OUTPUTS.index("g_out"), OUTPUTS.index("dg_out")
+    what, v, g = np.zeros(N), np.full(N, rho), np.zeros(M)
+    history = {"change": [], "mse": [], "overlap": []}
+    converged, message, it = False, f"no convergence to tol={tol} in {max_iter} iterations", 0
+    floor = floor * rho  # a posterior variance that rounds to 0 would make V = 0
+    for it in range(1, max_iter + 1):
+        V = X2 @ v if X2 is not None else np.full(M, scale * v.sum())
+        V = np.maximum(V, floor)
+        omega = X @ what - V * g
+        outputs_array(ones_m, zeros_m, y, omega, V, *params_m, out_m)
+        g, dg = out_m[i_g].copy(), out_m[i_dg].copy()
+        A = -(X2.T @ dg) if X2 is not None else np.full(N, -scale * dg.sum())
+        B = X.T @ g + A * what
+        outputs_array(A, B, zeros_n, zeros_n, ones_n, *params_n, out_n)
+        new_w, new_v = out_n[i_fa].copy(), out_n[i_fv].copy()
+        if not (np.all(np.isfinite(new_w)) and np.all(np.isfinite(new_v))):
+            message = f"GAMP diverged at iteration {it}: non-finite estimates"
+            break
+        new_w = (1 - damping) * new_w + damping * what
+        new_v = (1 - damping) * new_v + damping * v
+        change = float(np.max(np.abs(new_w - what)))
+        what, v = new_w, new_v
+        history["change"].append(change)
+        if truth is not None:
+            history["mse"].append(float(np.sum((what - truth) ** 2) / N))
+            history["overlap"].append(float(what @ truth / N))
+        if np.all(v <= floor):
+            # the posterior is a point mass: the next step would be 0/0 (V = 0, g = 0, A = 0)
+            converged, message = True, f"posterior variances vanished at iteration {it}"
+            break
+        if change > explode * max(1.0, math.sqrt(rho)):
+            message = f"GAMP diverged at iteration {it}: the estimate exploded"
+            break
+        if change < tol:
+            converged, message = True, f"converged in {it} iterations"
+            break
+    return {"estimate": what, "variance": v, "converged": converged, "iterations": it,
+            "message": message, **history}
+
+
+def gamp(X, y, params=(), rho=1.0, max_iter=200, tol=1e-8, damping=0.0):
+    """``gamp_run`` reduced to ``(estimate, variance, iterations, converged)``."""
+    r = gamp_run(X, y, params, rho, max_iter=max_iter, tol=tol, damping=damping)
+    return r["estimate"], r["variance"], r["iterations"], r["converged"]'''
+
+
+def gamp_source(eqs, quadrature=DEFAULT_RULE, order=None):
+    """Python source of the standalone GAMP solver of a GLM: the module of its denoiser
+    equations (``derive.denoisers``: inputs ``A, B, y, omega, V``, outputs ``f_a, f_v,
+    g_out, dg_out``) with the driver ``gamp_run`` (and ``gamp``) appended.
+
+    ``numerics.amp`` runs this very module and ``numerics.export_amp`` writes it, so the
+    two give the same numbers by construction.
+    """
+    inputs = tuple(s.name for s in eqs.inputs)
+    outputs = {s.name for s in eqs.outputs}
+    if inputs != ("A", "B", "y", "omega", "V") or not {"f_a", "f_v", "g_out", "dg_out"} <= outputs:
+        raise CompileError(
+            f"'{eqs.name}' is not a GLM's denoisers (inputs A, B, y, omega, V; outputs f_a, "
+            f"f_v, g_out, dg_out): inputs {inputs}, outputs {sorted(outputs)}"
+        )
+    section = _section(eqs, quadrature, order)
+    section["drivers"].append(GAMP_DRIVER)
+    params = tuple(section["names"][s] for s in eqs.params)
+    header = _header(eqs, section["names"], False)[:-3] + (
+        "\nGAMP: gamp_run(X, y, params, rho, ...) -> dict; gamp(X, y, params, rho) -> "
+        "(estimate, variance, iterations, converged); params in PARAMS order.\n" + '"""'
+    )
+    return _assemble(header, [section], preamble=[f"PARAMS = {params!r}"])

@@ -188,7 +188,8 @@ def from_arrays(t, i, j, lam, n=None, days=None, directed=False, nodes=None):
     Raises
     ------
     InputError
-        Negative or unsorted days, unknown people, probabilities outside [0, 1].
+        Negative or unsorted days, unknown people, a person in contact with themself,
+        probabilities outside [0, 1].
     """
     t = _as_int_array(t, "t")
     i = _as_int_array(i, "i")
@@ -211,6 +212,9 @@ def from_arrays(t, i, j, lam, n=None, days=None, directed=False, nodes=None):
                 f"contacts name unknown individual(s) {sorted(set(bad.tolist()))[:5]} "
                 f"(column {name}); the people are 0 .. {n - 1}"
             )
+    if np.any(i == j):
+        k = int(np.argmax(i == j))
+        raise InputError(f"a contact of person {i[k]} with themself on day {t[k]}")
     last = int(t.max()) + 1 if t.size else 0
     days = last if days is None else int(days)
     if days < last:

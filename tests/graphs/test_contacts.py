@@ -48,6 +48,7 @@ def test_csv_without_lambda_column_takes_lam(tmp_path):
         ("0,0,1,1.5\n", {}, r"outside|\[0, 1\]"),
         ("-1,0,1,0.1\n", {}, "negative day"),
         ("1,0,1,0.1\n0,1,2,0.1\n", {}, "not sorted"),
+        ("0,2,2,0.1\n", {}, "themself"),
     ],
 )
 def test_bad_contacts_are_named(tmp_path, rows, kwargs, match):

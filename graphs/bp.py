@@ -217,21 +217,16 @@ def belief_propagation(
     residuals, converged = [], False
     text = f"no convergence to tol={tol} in {max_iter} iterations"
     iterations = 0
-    for iterations in range(1, int(max_iter) + 1):
+    if schedule == "parallel":  # the generated driver, the one numerics.export writes
+        run = mod.iterate(
+            *args, arrays.node_values, arrays.edge_values, tol, max_iter, damping=damping,
+            init=messages,
+        )  # fmt: skip
+        messages, converged, iterations = run["messages"], run["converged"], run["iterations"]
+        residuals, text = list(run["residuals"]), run["message"]
+    for iterations in range(1, int(max_iter) + 1) if schedule != "parallel" else ():
         previous = messages.copy()
-        if schedule == "parallel":
-            change = mod.message_sweep(
-                *args,
-                messages,
-                arrays.node_values,
-                arrays.edge_values,
-                scratch,
-                incoming,
-                out,
-                damping,
-            )
-            messages, out = out, messages
-        elif schedule in ("sequential", "random"):
+        if schedule in ("sequential", "random"):
             order = (
                 np.arange(csr.n_nodes) if schedule == "sequential" else rng.permutation(csr.n_nodes)
             )

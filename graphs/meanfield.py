@@ -125,22 +125,17 @@ def meanfield(
     state = _initial_state(init, kernel, arrays, n, n_state, rng)
     args = arrays.graph_args
 
-    if schedule == "parallel":
-
-        def step(x):
-            out = np.empty_like(x)
-            mod.graph_outputs(*args, x, arrays.node_values, arrays.edge_values, out)
-            return out
-
-        fp = numerics.fixed_point(
-            step, state, damping=damping, tol=tol, max_iter=max_iter, strict=False
-        )
+    if schedule == "parallel":  # the generated driver, the one numerics.export writes
+        fp = mod.iterate(
+            *args, arrays.node_values, arrays.edge_values, tol, max_iter, damping=damping,
+            init=state,
+        )  # fmt: skip
         state, converged, iterations, residuals, message = (
-            fp.x,
-            fp.converged,
-            fp.iterations,
-            fp.residuals,
-            fp.message,
+            fp["state"],
+            fp["converged"],
+            fp["iterations"],
+            fp["residuals"],
+            fp["message"],
         )
     else:
         residuals, converged = [], False

@@ -492,7 +492,7 @@ def _message_drivers(eqs, names, p):
     than ``tol``. Initial messages: ``init``, else uniform in [-1, 1] from
     ``numpy.random.default_rng(seed)``. A non-finite sweep stops with the last finite
     messages. Returns a dict: messages, observables ({", ".join(names[s] for s in eqs.observables)}
-    per node), converged, iterations, residuals (largest change per sweep)."""
+    per node), converged, iterations, residuals (largest change per sweep), message."""
     tol, max_iter = _check_stop(tol, max_iter)
     if not 0.0 <= damping < 1.0:
         raise ValueError(f"damping must be in [0, 1), got {{damping!r}}")
@@ -504,6 +504,7 @@ def _message_drivers(eqs, names, p):
     out, incoming = np.empty_like(messages), np.empty_like(messages)
     scratch = np.empty((max(int(np.diff(indptr).max(initial=0)), 1), {n_agg}))
     residuals, converged, iterations = [], False, 0
+    message = f"no convergence to tol={{tol}} in {{max_iter}} iterations"
     for iterations in range(1, max_iter + 1):
         previous = messages.copy()
         change = {p}message_sweep(
@@ -514,9 +515,12 @@ def _message_drivers(eqs, names, p):
         residuals.append(change)
         if not (np.isfinite(change) and np.all(np.isfinite(messages))):
             messages = previous
+            message = (
+                f"messages became non-finite at iteration {{iterations}}; kept the last finite ones"
+            )
             break
         if change < tol:
-            converged = True
+            converged, message = True, f"converged in {{iterations}} iterations"
             break
     observables = np.empty((indptr.shape[0] - 1, {n_obs}))
     {p}graph_beliefs(indptr, indices, reverse, messages, node_values, edge_values, observables)
@@ -526,6 +530,7 @@ def _message_drivers(eqs, names, p):
         "converged": converged,
         "iterations": iterations,
         "residuals": np.array(residuals),
+        "message": message,
     }}''',
         f'''def {p}solve(indptr, indices, reverse, edge_id, node_params, edge_params, beta, tol=1e-10,
         max_iter=1000, seed=None, damping=0.0, init=None):
@@ -555,7 +560,7 @@ def _state_drivers(eqs, names, p):
     Initial state: ``init`` (n_nodes, {n_out}), else the equations at Gaussian random
     aggregates from ``numpy.random.default_rng(seed)``. Returns a dict: state, observables
     ({", ".join(names[s] for s in eqs.observables)} per node), converged, iterations,
-    residuals."""
+    residuals, message."""
     tol, max_iter = _check_stop(tol, max_iter)
     if not 0.0 <= damping < 1.0:
         raise ValueError(f"damping must be in [0, 1), got {{damping!r}}")
@@ -569,16 +574,18 @@ def _state_drivers(eqs, names, p):
     else:
         x = np.array(init, dtype=np.float64).reshape(n, {n_out})
     residuals, converged, iterations = [], False, 0
+    message = f"no convergence to tol={{tol}} in {{max_iter}} iterations"
     for iterations in range(1, max_iter + 1):
         fx = np.empty_like(x)
         {p}graph_outputs(indptr, indices, edge_id, x, node_values, edge_values, fx)
         if not np.all(np.isfinite(fx)):
             residuals.append(np.inf)
+            message = f"F(x) is not finite at iteration {{iterations}}"
             break
         residual = float(np.max(np.abs(fx - x))) if x.size else 0.0
         residuals.append(residual)
         if residual < tol:
-            x, converged = fx, True
+            x, converged, message = fx, True, f"converged in {{iterations}} iterations"
             break
         x = (1.0 - damping) * fx + damping * x
     observables = np.empty((n, {n_obs}))
@@ -589,6 +596,7 @@ def _state_drivers(eqs, names, p):
         "converged": converged,
         "iterations": iterations,
         "residuals": np.array(residuals),
+        "message": message,
     }}''',
         f'''def {p}solve(indptr, indices, edge_id, node_params, edge_params, beta, tol=1e-10,
         max_iter=10000, seed=None, damping=0.5, init=None):

@@ -143,10 +143,13 @@ class GaussianExpectation(sp.Expr):
         return self.integrand.xreplace(dict(zip(self.variables, dummies))), dummies
 
     def _eval_subs(self, old, new):
-        if old.free_symbols & set(self.variables) or not self.integrand.has(old):
+        if old.free_symbols & set(self.variables):
             return self  # a bound variable is not the symbol outside of the same name
+        if not old.free_symbols <= self.integrand.free_symbols:
+            return self  # nothing in the integrand can match
         body, dummies = self._opened()
-        return GaussianExpectation(body._subs(old, new), dummies)
+        moved = body._subs(old, new)
+        return self if moved == body else GaussianExpectation(moved, dummies)
 
     def _xreplace(self, rule):
         if self in rule:

@@ -12,8 +12,16 @@ r"""Recipe ``compressed-sensing``: Gauss--Bernoulli signal, Gaussian channel; AM
   al., PRX 2012); the information-theoretic line ``alpha = rho`` is drawn as a reference;
 * GAMP vs VAMP on matrices of growing condition number (Haar singular vectors,
   geometrically spaced singular values): GAMP diverges or stalls, VAMP converges.
+
+Every loop runs through :func:`numerics.sweep`: the state-evolution curve over ``alpha``, the
+algorithmic line over ``rho``, the sampled instances over ``alpha`` and over the condition
+number (one instance per point, GAMP and VAMP on the same one, drawn from the sweep's child
+seed of ``--seed``). ``--workers N`` runs them in parallel with the same numbers and
+``--checkpoint DIR`` resumes (``DIR/compressed-sensing-se.jsonl``, ``-amp-vamp``, ``-line``,
+``-conditioning``).
 """
 
+import functools
 import time
 from pathlib import Path
 
@@ -24,7 +32,7 @@ from scipy.optimize import minimize_scalar
 import derive
 import numerics
 
-from .glm_common import amp_point, se_curve
+from .glm_common import amp_points, run_sweep, se_curve
 from .report import figure, finish, format_table, progress
 
 __all__ = ["NAME", "SUMMARY", "run", "table", "model"]
@@ -77,56 +85,76 @@ def alpha_bp(glm, rho):
     return float(-best.fun)
 
 
+def line_point(glm, xtol, rho):
+    """One point of the algorithmic line, a :func:`numerics.sweep` task: ``alpha_alg`` where
+    the uninformed branch of state evolution jumps, and :func:`alpha_bp`, at sparsity ``rho``."""
+    th = numerics.thresholds(
+        glm,
+        (rho + 1e-3, 0.99),
+        params={"rho": rho, "Delta": NOISE},
+        xtol=xtol,
+        information=False,
+        strict=True,
+    )
+    return dict(rho=float(rho), alpha_alg=th.alpha_alg, alpha_bp=alpha_bp(glm, rho))
+
+
+def _number(value):
+    """A result read back from a sweep: JSON has no NaN, a non-finite value comes as None."""
+    return float("nan") if value is None else float(value)
+
+
 def run(quick=False, out=None, seed=0):
     start = time.perf_counter()
     cfg = SETTINGS[bool(quick)]
     out = Path(out) if out is not None else Path("results") / NAME
     glm = model()
     params = {"rho": 0.2, "Delta": NOISE}
-    curve = se_curve(glm, cfg["alphas"], "uninformed", params=params)
-    points = []
-    for k, alpha in enumerate(cfg["amp_alphas"]):
-        a = amp_point(glm, cfg["n"], alpha, seed + k, params=params, max_iter=500)
-        v = amp_point(glm, cfg["n"], alpha, seed + k, params=params, algorithm="vamp", max_iter=500)
+    sweeps = {}
+    curve = se_curve(
+        glm, cfg["alphas"], "uninformed", name=f"{NAME}-se", sweeps=sweeps, params=params
+    )
+    points = amp_points(
+        glm,
+        cfg["n"],
+        {"alpha": cfg["amp_alphas"]},
+        name=f"{NAME}-amp-vamp",
+        sweeps=sweeps,
+        seed=seed,
+        params=params,
+        algorithms=("amp", "vamp"),
+        max_iter=500,
+    )
+    for p in points:
+        a, v = p["amp"], p["vamp"]
         progress(
-            f"[{NAME}] alpha = {alpha}: MSE GAMP {a['mse']:.3g} ({a['message']}), "
-            f"VAMP {v['mse']:.3g} ({v['message']})"
+            f"[{NAME}] alpha = {p['alpha']}: MSE GAMP {_number(a['mse']):.3g} ({a['message']}), "
+            f"VAMP {_number(v['mse']):.3g} ({v['message']})"
         )
-        points.append(dict(alpha=float(alpha), amp=a, vamp=v))
-    line = []
-    for rho in cfg["rhos"]:
-        th = numerics.thresholds(
-            glm,
-            (rho + 1e-3, 0.99),
-            params={"rho": rho, "Delta": NOISE},
-            xtol=cfg["xtol"],
-            information=False,
-            strict=True,
-        )
-        bp = alpha_bp(glm, rho)
+    task = functools.partial(line_point, glm, cfg["xtol"])
+    line = run_sweep(task, {"rho": list(cfg["rhos"])}, f"{NAME}-line", sweeps)
+    for p in line:
         progress(
-            f"[{NAME}] rho = {rho:.3f}: alpha_alg = {th.alpha_alg:.4f}, max_r r mmse(r) = {bp:.4f}"
+            f"[{NAME}] rho = {p['rho']:.3f}: alpha_alg = {p['alpha_alg']:.4f}, "
+            f"max_r r mmse(r) = {p['alpha_bp']:.4f}"
         )
-        line.append(dict(rho=float(rho), alpha_alg=th.alpha_alg, alpha_bp=bp))
-    conditioning = []
-    for kappa in cfg["conditions"]:
-        row = dict(condition_number=kappa)
-        for algorithm in ("amp", "vamp"):
-            row[algorithm] = amp_point(
-                glm,
-                cfg["n"],
-                0.6,
-                seed,
-                params=params,
-                algorithm=algorithm,
-                condition_number=kappa,
-                max_iter=300,
-            )
+    conditioning = amp_points(
+        glm,
+        cfg["n"],
+        {"condition_number": cfg["conditions"]},
+        name=f"{NAME}-conditioning",
+        sweeps=sweeps,
+        seed=seed,
+        alpha=0.6,
+        params=params,
+        algorithms=("amp", "vamp"),
+        max_iter=300,
+    )
+    for row in conditioning:
         progress(
-            f"[{NAME}] condition number {kappa}: GAMP {row['amp']['message']}; "
-            f"VAMP {row['vamp']['message']}, MSE {row['vamp']['mse']:.3g}"
+            f"[{NAME}] condition number {row['condition_number']}: GAMP {row['amp']['message']}; "
+            f"VAMP {row['vamp']['message']}, MSE {_number(row['vamp']['mse']):.3g}"
         )
-        conditioning.append(row)
     results = dict(
         recipe=NAME,
         quick=bool(quick),
@@ -138,6 +166,11 @@ def run(quick=False, out=None, seed=0):
         algorithmic_line=line,
         information_line="alpha = rho (noiseless limit; reference)",
         conditioning=dict(alpha=0.6, rho=0.2, runs=conditioning),
+        sweeps=dict(
+            counts=sweeps,
+            note="numerics.sweep per curve, per set of instances and for the algorithmic "
+            "line: points, and those computed by this run (the others came from --checkpoint)",
+        ),
     )
     return finish(NAME, results, out, plot, start)
 
@@ -154,7 +187,7 @@ def plot(results):
     for key, marker, color in (("amp", "o", "tab:orange"), ("vamp", "s", "tab:green")):
         ax1.semilogy(
             [p["alpha"] for p in m["points"]],
-            [max(p[key]["mse"], 1e-12) for p in m["points"]],
+            [max(_number(p[key]["mse"]), 1e-12) for p in m["points"]],
             marker,
             color=color,
             mfc="none" if key == "vamp" else color,
@@ -192,7 +225,7 @@ def plot(results):
     ax2.grid(alpha=0.3)
     for row in results["conditioning"]["runs"]:
         for key, ls in (("amp", "-"), ("vamp", "--")):
-            hist = np.maximum(row[key]["history_mse"], 1e-14)
+            hist = np.maximum(np.array(row[key]["history_mse"], dtype=float), 1e-14)
             hist = hist[np.isfinite(hist)]
             ax3.semilogy(
                 np.arange(1, hist.size + 1),
@@ -229,7 +262,7 @@ def table(results):
             format_table(
                 ["condition number", "GAMP", "VAMP MSE"],
                 [
-                    [r["condition_number"], r["amp"]["message"], f"{r['vamp']['mse']:.3g}"]
+                    [r["condition_number"], r["amp"]["message"], f"{_number(r['vamp']['mse']):.3g}"]
                     for r in runs
                 ],
                 title="GAMP vs VAMP at alpha = 0.6, rho = 0.2",

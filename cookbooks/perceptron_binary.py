@@ -13,6 +13,12 @@ The error plotted is the **Bayes-optimal generalisation error** (for the sign ch
 test errors of ``sign(x . w_hat)`` measured on fresh inputs, which is the Bayes-optimal
 predictor for this channel. Published values (Györgyi 1990; Barbier et al., PNAS 2019):
 ``alpha_IT ≈ 1.245``, ``alpha_alg ≈ 1.493`` (reference lines only).
+
+Each state-evolution curve is a :func:`numerics.sweep` over ``alpha`` and the GAMP instances
+one over their ``alpha`` (each instance drawn from the sweep's child seed of ``--seed``):
+``--workers N`` runs them in parallel with the same numbers and ``--checkpoint DIR`` resumes
+(``DIR/perceptron-binary-se-uninformed.jsonl``, ``-se-informed``, ``-gamp``; the JSON's
+``sweeps`` says how many points this run computed). The thresholds are one bisection.
 """
 
 import time
@@ -24,7 +30,7 @@ import sympy as sp
 import derive
 import numerics
 
-from .glm_common import amp_point, se_curve
+from .glm_common import amp_points, se_curve
 from .report import figure, finish, format_table, pm, progress
 
 __all__ = ["NAME", "SUMMARY", "run", "table", "model"]
@@ -70,13 +76,25 @@ def run(quick=False, out=None, seed=0):
     progress(f"[{NAME}] thresholds (to xtol = {cfg['xtol']:g})")
     th = numerics.thresholds(glm, (1.0, 2.0), xtol=cfg["xtol"], strict=True)
     progress(f"[{NAME}] alpha_IT = {th.alpha_it:.4f}, alpha_alg = {th.alpha_alg:.4f}")
-    uninformed = se_curve(glm, cfg["alphas"], "uninformed")
-    informed = se_curve(glm, cfg["alphas"], "informed")
+    sweeps = {}
+    uninformed = se_curve(
+        glm, cfg["alphas"], "uninformed", name=f"{NAME}-se-uninformed", sweeps=sweeps
+    )
+    informed = se_curve(glm, cfg["alphas"], "informed", name=f"{NAME}-se-informed", sweeps=sweeps)
     amp = []
-    for k, alpha in enumerate(cfg["amp_alphas"]):
-        point = amp_point(glm, cfg["n"], alpha, seed + k, n_test=cfg["n_test"], max_iter=300)
+    for row in amp_points(
+        glm,
+        cfg["n"],
+        {"alpha": cfg["amp_alphas"]},
+        name=f"{NAME}-gamp",
+        sweeps=sweeps,
+        seed=seed,
+        n_test=cfg["n_test"],
+        max_iter=300,
+    ):
+        point = dict(alpha=row["alpha"], n=row["n"], **row["amp"])
         progress(
-            f"[{NAME}] GAMP alpha = {alpha}: overlap {point['overlap']:.4f}, test error "
+            f"[{NAME}] GAMP alpha = {point['alpha']}: overlap {point['overlap']:.4f}, test error "
             f"{pm(point['test_error'], point['test_error_sd'])} ({point['message']})"
         )
         amp.append(point)
@@ -90,6 +108,11 @@ def run(quick=False, out=None, seed=0):
         thresholds=dict(alpha_it=th.alpha_it, alpha_alg=th.alpha_alg, reference=REFERENCES),
         state_evolution=dict(uninformed=uninformed, informed=informed),
         amp=amp,
+        sweeps=dict(
+            counts=sweeps,
+            note="numerics.sweep per curve and per set of GAMP instances: points, and those "
+            "computed by this run (the others came from --checkpoint)",
+        ),
     )
     return finish(NAME, results, out, plot, start)
 

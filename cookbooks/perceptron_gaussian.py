@@ -6,6 +6,11 @@ transition: one branch), GAMP on sampled instances gives test errors of
 ``sign(x . w_hat)`` on fresh inputs. At large ``alpha`` the error decays like
 ``c / alpha``; the recipe measures ``alpha * error`` at growing ``alpha`` and reports its
 trend next to the published constant 0.4417 (a reference line, not an input).
+
+Both state-evolution curves run through :func:`numerics.sweep` over ``alpha``, and so do
+the GAMP instances (each drawn from the sweep's child seed of ``--seed``):
+``--workers N`` runs them in parallel with the same numbers, ``--checkpoint DIR`` resumes
+(``DIR/perceptron-gaussian-se.jsonl``, ``-se-large``, ``-gamp``).
 """
 
 import time
@@ -15,7 +20,7 @@ import numpy as np
 
 import derive
 
-from .glm_common import amp_point, se_curve
+from .glm_common import amp_points, se_curve
 from .report import figure, finish, format_table, pm, progress
 
 __all__ = ["NAME", "SUMMARY", "run", "table", "model"]
@@ -57,18 +62,35 @@ def run(quick=False, out=None, seed=0):
     cfg = SETTINGS[bool(quick)]
     out = Path(out) if out is not None else Path("results") / NAME
     glm = model()
-    curve = se_curve(glm, cfg["alphas"], "uninformed")
-    large = se_curve(glm, cfg["large"], "uninformed", label="large alpha")
+    sweeps = {}
+    curve = se_curve(glm, cfg["alphas"], "uninformed", name=f"{NAME}-se", sweeps=sweeps)
+    large = se_curve(
+        glm,
+        cfg["large"],
+        "uninformed",
+        name=f"{NAME}-se-large",
+        sweeps=sweeps,
+        label="large alpha",
+    )
     products = [a * e for a, e in zip(large["alpha"], large["bayes_error"])]
     progress(
         f"[{NAME}] alpha * error at alpha = {cfg['large']}: "
         + ", ".join(f"{p:.4f}" for p in products)
     )
     amp = []
-    for k, alpha in enumerate(cfg["amp_alphas"]):
-        point = amp_point(glm, cfg["n"], alpha, seed + k, n_test=cfg["n_test"], max_iter=300)
+    for row in amp_points(
+        glm,
+        cfg["n"],
+        {"alpha": cfg["amp_alphas"]},
+        name=f"{NAME}-gamp",
+        sweeps=sweeps,
+        seed=seed,
+        n_test=cfg["n_test"],
+        max_iter=300,
+    ):
+        point = dict(alpha=row["alpha"], n=row["n"], **row["amp"])
         progress(
-            f"[{NAME}] GAMP alpha = {alpha}: test error "
+            f"[{NAME}] GAMP alpha = {point['alpha']:g}: test error "
             f"{pm(point['test_error'], point['test_error_sd'])} ({point['message']})"
         )
         amp.append(point)
@@ -86,6 +108,11 @@ def run(quick=False, out=None, seed=0):
             reference_constant=REFERENCE_CONSTANT,
         ),
         amp=amp,
+        sweeps=dict(
+            counts=sweeps,
+            note="numerics.sweep per curve and per set of GAMP instances: points, and those "
+            "computed by this run (the others came from --checkpoint)",
+        ),
     )
     return finish(NAME, results, out, plot, start)
 

@@ -87,11 +87,10 @@ class MonteCarloResult(GraphResult, numerics.SimulationResult):
         .. math:: \langle |m| \rangle = \frac{1}{n} \sum_{t > t_0} \Big| \frac{1}{N}
             \sum_i s_i(t) \Big|
 
-        over the ``n`` sweeps ``t`` after ``t_0 = burn_in`` (``magnetization_series``), the
-        estimator of Binder & Heermann, *Monte Carlo Simulation in Statistical Physics*
-        (2010), sec. 2.3.8; the error is the
-        standard deviation of the block means over ``sqrt(n_blocks)``. The order parameter of
-        a finite system with a symmetric ground state, whose signed mean vanishes.
+        over the ``n`` sweeps ``t`` after ``t_0 = burn_in`` (``magnetization_series``); the
+        error is the standard deviation of the block means over ``sqrt(n_blocks)``. The order
+        parameter of a finite system whose signed magnetisation averages to zero by symmetry
+        (Binder & Heermann, *Monte Carlo Simulation in Statistical Physics*).
         """
         series = np.abs(self.magnetization_series[self.burn_in :])
         blocks = np.array_split(series, self.block_marginals.shape[0])

@@ -355,6 +355,9 @@ def _input_denoisers(prior):
         closed, method = boltzmann_average(values, [-x for x in weights], 1)
         if method == "closed form":
             return closed, sp.diff(closed, B)
+    if all(isinstance(c, Atom) for c in comps):  # atoms: the derivatives of log Z0
+        f_a = sp.diff(LogSumExp(*prior.log_partition()), B)
+        return f_a, sp.diff(f_a, B)
     parts = prior.posterior_parts()
     if len(parts) == 1:
         return parts[0][1], parts[0][2]

@@ -6,12 +6,12 @@ it through the library:
 
 * **(a) magnetisation.** ``graphs.belief_propagation`` (the message update of
   ``derive.belief_propagation``, compiled) on a random 3-regular graph, :math:`J = 1`,
-  down a temperature grid. The paramagnetic fixed point (all fields zero) stays a fixed
-  point below the transition, only an unstable one: a warm start from it converges at
-  once and would never leave it. So at each temperature BP runs twice — warm-started from
-  the previous temperature's fixed point, and from fresh random messages (which below
-  the transition converge to a magnetised fixed point) — and the fixed point with the
-  lower Bethe free energy is kept. Monte Carlo is Metropolis, cooled from high
+  on a temperature grid. The paramagnetic fixed point (all fields zero) stays a fixed
+  point below the transition, only an unstable one: a start from it converges at once and
+  would never leave it. So at each temperature BP runs twice — from zero messages and from
+  random ones (which below the transition converge to a magnetised fixed point) — and the
+  converged fixed point with the lower Bethe free energy is kept. Each temperature is
+  independent of the others. Monte Carlo is Metropolis, cooled from high
   temperature (each temperature from the previous configuration), with
   :math:`\langle|M|\rangle/N` after burn-in. The vertical line is the instability
   temperature of the paramagnetic BP solution, ``numerics.bp_stability`` (the symbolic
@@ -43,11 +43,21 @@ it through the library:
 * **(f) the growth rate.** :math:`\log[(c-1)\lambda]` of squared perturbations per
   generation, against temperature, from the population scan at each :math:`h`.
 
+Every grid is a named ``numerics.sweep`` (``bp-random-graphs-<name>.jsonl`` under
+``--checkpoint``): the BP temperatures of (a, b) (``ferromagnet-bp``), the cooled Monte Carlo
+chain of (a, b) as one unit (``ferromagnet-monte-carlo``), the temperatures of (c)
+(``spin-glass``), the graphs of (d) (``exactness``) and the fields of (e, f) (``at-line``).
+Every task draws its graph from a seed it is given, and its random starts, Monte Carlo and
+population seeds from the sweep's child seed of ``--seed``, so that ``cavitylab run
+bp-random-graphs --workers N`` gives the serial numbers; the JSON's ``sweeps`` says how many
+points each sweep computed.
+
 Reference lines (never used in a computation): the Bethe-lattice
 :math:`T_c = 2/\ln 3 \approx 1.8205` and the ±J spin-glass
 :math:`T_\mathrm{SG} = 1/\mathrm{atanh}(1/\sqrt 2) \approx 1.1346` of degree 3.
 """
 
+import functools
 import math
 import time
 from pathlib import Path
@@ -58,7 +68,8 @@ import numpy as np
 import graphs
 import numerics
 
-from .ising_meanfield import abs_magnetization, ising_model
+from .errors import CookbookError
+from .ising_meanfield import ising_model
 from .report import figure, finish, format_table, pm, progress
 
 __all__ = ["NAME", "SUMMARY", "run", "table", "plot"]
@@ -119,12 +130,61 @@ SETTINGS = {
         sg_max_iter=1_000,
         tree_sizes=(12, 16),
         tree_betas=(0.25, 0.5, 1.0),
-        at_h=(0.3, 0.45, 0.6),
+        at_h=(0.3, 0.6),  # the full run has 9 fields; each costs ~13 s (population and BP)
         at_population=dict(size=1000, equilibration=60, generations=60, runs=3),
         at_bp_max_iter=2_000,
         at_N=2000,
     ),
 }
+
+
+def _sweep(task, grid, name, counts, **options):
+    """The rows of ``numerics.sweep`` named ``<recipe>-<name>``, its counts in ``counts``."""
+    res = numerics.sweep(task, grid, name=f"{NAME}-{name}", **options)
+    counts[name] = dict(points=len(res.table), computed=res.computed)
+    if res.failed:
+        raise CookbookError(
+            f"sweep {NAME}-{name}: {len(res.failed)} point(s) raised, the first: "
+            f"{res.failed[0]['error']}"
+        )
+    return res.table
+
+
+def _results(row, grid_keys):
+    """A task's own results from its row of a sweep table (without index, grid keys, error)."""
+    skip = {"index", "error", *grid_keys}
+    return {k: v for k, v in row.items() if k not in skip}
+
+
+def _seed(seq):
+    """A non-negative integer seed drawn from ``seq`` (a ``numpy.random.SeedSequence``)."""
+    return int(seq.generate_state(1)[0] % (2**31 - 1))
+
+
+def _child(seq, k):
+    """The ``k``-th child of ``seq``, as ``seq.spawn`` would give it first, without spawning
+    (``spawn`` counts its children: a second call would give others)."""
+    return np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, k))
+
+
+def _regular_graph(N, graph_seed):
+    """The random 3-regular graph on ``N`` nodes of ``graph_seed``: every task draws the same."""
+    return nx.random_regular_graph(DEGREE, N, seed=graph_seed)
+
+
+def _graph_seeds(seq):
+    """The graph seed (an int) and the coupling seed (a ``SeedSequence``) of ``seq``."""
+    return int(_child(seq, 0).generate_state(1)[0]), _child(seq, 1)
+
+
+def _pm_j_graph(N, graph_seed, coupling_seed):
+    """A random 3-regular graph (``graph_seed``) with J = ±1, probability 1/2, per edge
+    (drawn from ``coupling_seed``)."""
+    G = _regular_graph(N, graph_seed)
+    signs = np.random.default_rng(coupling_seed).choice([-1.0, 1.0], size=G.number_of_edges())
+    for (u, v), s in zip(G.edges(), signs):
+        G.edges[u, v]["J"] = float(s)
+    return G
 
 
 def _bp(model, G, beta, params, init, seed, max_iter, damping=0.0):
@@ -133,62 +193,51 @@ def _bp(model, G, beta, params, init, seed, max_iter, damping=0.0):
     )
 
 
-def _ferromagnet(model, cfg, G, seeds):
-    """(a) and (b): BP down the temperature grid, Monte Carlo cooled over the beta grid."""
-    N = G.number_of_nodes()
+def _ferro_bp_point(model, N, graph_seed, max_iter, T, seed):
+    """(a, b) BP at one temperature, a ``numerics.sweep`` task: from zero messages (the
+    paramagnetic fixed point) and from random ones (``seed``); the converged fixed point with
+    the lower Bethe free energy is kept."""
+    G = _regular_graph(N, graph_seed)
     params = {"J": 1.0, "h": 0.0}
-    temperatures = np.linspace(*cfg["T"], cfg["n_T"])
-    high = np.linspace(cfg["beta_min"], 1.0 / cfg["T"][0], cfg["n_high"] + 1)[:-1]
-    betas = np.concatenate([high, 1.0 / temperatures])  # increasing: MC cools along it
-    refine = cfg["bp_refine"]  # BP on a grid `refine` times finer; every refine-th is shared
-    bp_temperatures = np.linspace(*cfg["T"], (cfg["n_T"] - 1) * refine + 1)
-    bp_seeds, mc_seed = seeds
-
-    bp = dict(
-        T=bp_temperatures, m_abs=[], u=[], f=[], converged=[], iterations=[], start=[], f_other=[]
+    starts = (
+        ("uniform", _bp(model, G, 1.0 / T, params, "uniform", None, max_iter)),
+        ("random", _bp(model, G, 1.0 / T, params, "random", seed, max_iter)),
     )
-    previous = "random"
-    for k, T in enumerate(bp_temperatures):
-        warm = _bp(model, G, 1.0 / T, params, previous, int(bp_seeds[k]), cfg["bp_max_iter"])
-        fresh = _bp(model, G, 1.0 / T, params, "random", int(bp_seeds[k]) + 1, cfg["bp_max_iter"])
-        pair = sorted(
-            [
-                (not r.converged, r.free_energy, name, r)
-                for name, r in (("warm", warm), ("random", fresh))
-            ],
-            key=lambda x: x[:2],
-        )
-        (_, f_best, name, best), (_, f_other, _, _) = pair
-        previous = best
-        bp["m_abs"].append(abs(float(best.magnetization.mean())))
-        bp["u"].append(float(-(params["J"] * best.pair_correlations).sum() / N))
-        bp["f"].append(f_best / N)
-        bp["f_other"].append(f_other / N)
-        bp["converged"].append(bool(best.converged))
-        bp["iterations"].append(int(best.iterations))
-        bp["start"].append(name)
-        progress(
-            f"[{NAME}] (a) BP T = {T:.3f}: |m| = {bp['m_abs'][-1]:.4f}, "
-            f"f = {bp['f'][-1]:.5f} ({name} start, {best.iterations} iterations, "
-            f"converged {best.converged})  ({k + 1}/{len(bp_temperatures)})"
-        )
+    pair = sorted(
+        [(not r.converged, r.free_energy, name, r) for name, r in starts], key=lambda x: x[:2]
+    )
+    (_, f_best, name, best), (_, f_other, _, _) = pair
+    return dict(
+        m_abs=abs(float(best.magnetization.mean())),
+        u=float(-(params["J"] * best.pair_correlations).sum() / N),
+        f=f_best / N,
+        f_other=f_other / N,
+        converged=bool(best.converged),
+        iterations=int(best.iterations),
+        start=name,
+    )
 
-    progress(f"[{NAME}] (b) Monte Carlo, cooled over {len(betas)} temperatures, integrated")
+
+def _ferro_monte_carlo(model, N, graph_seed, betas, sweeps, burn_in, blocks, instance, seed):
+    """(a, b) Monte Carlo cooled over ``betas`` and integrated
+    (``graphs.thermodynamic_integration``), a ``numerics.sweep`` task: the chain is one unit
+    (each temperature starts from the previous configuration); ``instance`` numbers
+    independent chains on the same graph (the recipe runs one), seeded by ``seed``."""
+    G = _regular_graph(N, graph_seed)
+    betas = np.asarray(betas)
     ti = graphs.thermodynamic_integration(
         model,
         G,
         betas,
-        params,
-        sweeps=cfg["sweeps"],
-        burn_in=cfg["burn_in"],
+        {"J": 1.0, "h": 0.0},
+        sweeps=sweeps,
+        burn_in=burn_in,
         method="metropolis",
-        n_blocks=cfg["blocks"],
-        seed=int(mc_seed),
+        n_blocks=blocks,
+        seed=seed,
     )
-    magnetisation = [abs_magnetization(r, cfg["blocks"]) for r in ti.runs]
-    mc = dict(
-        beta=betas,
-        T=1.0 / betas,
+    magnetisation = [r.mean_abs_magnetization() for r in ti.runs]
+    return dict(
         m_abs=[m for m, _ in magnetisation],
         m_err=[e for _, e in magnetisation],
         u=ti.energy,
@@ -197,6 +246,60 @@ def _ferromagnet(model, cfg, G, seeds):
         f=ti.free_energy,
         f_statistical=ti.statistical / betas,
         f_discretisation=ti.discretisation / betas,
+        beta_f0=ti.beta_f0,
+        u0=ti.energy0,
+        ti_seed=ti.seed,
+        ti_converged=bool(ti.converged),
+    )
+
+
+def _ferromagnet(model, cfg, graph_seed, bp_seed, mc_seed, counts):
+    """(a) and (b): BP at each temperature of the grid, Monte Carlo cooled over the beta grid."""
+    G = _regular_graph(cfg["N"], graph_seed)
+    N = G.number_of_nodes()
+    params = {"J": 1.0, "h": 0.0}
+    temperatures = np.linspace(*cfg["T"], cfg["n_T"])
+    high = np.linspace(cfg["beta_min"], 1.0 / cfg["T"][0], cfg["n_high"] + 1)[:-1]
+    betas = np.concatenate([high, 1.0 / temperatures])  # increasing: MC cools along it
+    refine = cfg["bp_refine"]  # BP on a grid `refine` times finer; every refine-th is shared
+    bp_temperatures = np.linspace(*cfg["T"], (cfg["n_T"] - 1) * refine + 1)
+
+    task = functools.partial(_ferro_bp_point, model, N, graph_seed, cfg["bp_max_iter"])
+    rows = _sweep(task, {"T": bp_temperatures}, "ferromagnet-bp", counts, seed=bp_seed)
+    keys = ("m_abs", "u", "f", "f_other", "converged", "iterations", "start")
+    bp = dict(T=bp_temperatures, **{key: [row[key] for row in rows] for key in keys})
+    for k, row in enumerate(rows):
+        progress(
+            f"[{NAME}] (a) BP T = {row['T']:.3f}: |m| = {row['m_abs']:.4f}, "
+            f"f = {row['f']:.5f} ({row['start']} start, {row['iterations']} iterations, "
+            f"converged {row['converged']})  ({k + 1}/{len(rows)})"
+        )
+
+    progress(f"[{NAME}] (b) Monte Carlo, cooled over {len(betas)} temperatures, integrated")
+    task = functools.partial(
+        _ferro_monte_carlo,
+        model,
+        N,
+        graph_seed,
+        tuple(float(b) for b in betas),
+        cfg["sweeps"],
+        cfg["burn_in"],
+        cfg["blocks"],
+    )
+    (row,) = _sweep(task, {"instance": [0]}, "ferromagnet-monte-carlo", counts, seed=mc_seed)
+    mc = dict(beta=betas, T=1.0 / betas)
+    mc.update(
+        (key, row[key])
+        for key in (
+            "m_abs",
+            "m_err",
+            "u",
+            "u_err",
+            "acceptance",
+            "f",
+            "f_statistical",
+            "f_discretisation",
+        )
     )
     for k, beta in enumerate(betas):
         progress(
@@ -204,7 +307,7 @@ def _ferromagnet(model, cfg, G, seeds):
             f"{pm(mc['m_abs'][k], mc['m_err'][k])}, u = {pm(mc['u'][k], mc['u_err'][k])}"
         )
     shown = slice(cfg["n_high"], None)  # the Monte Carlo points that are BP temperatures
-    diff_f = np.abs(np.array(bp["f"][::refine]) - mc["f"][shown])
+    diff_f = np.abs(np.array(bp["f"][::refine]) - np.array(mc["f"])[shown])
     diff_u = np.abs(np.array(bp["u"][::refine]) - np.array(mc["u"])[shown])
     return dict(
         N=N,
@@ -216,10 +319,10 @@ def _ferromagnet(model, cfg, G, seeds):
         thermodynamic_integration=dict(
             call="graphs.thermodynamic_integration(model, G, betas, params, ...)",
             beta_grid=betas,
-            beta_f0=ti.beta_f0,
-            u0=ti.energy0,
-            seed=ti.seed,
-            converged=ti.converged,
+            beta_f0=row["beta_f0"],
+            u0=row["u0"],
+            seed=row["ti_seed"],
+            converged=row["ti_converged"],
             rule="trapezoid from beta = 0 (u(0) = u0) over the Monte Carlo beta grid",
             max_statistical_error_f=float(np.max(mc["f_statistical"])),
             max_discretisation_error_f=float(np.max(mc["f_discretisation"])),
@@ -233,41 +336,45 @@ def _ferromagnet(model, cfg, G, seeds):
     )
 
 
-def _spin_glass(model, cfg, seq):
+def _spin_glass_point(model, N, graph_seed, coupling_seed, inits, max_iter, T, seed):
+    """(c) BP on the ±J graph of ``graph_seed, coupling_seed`` at one temperature from
+    ``inits`` random starts (their seeds drawn from ``seed``), a ``numerics.sweep`` task."""
+    G = _pm_j_graph(N, graph_seed, coupling_seed)
+    init_seeds = np.random.SeedSequence(seed).generate_state(inits) % (2**31 - 1)
+    out = dict(q=[], converged=[], iterations=[], last_residual=[])
+    for init_seed in init_seeds:
+        r = _bp(model, G, 1.0 / T, {"h": 0.0}, "random", int(init_seed), max_iter)
+        out["q"].append(float(np.mean(r.magnetization**2)))
+        out["converged"].append(bool(r.converged))
+        out["iterations"].append(int(r.iterations))
+        out["last_residual"].append(float(r.residuals[-1]))
+    return out
+
+
+def _spin_glass(model, cfg, seq, counts):
     """(c): ±J couplings on a random 3-regular graph; BP from several random starts."""
-    graph_seed, coupling_seq, init_seq = seq.spawn(3)
-    G = nx.random_regular_graph(DEGREE, cfg["sg_N"], seed=int(graph_seed.generate_state(1)[0]))
-    rng = np.random.default_rng(coupling_seq)
-    signs = rng.choice([-1.0, 1.0], size=G.number_of_edges())
-    for (u, v), s in zip(G.edges(), signs):
-        G.edges[u, v]["J"] = float(s)
+    graph_seed, coupling_seed = _graph_seeds(seq)
+    G = _pm_j_graph(cfg["sg_N"], graph_seed, coupling_seed)
+    signs = np.array([G.edges[e]["J"] for e in G.edges()])
     temperatures = np.linspace(*cfg["sg_T"], cfg["sg_n_T"])
-    init_seeds = init_seq.generate_state(cfg["sg_inits"] * len(temperatures)) % (2**31 - 1)
-    runs = dict(T=temperatures, q=[], converged=[], iterations=[], last_residual=[])
-    for k, T in enumerate(temperatures):
-        q, ok, its, res = [], [], [], []
-        for j in range(cfg["sg_inits"]):
-            r = _bp(
-                model,
-                G,
-                1.0 / T,
-                {"h": 0.0},
-                "random",
-                int(init_seeds[k * cfg["sg_inits"] + j]),
-                cfg["sg_max_iter"],
-            )
-            q.append(float(np.mean(r.magnetization**2)))
-            ok.append(bool(r.converged))
-            its.append(int(r.iterations))
-            res.append(float(r.residuals[-1]))
-        runs["q"].append(q)
-        runs["converged"].append(ok)
-        runs["iterations"].append(its)
-        runs["last_residual"].append(res)
+    task = functools.partial(
+        _spin_glass_point,
+        model,
+        cfg["sg_N"],
+        graph_seed,
+        coupling_seed,
+        cfg["sg_inits"],
+        cfg["sg_max_iter"],
+    )
+    rows = _sweep(task, {"T": temperatures}, "spin-glass", counts, seed=_seed(_child(seq, 2)))
+    keys = ("q", "converged", "iterations", "last_residual")
+    runs = dict(T=temperatures, **{key: [row[key] for row in rows] for key in keys})
+    for k, row in enumerate(rows):
+        ok, its = row["converged"], row["iterations"]
         progress(
-            f"[{NAME}] (c) ±J BP T = {T:.3f}: converged {sum(ok)}/{len(ok)}, q_BP = "
-            f"{np.mean(q):.4f}, iterations {min(its)}-{max(its)}  "
-            f"({k + 1}/{len(temperatures)})"
+            f"[{NAME}] (c) ±J BP T = {row['T']:.3f}: converged {sum(ok)}/{len(ok)}, q_BP = "
+            f"{np.mean(row['q']):.4f}, iterations {min(its)}-{max(its)}  "
+            f"({k + 1}/{len(rows)})"
         )
     return dict(
         N=G.number_of_nodes(),
@@ -286,8 +393,30 @@ def _random_couplings(G, rng, J_range=1.0, h_range=0.5):
     return G
 
 
-def _bp_vs_exact(model, G, betas, damping=0.0):
-    out = dict(beta=list(betas), marginal_error=[], log_z_error=[], converged=[], iterations=[])
+#: Damping of BP on the loopy 4x4 grid of panel (d) (none on trees).
+GRID_DAMPING = 0.5
+
+
+def _exact_point(model, betas, graph, seed):
+    """(d) BP against exact enumeration (``graphs.exact``) on one graph, a ``numerics.sweep``
+    task: ``graph`` is ``"tree-<n>"`` (a random labelled tree) or ``"grid-4x4"`` (periodic);
+    couplings J ~ U(-1, 1) and fields h ~ U(-0.5, 0.5) drawn from ``seed``."""
+    rng = np.random.default_rng(seed)
+    if graph.startswith("tree-"):
+        G = nx.random_labeled_tree(int(graph[5:]), seed=int(rng.integers(2**31 - 1)))
+        damping = 0.0
+    else:
+        G = nx.grid_2d_graph(4, 4, periodic=True)
+        damping = GRID_DAMPING
+    _random_couplings(G, rng)
+    out = dict(
+        n_nodes=G.number_of_nodes(),
+        beta=list(betas),
+        marginal_error=[],
+        log_z_error=[],
+        converged=[],
+        iterations=[],
+    )
     for beta in betas:
         ex = graphs.exact(model, G, beta)
         r = _bp(model, G, beta, None, "random", 0, 5_000, damping=damping)
@@ -298,21 +427,19 @@ def _bp_vs_exact(model, G, betas, damping=0.0):
     return out
 
 
-def _trees_and_grid(model, cfg, seq):
+def _trees_and_grid(model, cfg, seed, counts):
     """(d): BP against exact enumeration on random trees and on a 4x4 periodic grid."""
-    rng = np.random.default_rng(seq)
-    trees = []
-    for n in cfg["tree_sizes"]:
-        T = nx.random_labeled_tree(n, seed=int(rng.integers(2**31 - 1)))
-        _random_couplings(T, rng)
-        trees.append(dict(n_nodes=n, **_bp_vs_exact(model, T, cfg["tree_betas"])))
+    names = [f"tree-{n}" for n in cfg["tree_sizes"]] + ["grid-4x4"]
+    task = functools.partial(_exact_point, model, tuple(cfg["tree_betas"]))
+    rows = _sweep(task, {"graph": names}, "exactness", counts, seed=seed)
+    trees = [_results(row, ("graph",)) for row in rows[:-1]]
+    loopy = dict(_results(rows[-1], ("graph",)), damping=GRID_DAMPING)
+    for t in trees:
         progress(
-            f"[{NAME}] (d) tree n = {n}: max |P_BP - P| = "
-            f"{max(trees[-1]['marginal_error']):.1e}, max |log Z_Bethe - log Z| = "
-            f"{max(trees[-1]['log_z_error']):.1e}"
+            f"[{NAME}] (d) tree n = {t['n_nodes']}: max |P_BP - P| = "
+            f"{max(t['marginal_error']):.1e}, max |log Z_Bethe - log Z| = "
+            f"{max(t['log_z_error']):.1e}"
         )
-    grid = _random_couplings(nx.grid_2d_graph(4, 4, periodic=True), rng)
-    loopy = dict(n_nodes=16, damping=0.5, **_bp_vs_exact(model, grid, cfg["tree_betas"], 0.5))
     progress(
         f"[{NAME}] (d) 4x4 periodic grid: |P_BP - P| up to "
         f"{max(loopy['marginal_error']):.2e}, |log Z_Bethe - log Z| up to "
@@ -362,57 +489,72 @@ def _bp_check(model, G, T, h, seed, max_iter):
     )
 
 
-def _pm_j_graph(N, seq):
-    """A random 3-regular graph with J = ±1 per edge, drawn from ``seq``."""
-    graph_seq, coupling_seq = seq.spawn(2)
-    G = nx.random_regular_graph(DEGREE, N, seed=int(graph_seq.generate_state(1)[0]))
-    signs = np.random.default_rng(coupling_seq).choice([-1.0, 1.0], size=G.number_of_edges())
-    for (u, v), s in zip(G.edges(), signs):
-        G.edges[u, v]["J"] = float(s)
-    return G
+def _at_point(model, betas, population, bp_N, bp_graph_seeds, bp_max_iter, h, seed):
+    """(e, f) the RS instability of ±J at field ``h`` by population dynamics
+    (``numerics.bp_stability``), then undamped BP on the ±J graph of ``bp_graph_seeds``
+    above and below it; a ``numerics.sweep`` task (population and BP seeds drawn from
+    ``seed``)."""
+    pop_seed, bp_seed = (
+        int(s) for s in np.random.SeedSequence(seed).generate_state(2) % (2**31 - 1)
+    )
+    r = numerics.bp_stability(
+        model,
+        DEGREE,
+        {"J": {1: 0.5, -1: 0.5}},
+        {"h": h},
+        betas=np.asarray(betas),
+        seed=pop_seed,
+        **population,
+    )
+    T = r.temperature_spin_glass
+    point = dict(
+        T=T,
+        T_error=r.spin_glass_error,
+        method=r.method,
+        converged=bool(r.converged),
+        message=r.message,
+        size=r.size,
+        population_seed=r.seed,
+        runs=r.population.runs,
+        generations=r.population.equilibration + r.population.generations,
+        scan_T=(1.0 / r.population.scan_betas).tolist(),
+        scan_log_growth=r.population.scan_log_growth.tolist(),
+    )
+    if T is not None:
+        # BP needs a large graph: short loops of a small one spoil convergence near the line
+        G = _pm_j_graph(bp_N, *bp_graph_seeds)
+        point["bp_above"] = _bp_check(model, G, T + 0.25, h, bp_seed, bp_max_iter)
+        below = max(T - 0.2, 0.6 * T)
+        point["bp_below"] = _bp_check(model, G, below, h, bp_seed, bp_max_iter)
+    return point
 
 
-def _at_line(model, cfg, seq, t_sg):
+def _at_line(model, cfg, seq, t_sg, counts):
     """(e, f): the RS instability of ±J in a field by population dynamics; BP around it."""
-    law = {"J": {1: 0.5, -1: 0.5}}
-    graph_seq, seq = seq.spawn(2)
-    # BP needs a large graph: short loops of a small one spoil convergence near the line
-    G = _pm_j_graph(cfg["at_N"], graph_seq)
     # T_AT(h) lies below T_SG(h = 0): the scan starts there and cools
-    betas = np.geomspace(1.0, 8.0, 16) / t_sg
-    seeds = seq.generate_state(2 * len(cfg["at_h"])) % (2**31 - 1)
+    betas = tuple(float(b) for b in np.geomspace(1.0, 8.0, 16) / t_sg)
+    task = functools.partial(
+        _at_point,
+        model,
+        betas,
+        cfg["at_population"],
+        cfg["at_N"],
+        _graph_seeds(_child(seq, 0)),
+        cfg["at_bp_max_iter"],
+    )
+    rows = _sweep(task, {"h": list(cfg["at_h"])}, "at-line", counts, seed=_seed(_child(seq, 1)))
     points = [dict(h=0.0, T=t_sg, error=0.0, method="homogeneous", converged=True)]
-    for k, h in enumerate(cfg["at_h"]):
-        r = numerics.bp_stability(
-            model, DEGREE, law, {"h": h}, betas=betas, seed=int(seeds[k]), **cfg["at_population"]
-        )
-        T = r.temperature_spin_glass
-        point = dict(
-            h=h,
-            T=T,
-            error=r.spin_glass_error,
-            method=r.method,
-            converged=bool(r.converged),
-            message=r.message,
-            size=r.size,
-            seed=r.seed,
-            runs=r.population.runs,
-            generations=r.population.equilibration + r.population.generations,
-            scan_T=(1.0 / r.population.scan_betas).tolist(),
-            scan_log_growth=r.population.scan_log_growth.tolist(),
-        )
-        if T is not None:
-            bp_seed = int(seeds[len(cfg["at_h"]) + k])
-            point["bp_above"] = _bp_check(model, G, T + 0.25, h, bp_seed, cfg["at_bp_max_iter"])
-            below = max(T - 0.2, 0.6 * T)
-            point["bp_below"] = _bp_check(model, G, below, h, bp_seed, cfg["at_bp_max_iter"])
-        points.append(point)
+    for row in rows:
+        p = _results(row, ("h",))
+        T, err = p["T"], p.pop("T_error")
+        seed = p.pop("population_seed")
+        points.append(dict(h=row["h"], **dict(p, error=err, seed=seed)))
         progress(
-            f"[{NAME}] (e) AT line h = {h}: T = {pm(T, r.spin_glass_error)} ({r.method}, "
-            f"population {r.size}, {r.population.runs} runs, converged {r.converged})"
+            f"[{NAME}] (e) AT line h = {row['h']}: T = {pm(T, err)} ({p['method']}, "
+            f"population {p['size']}, {p['runs']} runs, converged {p['converged']})"
             + (
-                f"; BP at T + 0.25 converged {point['bp_above']['converged']}, "
-                f"at {point['bp_below']['T']:.3f} converged {point['bp_below']['converged']}"
+                f"; BP at T + 0.25 converged {p['bp_above']['converged']}, "
+                f"at {p['bp_below']['T']:.3f} converged {p['bp_below']['converged']}"
                 if T is not None
                 else ""
             )
@@ -421,7 +563,7 @@ def _at_line(model, cfg, seq, t_sg):
         couplings="J = ±1 with probability 1/2, uniform field h",
         call="numerics.bp_stability(model, 3, {'J': {1: 0.5, -1: 0.5}}, {'h': h}, ...)",
         criterion="(c - 1) lambda = 1, lambda the growth of E prod (du/dh)^2 along a path",
-        bp_graph_N=G.number_of_nodes(),
+        bp_graph_N=cfg["at_N"],
         points=points,
     )
 
@@ -434,17 +576,27 @@ def run(quick=False, out=None, seed=0):
     model = ising_model()
     seq = np.random.SeedSequence(seed)
     graph_seq, bp_seq, mc_seq, sg_seq, tree_seq, at_seq = seq.spawn(6)
+    counts, seconds = {}, {}
     progress(f"[{NAME}] instability temperatures from numerics.bp_stability")
     stability = _stability(model)
-    G = nx.random_regular_graph(DEGREE, cfg["N"], seed=int(graph_seq.generate_state(1)[0]))
-    seeds = (
-        bp_seq.generate_state((cfg["n_T"] - 1) * cfg["bp_refine"] + 1) % (2**31 - 3),
-        int(mc_seq.generate_state(1)[0] % (2**31 - 1)),
+    tick = time.perf_counter()
+    ferro = _ferromagnet(
+        model, cfg, int(graph_seq.generate_state(1)[0]), _seed(bp_seq), _seed(mc_seq), counts
     )
-    ferro = _ferromagnet(model, cfg, G, seeds)
-    glass = _spin_glass(model, cfg, sg_seq)
-    exactness = _trees_and_grid(model, cfg, tree_seq)
-    at_line = _at_line(model, cfg, at_seq, stability["spin_glass"]["computed"])
+    seconds["ferromagnet"], tick = time.perf_counter() - tick, time.perf_counter()
+    glass = _spin_glass(model, cfg, sg_seq, counts)
+    seconds["spin_glass"], tick = time.perf_counter() - tick, time.perf_counter()
+    exactness = _trees_and_grid(model, cfg, _seed(tree_seq), counts)
+    seconds["exactness"], tick = time.perf_counter() - tick, time.perf_counter()
+    at_line = _at_line(
+        model,
+        cfg,
+        at_seq,
+        stability["spin_glass"]["computed"],
+        counts,
+    )
+    seconds["at_line"] = time.perf_counter() - tick
+    progress(f"[{NAME}] seconds per part: " + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items()))
     results = dict(
         recipe=NAME,
         quick=bool(quick),
@@ -469,9 +621,14 @@ def run(quick=False, out=None, seed=0):
             start="random at the smallest beta, then each beta from the previous "
             "configuration (cooling)",
         ),
-        bp_note="at each T: warm start from the previous fixed point and a fresh random start; "
-        "the lower Bethe free energy is kept (the paramagnetic fixed point stays a "
-        "fixed point, unstable, below T_c)",
+        bp_note="at each T: from zero messages (the paramagnetic fixed point, which stays a "
+        "fixed point, unstable, below T_c) and from random messages; the converged fixed point "
+        "with the lower Bethe free energy is kept",
+        sweeps=dict(
+            counts=counts,
+            note="numerics.sweep per grid: points, and those computed by this run (the "
+            "others came from --checkpoint)",
+        ),
     )
     return finish(NAME, results, out, plot, start)
 

@@ -54,12 +54,44 @@ def sweep_defaults(executor=None, checkpoint_dir=None, progress=None):
     recipe inside ``sweep_defaults(executor=4, checkpoint_dir=DIR)``, and each of the
     recipe's sweeps, which names itself (``sweep(..., name="phase-diagram")``), streams to
     ``DIR/<name>.jsonl``.
+
+    An integer ``executor`` starts one pool of that many processes for the whole block
+    (started on the first sweep that needs it), so that the workers import numba and load
+    their kernels once, not once per sweep.
     """
-    _DEFAULTS.append({"executor": executor, "checkpoint_dir": checkpoint_dir, "progress": progress})
+    pool = _SharedPool(executor) if isinstance(executor, int) and executor > 1 else None
+    _DEFAULTS.append(
+        {
+            "executor": pool if pool is not None else executor,
+            "checkpoint_dir": checkpoint_dir,
+            "progress": progress,
+        }
+    )
     try:
         yield
     finally:
         _DEFAULTS.pop()
+        if pool is not None:
+            pool.shutdown()
+
+
+class _SharedPool:
+    """A process pool started on first use and kept for a :func:`sweep_defaults` block."""
+
+    def __init__(self, workers):
+        self.workers, self._pool = int(workers), None
+
+    def get(self):
+        if self._pool is None:
+            from .threads import limit_blas_threads
+
+            self._pool = ProcessPoolExecutor(self.workers, initializer=limit_blas_threads)
+        return self._pool
+
+    def shutdown(self):
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
 
 
 @dataclass(kw_only=True, repr=False)
@@ -230,7 +262,7 @@ def _read_checkpoint(path, fingerprint, seed, n_points):
 
 
 def _check_picklable(task, executor):
-    if isinstance(executor, int) or isinstance(executor, ProcessPoolExecutor):
+    if isinstance(executor, int | ProcessPoolExecutor | _SharedPool):
         dumps = pickle.dumps
     elif type(executor).__module__.split(".")[0] == "distributed":
         try:
@@ -326,7 +358,9 @@ def sweep(
         raise InputError(f"task must be callable, got {type(task).__name__}")
     if isinstance(executor, bool) or (isinstance(executor, int) and executor < 1):
         raise InputError(f"executor: a number of processes must be >= 1, got {executor!r}")
-    if not (executor is None or isinstance(executor, int | Executor) or callable(executor)):
+    if not (
+        executor is None or isinstance(executor, int | Executor | _SharedPool) or callable(executor)
+    ):
         raise InputError(
             f"executor must be None, an int, an Executor or a map-like callable, "
             f"got {type(executor).__name__}"
@@ -420,6 +454,10 @@ def _execute(executor, jobs, chunksize=None):
         return
     if chunksize is not None and (not isinstance(chunksize, int) or chunksize < 1):
         raise InputError(f"chunksize must be a positive integer, got {chunksize!r}")
+    if isinstance(executor, _SharedPool):
+        size = chunksize or max(1, -(-len(jobs) // (4 * executor.workers)))
+        yield from _execute(executor.get(), jobs, size)
+        return
     if isinstance(executor, int):
         from .threads import limit_blas_threads
 

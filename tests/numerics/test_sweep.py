@@ -213,3 +213,14 @@ def test_a_partial_task_resumes_across_processes(tmp_path):
     again = sweep(functools.partial(noisy_square, scale=2), {"x": [1.0, 2.0]}, checkpoint=ckpt)
     assert again.computed == 0 and again.table == first.table
     assert "0x" not in ckpt.read_text().splitlines()[0]
+
+
+def test_sweep_defaults_keep_one_pool_for_the_block(serial):
+    # two sweeps in one block run on the same worker processes (started once)
+    module = sys.modules["numerics.sweep"]  # the module, not the function of that name
+    with numerics.sweep_defaults(executor=2):
+        first = sweep(noisy_square, GRID, seed=11)
+        pool = module._DEFAULTS[-1]["executor"].get()
+        second = sweep(noisy_square, GRID, seed=11)
+        assert module._DEFAULTS[-1]["executor"].get() is pool
+    assert first.table == serial.table and second.table == serial.table

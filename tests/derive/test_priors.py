@@ -179,7 +179,7 @@ def posterior_oracle(f, kinks, support, atoms, a, b):
             mpmath.log(f(w)) + b * w - a * w**2 / 2 if f(w) > 0 else -mpmath.inf
         )
         peak = max(grid, key=log_post)
-        shift = b * peak - a * peak**2 / 2
+        shift = log_post(peak)  # values of order 1: mpmath.quad's tolerance is absolute
         extra = [peak + j * width for j in (-20, -5, -1, 0, 1, 5, 20) if lo < peak + j * width < hi]
         tilt = lambda w: mpmath.exp(b * w - a * w**2 / 2 - shift)  # noqa: E731
         points = sorted(set([p for p in kinks if lo < p < hi] + extra))

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
+import derive
 import numerics
 from derive import GLM, Channel, Prior
 
@@ -253,6 +254,9 @@ def test_missing_params_are_named(small):
     with pytest.raises(ValueError, match=missing):
         numerics.amp(SPARSE, small.X, small.y)
     with pytest.raises(ValueError, match=missing):
+        numerics.vamp(SPARSE, small.X, small.y)
+    # a key the model does not have is refused, naming the model's parameters
+    with pytest.raises(derive.InputError, match=r"unknown parameter\(s\) \['sigma'\]"):
         numerics.vamp(SPARSE, small.X, small.y, params={"sigma": 1.0})
     with pytest.raises(ValueError, match=missing):
         numerics.state_evolution(SPARSE, 0.5)

@@ -1025,9 +1025,10 @@ GAMP_DRIVER = '''def gamp_run(X, y, params, rho, max_iter=200, tol=1e-8, damping
     X has entries of variance 1/N; ``params`` are the model's parameters in ``PARAMS``
     order; ``rho = E w^2`` starts the variances. With ``variances="scalar"`` the products
     with X*X are replaced by their averages. The variances V are floored at
-    ``floor * rho``; when every posterior variance is below it the posterior is a point
-    mass and GAMP stops (converged). A non-finite or exploding estimate stops it
-    (not converged). Returns a dict: estimate, variance, converged, iterations,
+    ``floor * rho``. GAMP stops (converged) at a point-mass posterior: when every posterior
+    variance, or the variance V they feed to the channel, is below the floor, or when the
+    channel carries no information at double precision (g = dg = 0 everywhere). A
+    non-finite or exploding estimate stops it (not converged). Returns a dict: estimate, variance, converged, iterations,
     message, and the per-iteration histories change, mse, overlap (the last two
     against ``truth`` when given).
     """
@@ -1066,10 +1067,25 @@ GAMP_DRIVER = '''def gamp_run(X, y, params, rho, max_iter=200, tol=1e-8, damping
     floor = floor * rho  # a posterior variance that rounds to 0 would make V = 0
     for it in range(1, max_iter + 1):
         V = X2 @ v if X2 is not None else np.full(M, scale * v.sum())
+        if it > 1 and np.all(V <= floor):
+            # the variances feeding the channel vanished: the posterior is a point mass at
+            # the last estimate. Going on with V floored would give g = A = 0 and reset the
+            # estimate to the prior mean.
+            converged, message = True, f"posterior variances vanished at iteration {it - 1}"
+            it -= 1
+            break
         V = np.maximum(V, floor)
         omega = X @ what - V * g
         outputs_array(ones_m, zeros_m, y, omega, V, *params_m, out_m)
         g, dg = out_m[i_g].copy(), out_m[i_dg].copy()
+        if it > 1 and not np.any(dg) and not np.any(g):
+            # every label is explained with a margin far beyond sqrt(V): the channel carries
+            # no more information at double precision (g = dg = 0, so A = 0 and f_a would
+            # reset the estimate to the prior mean); the posterior is a point mass at the
+            # last estimate (seen on the binary perceptron at mse 7e-22)
+            converged, message = True, f"posterior variances vanished at iteration {it - 1}"
+            it -= 1
+            break
         A = -(X2.T @ dg) if X2 is not None else np.full(N, -scale * dg.sum())
         B = X.T @ g + A * what
         outputs_array(A, B, zeros_n, zeros_n, ones_n, *params_n, out_n)

@@ -361,13 +361,6 @@ def test_perceptron_binary_amp_follows_state_evolution(binary_run):
         assert point["test_error"] == pytest.approx(want, abs=0.03)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GAMP bug (numerics/codegen.py gamp_run): on the --seed 0 instance at alpha = 1.8 "
-    "(N = 2000) it reaches mse 7e-22, then V hits the floor while not every posterior variance "
-    "is below it, g = A = 0 and the estimate collapses to 0 for good (overlap 0, 'no "
-    "convergence'); 2 of 8 sampled seeds do this. Remove the mark when GAMP is fixed.",
-)
 def test_perceptron_binary_gamp_recovers_the_teacher_past_alpha_alg(binary_run):
     """Past the algorithmic threshold (Barbier et al., PNAS 2019) GAMP recovers the teacher."""
     results = binary_run[0]

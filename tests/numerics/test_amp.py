@@ -279,3 +279,16 @@ def test_relu_teacher_student_labels_follow_the_channel():
     m = noise.size
     assert abs(noise.mean()) < 5 * 0.2 / np.sqrt(m)
     assert noise.var() == pytest.approx(0.04, abs=5 * np.sqrt(2 / m) * 0.04)
+
+
+def test_gamp_stops_at_a_point_mass_instead_of_collapsing():
+    """Binary perceptron past alpha_alg (Barbier et al., PNAS 116, 5451 (2019)): on this
+    instance GAMP reaches mse 7e-22, then every label is explained with a margin far beyond
+    sqrt(V), g = dg = 0 in double precision, and the next step used to reset the estimate to
+    the prior mean (overlap 0, 'no convergence'). It must stop at the point mass."""
+    half = sp.Rational(1, 2)
+    glm = derive.GLM(derive.Prior.discrete({-1: half, 1: half}), derive.Channel.sign())
+    data = numerics.teacher_student(glm, 2000, 1.8, seed=13921899725152563202)
+    res = numerics.amp(glm, data.X, data.y, truth=data.w_star, max_iter=300)
+    assert res.converged and "vanished" in res.message
+    assert np.array_equal(np.sign(res.estimate), data.w_star)

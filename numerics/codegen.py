@@ -1028,9 +1028,9 @@ GAMP_DRIVER = '''def gamp_run(X, y, params, rho, max_iter=200, tol=1e-8, damping
     ``floor * rho``. GAMP stops (converged) at a point-mass posterior: when every posterior
     variance, or the variance V they feed to the channel, is below the floor, or when the
     channel carries no information at double precision (g = dg = 0 everywhere). A
-    non-finite or exploding estimate stops it (not converged). Returns a dict: estimate, variance, converged, iterations,
-    message, and the per-iteration histories change, mse, overlap (the last two
-    against ``truth`` when given).
+    non-finite or exploding estimate stops it (not converged). Returns a dict: estimate,
+    variance, converged, iterations, message, and the per-iteration histories change,
+    mse, overlap (the last two against ``truth`` when given).
     """
     params = tuple(float(p) for p in params)
     if len(params) != len(PARAMS):

@@ -37,9 +37,6 @@ __all__ = [
     "RULES",
 ]
 
-#: sympy functions printed as calls to helpers of numerics.special
-HELPER_FUNCTIONS = {"erfcx": "erfcx", "erfinv": "erfinv", "LogSumExp": "logsumexp"}
-
 #: Names the generated modules use for themselves: modules, locals, arguments,
 #: functions, helpers and metadata. A symbol never prints as one of these
 #: (it gets a trailing underscore), and a symbol starting with "_" gets a
@@ -81,8 +78,6 @@ RESERVED = {
     "erfinv",
     "ndtr",
     "log_ndtr",
-    "log_gauss_tail",
-    "owens_t",
     "logcosh",
     "atanh_tanh_product",
     "KEY",

@@ -1,4 +1,6 @@
-"""Tests of derive.replica_symmetric and derive.tap against the equations of REFERENCE.md §1.
+"""Tests of derive.replica_symmetric and derive.tap against the equations of Sherrington &
+Kirkpatrick (PRL 35, 1792 (1975)), de Almeida & Thouless (J. Phys. A 11, 983 (1978)) and
+Thouless, Anderson & Palmer (Phil. Mag. 35, 593 (1977)).
 
 Symbolic comparisons use ``sympy.simplify(a - b) == 0`` on the integrands of the
 GaussianExpectation nodes; where the integrand is a log-sum-exp form that simplify cannot

@@ -1,5 +1,6 @@
 """Tests of numerics.tap (TAP / AMP) on SK instances, against Monte Carlo, naive mean-field
-and the replica-symmetric theory (REFERENCE.md §1).
+and the replica-symmetric theory (Thouless, Anderson & Palmer, Phil. Mag. 35, 593 (1977);
+Bolthausen, Commun. Math. Phys. 325, 333 (2014)).
 
 Setting: K_ij ~ N(0, 1/N) (J0 = 0, J = 1), field h = 0.5, T = 0.8. This point is above the
 AT line (checked below with numerics.replica_symmetric: AT = 0.692 < 1), where AMP

@@ -1,10 +1,10 @@
 """GLM numerics: state evolution, thresholds, GAMP / VAMP on sampled data, the exported solver.
 
 Oracles: the published thresholds of the binary perceptron and the 0.4417/alpha decay of
-the Bayes error (Györgyi, PRA 41, 7097 (1990); Barbier et al., PNAS 116, 5451 (2019)), the arccos formulas of the sign channel at
-rho = 1, GAMP on teacher-student data against state evolution (finite-size errors measured
-over seeds, quoted at each tolerance), VAMP against GAMP, and a fresh interpreter in which
-sympy cannot be imported for the exported solver.
+the Bayes error (Györgyi, PRA 41, 7097 (1990); Barbier et al., PNAS 116, 5451 (2019)), the
+arccos formulas of the sign channel at rho = 1, GAMP on teacher-student data against state
+evolution (finite-size errors measured over seeds, quoted at each tolerance), VAMP against
+GAMP, and a fresh interpreter in which sympy cannot be imported for the exported solver.
 
 Budget: ~2 minutes on two cores with a warm kernel cache, most of it in the thresholds.
 """

@@ -68,9 +68,8 @@ import numpy as np
 import graphs
 import numerics
 
-from .errors import CookbookError
 from .ising_meanfield import ising_model
-from .report import figure, finish, format_table, pm, progress
+from .report import figure, finish, format_table, pm, progress, run_sweep
 
 __all__ = ["NAME", "SUMMARY", "run", "table", "plot"]
 
@@ -136,18 +135,6 @@ SETTINGS = {
         at_N=2000,
     ),
 }
-
-
-def _sweep(task, grid, name, counts, **options):
-    """The rows of ``numerics.sweep`` named ``<recipe>-<name>``, its counts in ``counts``."""
-    res = numerics.sweep(task, grid, name=f"{NAME}-{name}", **options)
-    counts[name] = dict(points=len(res.table), computed=res.computed)
-    if res.failed:
-        raise CookbookError(
-            f"sweep {NAME}-{name}: {len(res.failed)} point(s) raised, the first: "
-            f"{res.failed[0]['error']}"
-        )
-    return res.table
 
 
 def _results(row, grid_keys):
@@ -265,7 +252,9 @@ def _ferromagnet(model, cfg, graph_seed, bp_seed, mc_seed, counts):
     bp_temperatures = np.linspace(*cfg["T"], (cfg["n_T"] - 1) * refine + 1)
 
     task = functools.partial(_ferro_bp_point, model, N, graph_seed, cfg["bp_max_iter"])
-    rows = _sweep(task, {"T": bp_temperatures}, "ferromagnet-bp", counts, seed=bp_seed)
+    rows = run_sweep(
+        task, {"T": bp_temperatures}, "ferromagnet-bp", counts, recipe=NAME, seed=bp_seed
+    )
     keys = ("m_abs", "u", "f", "f_other", "converged", "iterations", "start")
     bp = dict(T=bp_temperatures, **{key: [row[key] for row in rows] for key in keys})
     for k, row in enumerate(rows):
@@ -286,7 +275,9 @@ def _ferromagnet(model, cfg, graph_seed, bp_seed, mc_seed, counts):
         cfg["burn_in"],
         cfg["blocks"],
     )
-    (row,) = _sweep(task, {"instance": [0]}, "ferromagnet-monte-carlo", counts, seed=mc_seed)
+    (row,) = run_sweep(
+        task, {"instance": [0]}, "ferromagnet-monte-carlo", counts, recipe=NAME, seed=mc_seed
+    )
     mc = dict(beta=betas, T=1.0 / betas)
     mc.update(
         (key, row[key])
@@ -366,7 +357,9 @@ def _spin_glass(model, cfg, seq, counts):
         cfg["sg_inits"],
         cfg["sg_max_iter"],
     )
-    rows = _sweep(task, {"T": temperatures}, "spin-glass", counts, seed=_seed(_child(seq, 2)))
+    rows = run_sweep(
+        task, {"T": temperatures}, "spin-glass", counts, recipe=NAME, seed=_seed(_child(seq, 2))
+    )
     keys = ("q", "converged", "iterations", "last_residual")
     runs = dict(T=temperatures, **{key: [row[key] for row in rows] for key in keys})
     for k, row in enumerate(rows):
@@ -431,7 +424,7 @@ def _trees_and_grid(model, cfg, seed, counts):
     """(d): BP against exact enumeration on random trees and on a 4x4 periodic grid."""
     names = [f"tree-{n}" for n in cfg["tree_sizes"]] + ["grid-4x4"]
     task = functools.partial(_exact_point, model, tuple(cfg["tree_betas"]))
-    rows = _sweep(task, {"graph": names}, "exactness", counts, seed=seed)
+    rows = run_sweep(task, {"graph": names}, "exactness", counts, recipe=NAME, seed=seed)
     trees = [_results(row, ("graph",)) for row in rows[:-1]]
     loopy = dict(_results(rows[-1], ("graph",)), damping=GRID_DAMPING)
     for t in trees:
@@ -542,7 +535,9 @@ def _at_line(model, cfg, seq, t_sg, counts):
         _graph_seeds(_child(seq, 0)),
         cfg["at_bp_max_iter"],
     )
-    rows = _sweep(task, {"h": list(cfg["at_h"])}, "at-line", counts, seed=_seed(_child(seq, 1)))
+    rows = run_sweep(
+        task, {"h": list(cfg["at_h"])}, "at-line", counts, recipe=NAME, seed=_seed(_child(seq, 1))
+    )
     points = [dict(h=0.0, T=t_sg, error=0.0, method="homogeneous", converged=True)]
     for row in rows:
         p = _results(row, ("h",))

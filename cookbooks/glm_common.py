@@ -16,35 +16,9 @@ import numpy as np
 import numerics
 
 from .errors import CookbookError
-from .report import progress
+from .report import progress, run_sweep
 
 __all__ = ["se_curve", "se_point", "amp_point", "amp_points", "test_error", "run_sweep"]
-
-
-def run_sweep(task, grid, name, sweeps, **options):
-    """The results of ``numerics.sweep(task, grid, name=name)``, one dict per point in grid
-    order (the point's keywords and the task's results; a result named like a grid keyword
-    wins), and ``sweeps[name] = {points, computed}``.
-
-    Raises
-    ------
-    CookbookError
-        When a point raised: the recipe cannot draw a figure with a hole in it.
-    """
-    res = numerics.sweep(task, grid, name=name, **options)
-    sweeps[name] = dict(points=len(res.table), computed=res.computed)
-    if res.failed:
-        raise CookbookError(
-            f"sweep {name}: {len(res.failed)} point(s) raised, the first: {res.failed[0]['error']}"
-        )
-    rows = []
-    for row in res.table:
-        row = {k: v for k, v in row.items() if k not in ("index", "error")}
-        for key in grid:
-            if f"result_{key}" in row:
-                row[key] = row.pop(f"result_{key}")
-        rows.append(row)
-    return rows
 
 
 def se_point(glm, init, params, alpha):

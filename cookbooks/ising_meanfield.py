@@ -49,7 +49,7 @@ import graphs
 import numerics
 
 from .errors import CookbookError
-from .report import figure, finish, format_table, pm, progress
+from .report import figure, finish, format_table, pm, progress, run_sweep
 
 __all__ = [
     "NAME",
@@ -245,7 +245,7 @@ def _graph_run(model, label, G, z, J, T_range, cfg, seeds):
 
 def _result(row):
     """A graph's results from its row of the sweep table (without the grid's keys)."""
-    return {k: v for k, v in row.items() if k not in ("index", "kind", "size", "error")}
+    return {k: v for k, v in row.items() if k not in ("kind", "size")}
 
 
 def run(quick=False, out=None, seed=0):
@@ -256,19 +256,17 @@ def run(quick=False, out=None, seed=0):
     model = ising_model()
     layout = _panels(cfg)
     kinds, sizes = zip(*[g for panel in layout for g in panel["graphs"]])
-    res = numerics.sweep(
+    counts = {}
+    table = run_sweep(
         functools.partial(_graph_task, model, cfg),
         {"kind": kinds, "size": sizes},
+        "graphs",
+        counts,
+        recipe=NAME,
         mode="zip",
         seed=int(seed),
-        name=f"{NAME}-graphs",
     )
-    if res.failed:
-        raise CookbookError(
-            f"sweep {NAME}-graphs: {len(res.failed)} graph(s) raised, the first: "
-            f"{res.failed[0]['error']}"
-        )
-    rows = iter(res.table)
+    rows = iter(table)
     panels = []
     for panel in layout:
         runs = [_result(next(rows)) for _ in panel["graphs"]]
@@ -304,7 +302,7 @@ def run(quick=False, out=None, seed=0):
         ),
         panels=panels,
         sweeps=dict(
-            graphs=dict(points=len(res.table), computed=res.computed),
+            graphs=counts["graphs"],
             note="numerics.sweep, one task per graph: points, and those computed by this "
             "run (the others came from --checkpoint)",
         ),

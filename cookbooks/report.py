@@ -17,6 +17,7 @@ __all__ = [
     "format_table",
     "pm",
     "finish",
+    "run_sweep",
 ]
 
 
@@ -122,3 +123,39 @@ def finish(name, results, out, plot, start):
     write_json(json_path, results)
     progress(f"[{name}] done in {results['seconds']:.1f} s")
     return results
+
+
+def run_sweep(task, grid, name, counts=None, recipe=None, **options):
+    """The rows of ``numerics.sweep(task, grid, name=..., **options)``, in grid order.
+
+    Every recipe's sweeps go through here: each row holds the point's keywords and the
+    task's results (a result named like a grid keyword wins), and ``counts[name]`` records
+    ``{points, computed}`` (computed: not read back from a ``--checkpoint``). The sweep is
+    named ``<recipe>-<name>`` when ``recipe`` is given (its checkpoint file under
+    ``--checkpoint DIR``), else ``name``.
+
+    Raises
+    ------
+    CookbookError
+        When a point raised: a recipe cannot draw a figure with a hole in it.
+    """
+    import numerics
+
+    from .errors import CookbookError
+
+    full = f"{recipe}-{name}" if recipe else name
+    res = numerics.sweep(task, grid, name=full, **options)
+    if counts is not None:
+        counts[name] = dict(points=len(res.table), computed=res.computed)
+    if res.failed:
+        raise CookbookError(
+            f"sweep {full}: {len(res.failed)} point(s) raised, the first: {res.failed[0]['error']}"
+        )
+    rows = []
+    for row in res.table:
+        row = {k: v for k, v in row.items() if k not in ("index", "error")}
+        for key in grid:
+            if f"result_{key}" in row:
+                row[key] = row.pop(f"result_{key}")
+        rows.append(row)
+    return rows

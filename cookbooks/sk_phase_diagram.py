@@ -63,8 +63,7 @@ import derive
 import graphs
 import numerics
 
-from .errors import CookbookError
-from .report import figure, finish, format_table, pm, progress
+from .report import figure, finish, format_table, pm, progress, run_sweep
 
 __all__ = ["NAME", "SUMMARY", "run", "table", "plot", "sk_model", "sk_couplings", "PHASES"]
 
@@ -154,18 +153,6 @@ def sk_graph(K):
     return G
 
 
-def _sweep(task, grid, name, sweeps, **options):
-    """The rows of ``numerics.sweep`` named ``<recipe>-<name>``, its counts in ``sweeps``."""
-    res = numerics.sweep(task, grid, name=f"{NAME}-{name}", **options)
-    sweeps[name] = dict(points=len(res.table), computed=res.computed)
-    if res.failed:
-        raise CookbookError(
-            f"sweep {NAME}-{name}: {len(res.failed)} point(s) raised, the first: "
-            f"{res.failed[0]['error']}"
-        )
-    return res.table
-
-
 def _phase_diagram(rs, cfg, sweeps):
     """(a): ``numerics.rs_phase_diagram`` on the grid, with a progress line per temperature."""
     Ts = np.linspace(*cfg["T"])
@@ -233,7 +220,7 @@ def _rs_curves(rs, cfg, sweeps):
 
     The solver itself is the sweep's task (``rs(T=...)``, J0 = 0)."""
     Ts = np.linspace(*cfg["rs_T"])
-    sols = _sweep(rs, {"T": Ts}, "rs-curve", sweeps)
+    sols = run_sweep(rs, {"T": Ts}, "rs-curve", sweeps, recipe=NAME)
     u = np.array([r["energy"] for r in sols])
     s = np.array([r["entropy"] for r in sols])
     crossing = numerics.rs_crossing(rs, "entropy", 0.0, (Ts[0], 1.0), xtol=1e-6).T
@@ -318,7 +305,14 @@ def _monte_carlo_energy(model, cfg, seed, sweeps):
         cfg["mc_burn_in"],
         cfg["blocks"],
     )
-    rows = _sweep(task, {"instance": range(cfg["mc_instances"])}, "monte-carlo", sweeps, seed=seed)
+    rows = run_sweep(
+        task,
+        {"instance": range(cfg["mc_instances"])},
+        "monte-carlo",
+        sweeps,
+        recipe=NAME,
+        seed=seed,
+    )
     per_instance = [dict(u=row["u"], err=row["err"]) for row in rows]
     for k, p in enumerate(per_instance):
         u, err = p["u"], p["err"]

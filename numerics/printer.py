@@ -254,10 +254,18 @@ def lift_expectations(exprs):
 def _stable(expr):
     """Local rewrites for accuracy: ``log(1 + x) -> log1p(x)``.
 
-    Applied to ``log`` nodes only: sympy's global optimisation passes also
-    split ``exp(a + b)`` into ``exp(a) * exp(b)``, which overflows.
+    Applied to ``log`` nodes only, with the exponentials inside them hidden from the
+    rewrite: sympy's optimisation passes split ``exp(a - b)`` into ``exp(a) * exp(-b)``,
+    which is ``0 * inf = nan`` when both are large (seen in ``log(1 - exp(LogPhi(x) -
+    LogPhi(y)))`` far in a Gaussian tail, where a prior's interval piece lives).
     """
-    return expr.replace(lambda e: isinstance(e, sp.log), lambda e: optimize(e, [log1p_opt]))
+
+    def rewrite(log):
+        hidden = {e: sp.Dummy(f"exp{k}") for k, e in enumerate(log.atoms(sp.exp))}
+        back = {d: e for e, d in hidden.items()}
+        return optimize(log.xreplace(hidden), [log1p_opt]).xreplace(back)
+
+    return expr.replace(lambda e: isinstance(e, sp.log), rewrite)
 
 
 def print_block(exprs, printer, indent="    ", cse=True):

@@ -312,3 +312,16 @@ def test_quartic_denoisers_by_quadrature_are_posterior_moments(a, b):
     )
     assert f_a == pytest.approx(mean, rel=1e-10, abs=1e-10)
     assert f_v == pytest.approx(var, rel=1e-9)
+
+
+def test_interval_piece_far_in_the_tail_is_finite():
+    """Found by hypothesis: at A = 0.05, B = -9.9 the piecewise prior's interval piece
+    [-1, 0) sits ~40 standard deviations into the tail of the tilted Gaussian; its log-mass
+    log(Phi(x_hi) - Phi(x_lo)) was printed as log1p(-exp(a) * exp(-b)) = log1p(-0 * inf),
+    NaN. The printer now keeps exp(a - b) whole. Oracle: the posterior by quadrature."""
+    f_a, f_v = input_kernel("piecewise")(0.05, -9.895651348345464)
+    f, kinks, support, atoms = oracle_of("piecewise")
+    mean, var = posterior_oracle(f, kinks, support, atoms, 0.05, -9.895651348345464)
+    # as in test_input_denoisers_are_posterior_moments: a few float64 operations
+    assert f_a == pytest.approx(mean, rel=1e-10)
+    assert f_v == pytest.approx(var, rel=1e-9)

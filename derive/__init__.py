@@ -9,6 +9,7 @@ from .epidemics import Compartmental, dmp, ibmf
 from .equations import ROLES, Equations
 from .errors import CavitylabError, InputError, ModelError
 from .functions import GaussianExpectation, LogSumExp
+from .get import GETMoments, get_moments
 from .glm import (
     GLM,
     Channel,
@@ -34,6 +35,8 @@ __all__ = [
     "clear_memo",
     "GaussianExpectation",
     "LogSumExp",
+    "GETMoments",
+    "get_moments",
     "PairwiseModel",
     "meanfield",
     "local_energy",

@@ -8,6 +8,12 @@ from .compile import Kernel, cache_dir, compile, load_source
 from .errors import CompileError, ConvergenceError, InputError
 from .export import export
 from .fixed_point import FixedPointResult, fixed_point
+from .gaussian_equivalence import (
+    GETMomentsResult,
+    get_covariance,
+    get_moments,
+    measured_covariance,
+)
 from .homogeneous import (
     CriticalTemperature,
     HomogeneousMeanField,
@@ -89,4 +95,8 @@ __all__ = [
     "TeacherStudent",
     "export_amp",
     "limit_blas_threads",
+    "get_moments",
+    "GETMomentsResult",
+    "get_covariance",
+    "measured_covariance",
 ]

@@ -14,6 +14,12 @@ from .gaussian_equivalence import (
     get_moments,
     measured_covariance,
 )
+from .hidden_manifold import (
+    HiddenManifoldData,
+    TwoLayerTeacher,
+    hidden_manifold,
+    random_features,
+)
 from .homogeneous import (
     CriticalTemperature,
     HomogeneousMeanField,
@@ -21,6 +27,8 @@ from .homogeneous import (
     meanfield_homogeneous,
 )
 from .ode import ODEResult, integrate
+from .online import OnlineResult
+from .online_sgd import HiddenManifold, online_sgd
 from .population import (
     InstabilityResult,
     PopulationResult,
@@ -99,4 +107,11 @@ __all__ = [
     "GETMomentsResult",
     "get_covariance",
     "measured_covariance",
+    "hidden_manifold",
+    "random_features",
+    "HiddenManifoldData",
+    "TwoLayerTeacher",
+    "OnlineResult",
+    "online_sgd",
+    "HiddenManifold",
 ]

@@ -21,7 +21,7 @@ from .errors import InputError
 from .params import parameter_values
 from .results import SimulationResult
 
-__all__ = ["teacher_student", "TeacherStudent", "sample_prior", "model_values"]
+__all__ = ["teacher_student", "TeacherStudent", "sample_prior", "sample_channel", "model_values"]
 
 #: Nodes of the tabulated CDF of one piece of a density.
 GRID = 20001
@@ -140,8 +140,10 @@ def sample_prior(prior, values, n, rng):
     return w
 
 
-def _sample_channel(glm, values, z, rng):
-    ch = glm.channel
+def sample_channel(channel, values, z, rng):
+    """Labels ``y ~ Pout(. | z)`` for the array ``z``, at parameter ``values`` ``{Symbol: float}``:
+    a discrete ``y`` from the channel's compiled likelihoods, a real one from its ``output``."""
+    ch = channel
     if ch.support is None:
         if ch.output is None:
             raise InputError(
@@ -206,7 +208,7 @@ def teacher_student(glm, n, alpha, seed=None, params=None, condition_number=None
         s = np.geomspace(1.0, 1.0 / float(condition_number), k)
         s *= np.sqrt(m / np.sum(s**2))
         X = (U[:, :k] * s) @ Vt[:k, :]
-    y = _sample_channel(glm, values, X @ w, rng)
+    y = sample_channel(glm.channel, values, X @ w, rng)
     return TeacherStudent(
         X=X, y=y, w_star=w, seed=seed, iterations=1, message=f"{m} x {n} teacher-student data"
     )

@@ -131,7 +131,8 @@ def monte_carlo(
         Inverse temperature, > 0.
     params : dict, optional
     sweeps : int
-        Number of sweeps; one sweep visits every node once, in node order.
+        Number of sweeps; a heat-bath sweep visits every node once, in node order, a
+        Metropolis sweep visits ``n`` nodes drawn at random (random scan).
     burn_in : int, optional
         Sweeps discarded from the averages; default ``sweeps // 5``.
     method : {"metropolis", "heat-bath"}

@@ -10,6 +10,7 @@ from .export import export
 from .fixed_point import FixedPointResult, fixed_point
 from .gaussian_equivalence import (
     GETMomentsResult,
+    evaluate_nonlinearity,
     get_covariance,
     get_moments,
     measured_covariance,
@@ -27,7 +28,7 @@ from .homogeneous import (
     meanfield_homogeneous,
 )
 from .ode import ODEResult, integrate
-from .online import OnlineResult
+from .online import OnlineResult, saad_solla
 from .online_sgd import HiddenManifold, online_sgd
 from .population import (
     InstabilityResult,
@@ -107,11 +108,13 @@ __all__ = [
     "GETMomentsResult",
     "get_covariance",
     "measured_covariance",
+    "evaluate_nonlinearity",
     "hidden_manifold",
     "random_features",
     "HiddenManifoldData",
     "TwoLayerTeacher",
     "OnlineResult",
+    "saad_solla",
     "online_sgd",
     "HiddenManifold",
 ]

@@ -5,12 +5,18 @@ integrand built from
 
 * polynomials in ``z``,
 * ``exp`` of a linear or quadratic form in ``z`` (completed into a new Gaussian),
-* at most one indicator of a half-line in a linear form, ``Heaviside(a z + b)``
-  (and ``sign``, rewritten through it), which becomes an integration limit,
-* at most one ``Phi(a z + b)`` (the normal CDF; ``erf``/``erfc`` of a linear
-  form are rewritten to it), closed by
+* indicators of half-lines and intervals in a linear form, ``Heaviside(a z + b)``
+  (and ``sign``, rewritten through it; ``Max``, ``Min``, ``Abs`` and ``Piecewise`` in
+  ``z``, folded and split into ``piece * (Theta(z - lo) - Theta(z - hi))``), which become
+  integration limits; products of Heavisides with comparable thresholds are merged,
+* ``Phi(a z + b)`` (the normal CDF; ``erf``/``erfc`` of a linear form are rewritten to
+  it), closed by
   :math:`\mathbb{E}\,\Phi(a z + b) = \Phi\big((a\mu + b)/\sqrt{1 + a^2 v}\big)` and
   Stein's lemma for polynomial prefactors,
+* products of two or three factors ``Phi`` / ``Heaviside`` of centred linear forms, as
+  orthant probabilities of a Gaussian vector (``Phi(l) = P(xi <= l)`` with an independent
+  standard ``xi``): Sheppard's :math:`1/4 + \arcsin\rho/(2\pi)` and its trivariate form,
+* ``DiracDelta(a z + b)`` (from Stein's lemma on a Heaviside), by evaluation,
 
 and returns a closed form in terms of ``exp``, ``erfc`` and powers. What the rules
 do not close is left as an explicit :class:`GaussianExpectation` node, which
@@ -139,6 +145,87 @@ def _to_phi(expr):
     )
 
 
+def _indicator(cond):
+    """A condition on linear forms as a product/sum of ``Heaviside`` factors."""
+    if cond is sp.true:
+        return sp.S.One
+    if cond is sp.false:
+        return sp.S.Zero
+    if isinstance(cond, (sp.StrictGreaterThan, sp.GreaterThan)):
+        return sp.Heaviside(cond.lhs - cond.rhs)
+    if isinstance(cond, (sp.StrictLessThan, sp.LessThan)):
+        return sp.Heaviside(cond.rhs - cond.lhs)
+    if isinstance(cond, sp.And):
+        return sp.Mul(*[_indicator(c) for c in cond.args])
+    if isinstance(cond, sp.Or):
+        return 1 - sp.Mul(*[1 - _indicator(c) for c in cond.args])
+    if isinstance(cond, sp.Not):
+        return 1 - _indicator(cond.args[0])
+    raise ModelError(f"cannot turn the condition {cond} into an indicator of linear forms")
+
+
+def _interval_indicator(interval, z):
+    """``Theta(z - lo) - Theta(z - hi)`` (or one Heaviside for a half-line) for an interval."""
+    lo, hi = interval.start, interval.end
+    if lo is -sp.oo and hi is sp.oo:
+        return sp.S.One
+    if lo is -sp.oo:
+        return sp.Heaviside(hi - z)
+    if hi is sp.oo:
+        return sp.Heaviside(z - lo)
+    return sp.Heaviside(z - lo) - sp.Heaviside(z - hi)
+
+
+def _piecewise_sum(pw, z):
+    """A ``Piecewise`` as a sum of ``piece * indicator`` (first true condition wins).
+
+    Conditions in ``z`` alone become intervals (``cond.as_set()``, minus the earlier
+    pieces), each piece times ``Theta(z - lo) - Theta(z - hi)`` so that every term carries
+    one indicator; other conditions become products of Heavisides of their linear forms.
+    """
+    pieces = pw.args
+    if all(c.free_symbols <= {z} for _, c in pieces):
+        terms, taken = [], sp.S.EmptySet
+        for e, c in pieces:
+            region = sp.Intersection(c.as_set(), sp.Complement(sp.S.Reals, taken))
+            taken = sp.Union(taken, c.as_set())
+            parts = region.args if isinstance(region, sp.Union) else (region,)
+            for part in parts:
+                if part is sp.S.EmptySet or isinstance(part, sp.FiniteSet):
+                    continue  # points have measure zero
+                if not isinstance(part, sp.Interval):
+                    raise ModelError(f"cannot split {pw} into intervals of {z}")
+                terms.append(e * _interval_indicator(part, z))
+        return sp.Add(*terms)
+    terms, before = [], sp.S.One
+    for e, c in pieces:
+        terms.append(e * _indicator(c) * before)
+        before *= 1 - _indicator(c)
+    return sp.Add(*terms)
+
+
+def _to_indicators(expr, z):
+    r"""``Max``, ``Min``, ``Abs`` and ``Piecewise`` in ``z`` rewritten to Heaviside indicators.
+
+    The integrand is folded first (``piecewise_fold``), so that ``f(z)^2`` of a piecewise
+    ``f`` stays one ``Piecewise`` and each piece becomes ``piece(z) * (Theta(z - lo) -
+    Theta(z - hi))``: one indicator per term, which the indicator-to-limit rule closes.
+    """
+    if not expr.has(sp.Max, sp.Min, sp.Abs, sp.Piecewise):
+        return expr
+
+    def rewrite(node):
+        return node.rewrite(sp.Piecewise) if node.has(z) else node
+
+    expr = expr.replace(lambda e: isinstance(e, (sp.Max, sp.Min, sp.Abs)) and e.has(z), rewrite)
+    if not expr.has(sp.Piecewise):
+        return expr
+    expr = sp.piecewise_fold(expr)
+    return expr.replace(
+        lambda e: isinstance(e, sp.Piecewise) and e.has(z), lambda e: _piecewise_sum(e, z)
+    )
+
+
 def _linear(expr, z):
     """``(a, b)`` with ``expr = a z + b``, or None."""
     expr = sp.expand(expr)
@@ -177,8 +264,9 @@ class _Term:
     def __init__(self, z):
         self.z = z
         self.coeff, self.power, self.exponent = sp.S.One, 0, sp.S.Zero
-        self.step = None  # (a, b): Heaviside(a z + b)
-        self.phi = None  # (a, b): Phi(a z + b)
+        self.steps = []  # (a, b): Heaviside(a z + b), each
+        self.phis = []  # (a, b): Phi(a z + b), each
+        self.delta = None  # (a, b): DiracDelta(a z + b)
 
     @classmethod
     def parse(cls, term, z):
@@ -198,19 +286,32 @@ class _Term:
                 if poly.degree() > 2 or any(c.has(z) for c in poly.all_coeffs()):
                     return None
                 t.exponent += sp.expand(arg)
-            elif isinstance(factor, sp.Heaviside) and e == 1 and t.step is None:
+            elif isinstance(base, (sp.Heaviside, Phi)) and e.is_Integer and e >= 1:
+                lin = _linear(base.args[0], z)
+                if lin is None:
+                    return None
+                if isinstance(base, Phi):
+                    t.phis += [lin] * int(e)  # Phi^2 is two independent events
+                elif lin not in t.steps:
+                    t.steps.append(lin)  # Heaviside^n = Heaviside
+            elif isinstance(factor, sp.DiracDelta) and len(factor.args) == 1 and t.delta is None:
                 lin = _linear(factor.args[0], z)
                 if lin is None:
                     return None
-                t.step = lin
-            elif isinstance(factor, Phi) and e == 1 and t.phi is None:
-                lin = _linear(factor.args[0], z)
-                if lin is None:
-                    return None
-                t.phi = lin
+                t.delta = lin
             else:
                 return None
         return t
+
+    def rebuilt(self, power=None):
+        """The term's factors other than the coefficient and the exponential, as sympy."""
+        z = self.z
+        k = self.power if power is None else power
+        return (
+            z**k
+            * sp.Mul(*[sp.Heaviside(a * z + b) for a, b in self.steps])
+            * sp.Mul(*[Phi(a * z + b) for a, b in self.phis])
+        )
 
 
 def _complete_square(term, mean, var):
@@ -258,15 +359,126 @@ def _phi_against(k, mean, var, lin):
     return first + var * expectation(derivative, z, mean, var)
 
 
+def _merge_steps(steps):
+    """Heaviside factors of one variable merged into at most two (an interval), ``[]`` for
+    none, None when they cannot be compared (a slope or threshold of unknown sign), or
+    ``"empty"`` when the interval is empty (the product vanishes almost everywhere)."""
+    if len(steps) <= 1:
+        return list(steps)
+    lows, highs = [], []
+    for a, b in steps:
+        if a.is_positive:
+            lows.append(sp.simplify(-b / a))
+        elif a.is_negative:
+            highs.append(sp.simplify(-b / a))
+        else:
+            return None
+    lo = sp.Max(*lows) if lows else None
+    hi = sp.Min(*highs) if highs else None
+    if isinstance(lo, sp.Max) or isinstance(hi, sp.Min):
+        return None  # thresholds not comparable
+    if lo is not None and hi is not None:
+        gap = sp.simplify(hi - lo)
+        if gap.is_nonpositive:
+            return "empty"
+        if not gap.is_positive:
+            return None
+    merged = []
+    if lo is not None:
+        merged.append((sp.S.One, -lo))
+    if hi is not None:
+        merged.append((-sp.S.One, hi))
+    return merged
+
+
+def _orthant(cov):
+    r""":math:`P(X_1 \ge 0, \dots, X_n \ge 0)` for a centred Gaussian vector, ``n <= 3``.
+
+    .. math:: P_2 = \frac14 + \frac{\arcsin\rho_{12}}{2\pi}, \qquad
+              P_3 = \frac18 + \frac{\arcsin\rho_{12} + \arcsin\rho_{13}
+              + \arcsin\rho_{23}}{4\pi}
+
+    (Sheppard's formula and its trivariate form; Owen 1980, eqs. 10,010.1 and 10,030.1).
+    Returns None for four or more events (no elementary closed form).
+    """
+    n = cov.shape[0]
+    if n == 0:
+        return sp.S.One
+    if n == 1:
+        return sp.S.Half
+    if n > 3:
+        return None
+
+    def rho(i, j):
+        return cov[i, j] / sp.sqrt(cov[i, i] * cov[j, j])
+
+    pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
+    total = sp.Add(*[sp.asin(rho(i, j)) for i, j in pairs])
+    return sp.Rational(1, 2**n) + total / (2 ** (n - 1) * sp.pi)
+
+
+def _events_orthant(events):
+    """Orthant probability of events ``(kind, slopes, offset)`` of a standard Gaussian
+    vector ``t`` (slopes a tuple, one per component of ``t``): ``kind == "step"`` is
+    ``slopes . t + offset >= 0``, ``kind == "phi"`` is ``slopes . t + offset >= xi`` with an
+    independent standard ``xi`` (so that ``E Phi(l) = P(xi <= l)``). Only centred events
+    (every offset zero) close; None otherwise."""
+    if any(sp.simplify(offset) != 0 for _, _, offset in events):
+        return None
+    n = len(events)
+    cov = sp.zeros(n, n)
+    for i, (kind_i, a_i, _) in enumerate(events):
+        for j, (_, a_j, _) in enumerate(events):
+            cov[i, j] = sp.Add(*[x * y for x, y in zip(a_i, a_j)])
+        if kind_i == "phi":
+            cov[i, i] += 1
+    return _orthant(cov)
+
+
 def _close_term(term, mean, var):
     mean, var, prefactor = _complete_square(term, mean, var)
-    if term.step is not None and term.phi is not None:
-        return None  # Theta * Phi: Owen's T territory, left to quadrature
-    if term.phi is not None:
-        core = _phi_against(term.power, mean, var, term.phi)
+    z = term.z
+    if term.delta is not None:
+        # E[delta(a z + b) f(z)] = f(z0) N(z0; mean, var) / |a|,  z0 = -b / a
+        a, b = term.delta
+        z0 = -b / a
+        density = sp.exp(-((z0 - mean) ** 2) / (2 * var)) / sp.sqrt(2 * sp.pi * var)
+        return term.coeff * prefactor * term.rebuilt().subs(z, z0) * density / sp.Abs(a)
+    steps = _merge_steps(term.steps)
+    if steps == "empty":
+        return sp.S.Zero
+    if steps is None:
+        steps = term.steps
+    phis = term.phis
+    if not phis and len(steps) <= 1:
+        core = _polynomial_against(term.power, mean, var, steps[0] if steps else None)
+    elif not phis and _is_interval(steps):
+        core = _polynomial_interval(term.power, mean, var, -steps[0][1], steps[1][1])
+    elif len(phis) == 1 and not steps:
+        core = _phi_against(term.power, mean, var, phis[0])
+    elif term.power > 0:
+        # Stein's lemma: E[z h] = mean E[h] + var E[h'], h' brings phi (absorbed) or delta
+        h = term.rebuilt(power=term.power - 1)
+        core = mean * expectation(h, z, mean, var) + var * expectation(sp.diff(h, z), z, mean, var)
     else:
-        core = _polynomial_against(term.power, mean, var, term.step)
+        s = sp.sqrt(var)
+        events = [("step", (a * s,), a * mean + b) for a, b in steps]
+        events += [("phi", (a * s,), a * mean + b) for a, b in phis]
+        core = _events_orthant(events)
+        if core is None:
+            return None  # offsets: bivariate normal CDF / Owen's T, left to quadrature
     return term.coeff * prefactor * core
+
+
+def _is_interval(steps):
+    return len(steps) == 2 and steps[0][0] == 1 and steps[1][0] == -1
+
+
+def _polynomial_interval(k, mean, var, lo, hi):
+    r""":math:`\mathbb{E}[z^k; lo < z < hi]` for :math:`z \sim N(\mu, v)`."""
+    s = sp.sqrt(var)
+    moments = _truncated_moments(k, sp.simplify((lo - mean) / s), sp.simplify((hi - mean) / s))
+    return sp.Add(*[sp.binomial(k, j) * mean ** (k - j) * s**j * moments[j] for j in range(k + 1)])
 
 
 def _distribute(expr):
@@ -355,7 +567,7 @@ def expectation(expr, z, mean=0, var=1):
     0
     """
     mean, var = sp.sympify(mean), sp.sympify(var)
-    expr = _distribute(_to_phi(sp.sympify(expr)))
+    expr = _distribute(_to_phi(_to_indicators(sp.sympify(expr), z)))
     if not expr.has(z):
         return expr
     if mean == 0 and _odd(expr, z):

@@ -16,14 +16,19 @@ activations; :func:`saad_solla` integrates them, :func:`numerics.online_sgd` sim
 learning itself, and both return an :class:`OnlineResult`.
 """
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
+import derive
+
+from .compile import compile
 from .errors import InputError
+from .ode import METHODS, integrate
 from .results import SimulationResult
 
-__all__ = ["OnlineResult", "check_order_parameters"]
+__all__ = ["OnlineResult", "check_order_parameters", "saad_solla"]
 
 
 @dataclass(kw_only=True, repr=False)
@@ -132,3 +137,164 @@ def check_order_parameters(init, K, M, second_layer=False, tol=1e-9):
     if second_layer:
         out["v"] = _matrix("v", given["v"], (K,))
     return out
+
+
+def _number(name, value, positive=True):
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(x) or x < 0 or (positive and x == 0):
+        raise InputError(f"{name} must be {'> 0' if positive else '>= 0'}, got {value!r}")
+    return x
+
+
+def saad_solla(
+    model,
+    eta,
+    t_max,
+    init,
+    sigma=0.0,
+    weight_decay=0.0,
+    train_second_layer=False,
+    eta_v=None,
+    A=None,
+    method="RK45",
+    n_points=201,
+    t_eval=None,
+    rtol=1e-8,
+    atol=1e-10,
+    order=None,
+    strict=False,
+):
+    r"""Integrate the Saad--Solla ODEs of ``model`` from ``init`` to ``t_max``.
+
+    The right-hand sides are those :func:`derive.saad_solla` derives (Saad & Solla, Phys.
+    Rev. E 52, 4225 (1995), Eqs. (9)-(10); Goldt et al., arXiv:1906.08632, Eqs. (5)-(7)):
+
+    .. math::
+        \frac{dR_{in}}{dt} = \eta v_i\Big[\sum_m A_m I_3(i,n,m) - \sum_j v_j I_3(i,n,j)\Big]
+            - \kappa R_{in},
+
+    and the like for :math:`Q_{ik}` (with the :math:`\eta^2` terms :math:`I_4` and
+    :math:`\sigma^2 J_2`) and, with a trained second layer, :math:`v_i`. They are compiled once
+    (:func:`numerics.compile`; Gaussian averages that do not close are quadratures in the
+    kernel) and integrated by :func:`numerics.integrate` (``scipy.integrate.solve_ivp``).
+
+    Parameters
+    ----------
+    model : derive.CommitteeMachine
+    eta : float
+        Learning rate of the first layer (> 0).
+    t_max : float
+        Final time (> 0), in units of N steps.
+    init : mapping
+        ``Q`` (K x K), ``R`` (K x M), ``T`` (M x M) and, with ``train_second_layer``, ``v``
+        (K): e.g. ``numerics.online_sgd(...).initial``. ``[[Q, R], [R^T, T]]`` must be a
+        covariance (symmetric, positive semi-definite).
+    sigma : float
+        Label-noise standard deviation.
+    weight_decay : float
+        :math:`\kappa`.
+    train_second_layer : bool
+        Integrate ``v`` too, with learning rate ``eta_v`` (default ``eta``); otherwise
+        :math:`v = 1` (the soft committee machine).
+    A : array (M,), optional
+        The teacher's second layer (default ones).
+    method : {"RK45", "LSODA", ...}
+        A :func:`scipy.integrate.solve_ivp` method.
+    n_points : int
+        Number of equally spaced output times (ignored when ``t_eval`` is given).
+    t_eval : array, optional
+    rtol, atol : float
+        Tolerances of the integrator.
+    order : int, optional
+        Quadrature nodes per Gaussian variable, for activations whose averages do not close.
+    strict : bool
+        Raise :class:`~numerics.ConvergenceError` if the integration fails.
+
+    Returns
+    -------
+    OnlineResult
+        ``t``, ``Q``, ``R``, ``T``, ``v``, and ``eps_g`` from the derived observable.
+
+    Raises
+    ------
+    InputError
+        For ``eta <= 0``, ``t_max <= 0``, or ``init`` of the wrong shape, not symmetric, or
+        not positive semi-definite.
+    """
+    K, M = int(model.K), int(model.M)
+    eta = _number("eta", eta)
+    t_max = _number("t_max", t_max)
+    sigma = _number("sigma", sigma, positive=False)
+    kappa = _number("weight_decay", weight_decay, positive=False)
+    if method not in METHODS:
+        raise InputError(f"unknown method {method!r}; use one of {METHODS}")
+    start = check_order_parameters(init, K, M, second_layer=train_second_layer)
+    if A is None:
+        A = np.ones(M)
+    A = np.array(A, dtype=float).reshape(-1)
+    if A.shape != (M,) or not np.all(np.isfinite(A)):
+        raise InputError(f"A must be {M} finite numbers, got {A.tolist()}")
+    if t_eval is None:
+        n_points = int(_number("n_points", n_points))
+        t_eval = np.linspace(0.0, t_max, max(n_points, 2))
+    t_eval = np.asarray(t_eval, dtype=float)
+    if t_eval.ndim != 1 or t_eval.size == 0 or t_eval.min() < 0 or t_eval.max() > t_max:
+        raise InputError(f"t_eval must be a 1-d array of times in [0, {t_max}]")
+
+    eqs = derive.saad_solla(model, train_second_layer=bool(train_second_layer))
+    kernel = compile(eqs, order=order)
+    y0 = {f"Q_{i}_{k}": start["Q"][i, k] for i in range(K) for k in range(i, K)}
+    y0.update({f"R_{i}_{n}": start["R"][i, n] for i in range(K) for n in range(M)})
+    params = {"eta": eta, "sigma": sigma, "kappa": kappa}
+    params.update({f"T_{n}_{m}": start["T"][n, m] for n in range(M) for m in range(n, M)})
+    params.update({f"A_{n}": A[n] for n in range(M)})
+    if train_second_layer:
+        y0.update({f"v_{i}": start["v"][i] for i in range(K)})
+        params["eta_v"] = eta if eta_v is None else _number("eta_v", eta_v)
+    sol = integrate(
+        kernel, y0, (0.0, t_max), params, method=method, t_eval=t_eval, rtol=rtol, atol=atol
+    )
+    n = sol.t.size
+    Q = np.empty((n, K, K))
+    for i in range(K):
+        for k in range(i, K):
+            Q[:, i, k] = Q[:, k, i] = sol[f"Q_{i}_{k}"]
+    R = np.stack([np.stack([sol[f"R_{i}_{m}"] for m in range(M)], -1) for i in range(K)], 1)
+    v = np.stack([sol[f"v_{i}"] for i in range(K)], -1) if train_second_layer else np.ones((n, K))
+    eps = np.full(n, np.nan)
+    finite = np.all(np.isfinite(sol.y), axis=1)
+    if finite.any():
+        values = {**params, **{name: sol.y[finite, j] for j, name in enumerate(sol.state)}}
+        values[eqs.time.name] = sol.t[finite]
+        obs = kernel.array(*[values[a] for a in kernel.arguments], observables=True)
+        eps[finite] = obs[kernel.observables.index("eps_g")]
+    converged = sol.converged and bool(np.all(np.isfinite(eps)))
+    message = sol.message if converged or not sol.converged else "eps_g is not finite"
+    return OnlineResult(
+        t=sol.t,
+        Q=Q,
+        R=R,
+        T=start["T"],
+        v=v,
+        eps_g=eps,
+        initial=start,
+        settings=dict(
+            eta=eta,
+            t_max=t_max,
+            sigma=sigma,
+            weight_decay=kappa,
+            train_second_layer=bool(train_second_layer),
+            eta_v=params.get("eta_v"),
+            A=A.tolist(),
+            method=method,
+            nfev=sol.nfev,
+        ),
+        converged=converged,
+        iterations=sol.nfev,
+        residual=float(eps[-1]) if n else None,
+        residuals=eps.copy(),
+        message=message,
+    ).finish(strict)

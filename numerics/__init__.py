@@ -28,7 +28,7 @@ from .homogeneous import (
     meanfield_homogeneous,
 )
 from .ode import ODEResult, integrate
-from .online import OnlineResult
+from .online import OnlineResult, saad_solla
 from .online_sgd import HiddenManifold, online_sgd
 from .population import (
     InstabilityResult,
@@ -114,6 +114,7 @@ __all__ = [
     "HiddenManifoldData",
     "TwoLayerTeacher",
     "OnlineResult",
+    "saad_solla",
     "online_sgd",
     "HiddenManifold",
 ]

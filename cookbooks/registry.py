@@ -27,6 +27,7 @@ RECIPE_MODULES = (
     "perceptron_gaussian",
     "compressed_sensing",
     "epidemic_dmp",
+    "gaussian_equivalence",
 )
 
 
@@ -34,7 +35,7 @@ def recipes():
     """``{NAME: module}`` of every recipe, in order.
 
     >>> list(recipes())
-    ['ising-meanfield', 'bp-random-graphs', 'sk-phase-diagram', 'perceptron-binary', 'perceptron-gaussian', 'compressed-sensing', 'epidemic-dmp']
+    ['ising-meanfield', 'bp-random-graphs', 'sk-phase-diagram', 'perceptron-binary', 'perceptron-gaussian', 'compressed-sensing', 'epidemic-dmp', 'gaussian-equivalence']
     """
     out = {}
     for module_name in RECIPE_MODULES:

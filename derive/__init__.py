@@ -7,6 +7,7 @@
 from .bp import belief_propagation, bethe_edge, bp_stability
 from .epidemics import Compartmental, dmp, ibmf
 from .equations import ROLES, Equations
+from .erm import ERM, Loss, erm
 from .errors import CavitylabError, InputError, ModelError
 from .functions import GaussianExpectation, LogSumExp
 from .get import GETMoments, get_moments
@@ -25,6 +26,9 @@ from .replica import replica_symmetric, tap
 from .spins import BETA, PairwiseModel, local_energy, meanfield
 
 __all__ = [
+    "Loss",
+    "ERM",
+    "erm",
     "Equations",
     "ROLES",
     "CavitylabError",

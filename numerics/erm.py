@@ -1,0 +1,510 @@
+r"""Learning curves of full-batch ERM on random features: the replica saddle point.
+
+The estimator (Gerace, Loureiro, Krzakala, Mézard & Zdeborová, ICML 2020,
+arXiv:2002.09339, eq. (1.3))
+
+.. math::
+    \hat w = \arg\min_w \sum_{\mu=1}^{n} \ell\big(y_\mu, w \cdot x_\mu/\sqrt{p}\big)
+             + \frac{\lambda}{2}\|w\|^2,\qquad x_\mu = f(F^T c_\mu/\sqrt{d}),
+
+``alpha = n/p``, ``gamma = d/p``, teacher :math:`y \sim P_\mathrm{out}(\cdot\mid
+\theta\cdot c/\sqrt{d})` with :math:`\theta \sim N(0, I_d)` (:math:`\rho = 1`). By the
+Gaussian equivalence theorem the features act as
+:math:`x = a\mathbf{1} + b\,F^Tc/\sqrt{d} + \kappa_\star z`, :math:`\kappa_\star^2 = c - a^2 - b^2`
+(the constant ``a`` only shifts the predictions by an intercept that the symmetric
+teachers here do not use, and is dropped, as in Gerace et al. 2020, sec. 2). With
+:math:`s` distributed as the spectrum of :math:`F^TF/d` (Marchenko–Pastur of ratio
+``1/gamma`` for Gaussian ``F``), :math:`\omega(s) = b^2 s + \kappa_\star^2` and
+:math:`R(s) = 1/(\lambda + \hat V\omega(s))`, the prior-side equations are (Gerace et al.
+2020, eq. (3.4); Loureiro et al. 2021, arXiv:2102.08127, eq. (30), in the normalisation
+:math:`m = \mathbb{E}[\nu\lambda]`, :math:`q = \mathbb{E}\lambda^2` of the teacher's and the
+student's fields)
+
+.. math::
+    V = \mathbb{E}_s[\omega R], \quad
+    m = \hat m\,\frac{\rho b^2}{\gamma}\,\mathbb{E}_s[s R], \quad
+    q = \hat q\,\mathbb{E}_s[\omega^2 R^2] + \hat m^2 \frac{\rho b^2}{\gamma}\,\mathbb{E}_s[s\,\omega R^2],
+
+spectral averages computed by quadrature over the density (a Chebyshev substitution
+that resolves the square-root edges) plus its atom at zero, or over given eigenvalues.
+The channel side (:func:`derive.erm`: the teacher's :math:`Z_\mathrm{out}` and the loss's
+proximal operator) is averaged over the Gaussian fields in a numba loop; a proximal
+operator without a closed form (logistic) is found there by safeguarded Newton iterations.
+"""
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import sympy as sp
+
+import derive
+from derive.erm import Loss
+from derive.erm import erm as derive_erm
+
+from .codegen import solver_source
+from .compile import load_source
+from .errors import InputError
+from .gaussian_equivalence import get_moments
+from .params import parameter_values
+from .results import Result
+
+__all__ = ["erm", "ERMResult", "spectrum_nodes", "resolve_moments", "erm_module", "erm_source"]
+
+#: Nodes of the quadrature over the student's field (trapezoid on [-XI_MAX, XI_MAX]).
+XI_NODES = 801
+XI_MAX = 11.0
+#: Nodes of the spectral quadrature (midpoint rule in the Chebyshev angle).
+SPECTRAL_NODES = 400
+
+
+@dataclass(kw_only=True, repr=False)
+class ERMResult(Result):
+    """The ERM saddle point at one ``(alpha, gamma, lam)``.
+
+    Attributes
+    ----------
+    test_error : float
+        For a teacher with discrete labels (sign, probit, ...): the classification error
+        :math:`P(y \\ne \\mathrm{sign}(\\hat y))` on a fresh sample. For a teacher with real
+        labels: the mean squared error :math:`\\mathbb{E}(y - \\hat y)^2` on a fresh sample
+        (noise included; see ``excess_risk``).
+    excess_risk : float or None
+        Real labels only: ``test_error`` minus the teacher's noise variance, i.e.
+        :math:`\\mathbb{E}(f_0(\\nu) - \\hat y)^2` for ``y = f_0(nu) + noise``.
+    train_loss : float
+        The average training loss :math:`\\frac1n\\sum_\\mu \\ell(y_\\mu, \\hat y_\\mu)` (without
+        the penalty).
+    train_error : float
+        Discrete labels: the training classification error; real labels: the training mean
+        squared error.
+    m, q, V, m_hat, q_hat, V_hat : float
+        The order parameters: :math:`m = \\mathbb{E}[\\nu\\hat y]`,
+        :math:`q = \\mathbb{E}\\hat y^2`, :math:`V` the susceptibility, and their conjugates.
+    alpha, gamma, lam : float
+    moments : tuple
+        ``(a, b, c)`` of the nonlinearity.
+    """
+
+    test_error: float = float("nan")
+    excess_risk: float = None
+    train_loss: float = float("nan")
+    train_error: float = float("nan")
+    m: float = float("nan")
+    q: float = float("nan")
+    V: float = float("nan")
+    m_hat: float = float("nan")
+    q_hat: float = float("nan")
+    V_hat: float = float("nan")
+    alpha: float = float("nan")
+    gamma: float = float("nan")
+    lam: float = float("nan")
+    moments: tuple = field(default_factory=tuple)
+
+
+def _positive(name, value, allow_zero=False):
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(v) or (v < 0 if allow_zero else v <= 0):
+        need = "non-negative" if allow_zero else "positive"
+        raise InputError(f"{name} must be {need}, got {value!r}")
+    return v
+
+
+def with_values(channel, values):
+    """The channel with its parameters replaced by numbers (one kernel per value)."""
+    if not values:
+        return channel
+    return derive.Channel(
+        channel.likelihood.subs(values),
+        channel.y,
+        channel.z,
+        channel.support,
+        output=None if channel.output is None else tuple(e.subs(values) for e in channel.output),
+    )
+
+
+def resolve_moments(f, variable, moments=None):
+    """``(a, b, c)`` floats: ``moments`` when given, else ``numerics.get_moments(f, variable)``.
+
+    Raises
+    ------
+    InputError
+        For moments that are not three finite numbers with ``c >= a^2 + b^2`` and ``b != 0``
+        (or that ``numerics.get_moments`` could not resolve).
+    """
+    if moments is None:
+        if not isinstance(variable, sp.Symbol):
+            raise InputError(f"variable must be a sympy Symbol, got {variable!r}")
+        got = get_moments(f, variable)
+        if not got.converged:
+            raise InputError(f"the moments of {f} are not resolved: {got.message}")
+        moments = (got.a, got.b, got.c)
+    try:
+        a, b, c = (float(x) for x in moments)
+    except (TypeError, ValueError):
+        raise InputError(f"moments must be three numbers (a, b, c), got {moments!r}") from None
+    if not all(math.isfinite(x) for x in (a, b, c)) or c < a * a + b * b - 1e-12 or b == 0:
+        raise InputError(
+            f"moments (a, b, c) = {(a, b, c)} are not those of a nonlinearity with b != 0 "
+            "(need c >= a^2 + b^2)"
+        )
+    return a, b, c
+
+
+def spectrum_nodes(gamma, spectrum="marchenko-pastur", eigenvalues=None, nodes=SPECTRAL_NODES):
+    r"""Nodes ``s`` and weights of the spectral measure of :math:`F^TF/d` (``F`` is ``d x p``).
+
+    ``"marchenko-pastur"``: Gaussian ``F``, ratio :math:`c = p/d = 1/\gamma`, density
+    :math:`\sqrt{(s_+ - s)(s - s_-)}/(2\pi c s)` on :math:`[(1-\sqrt c)^2, (1+\sqrt c)^2]`
+    plus an atom of mass :math:`1 - \gamma` at 0 when :math:`\gamma < 1`; with
+    :math:`s = \bar s + h\cos t` the density times ``ds`` is smooth in ``t`` and the
+    midpoint rule converges geometrically. ``"orthogonal"``: ``F`` with orthogonal rows
+    (``gamma < 1``) or columns, of squared norms ``p`` or ``d``: ``s = max(1, 1/gamma)`` with
+    mass ``min(1, gamma)``. ``eigenvalues``: the empirical spectrum of a given ``F``.
+    """
+    if eigenvalues is not None:
+        s = np.asarray(eigenvalues, dtype=float).ravel()
+        if s.size == 0 or not np.all(np.isfinite(s)) or np.any(s < -1e-10):
+            raise InputError("eigenvalues must be a non-empty array of non-negative numbers")
+        return np.maximum(s, 0.0), np.full(s.size, 1.0 / s.size)
+    zero = max(0.0, 1.0 - gamma)
+    if spectrum == "orthogonal":
+        return np.array([0.0, max(1.0, 1.0 / gamma)]), np.array([zero, min(1.0, gamma)])
+    if spectrum != "marchenko-pastur":
+        raise InputError(
+            f"unknown spectrum {spectrum!r}; known: 'marchenko-pastur', 'orthogonal' "
+            "(or pass eigenvalues=)"
+        )
+    c = 1.0 / gamma
+    lo, hi = (1 - math.sqrt(c)) ** 2, (1 + math.sqrt(c)) ** 2
+    t = (np.arange(nodes) + 0.5) * np.pi / nodes
+    half = (hi - lo) / 2
+    s = (hi + lo) / 2 + half * np.cos(t)
+    w = (np.pi / nodes) * half**2 * np.sin(t) ** 2 / (2 * np.pi * c * s)
+    w *= min(1.0, gamma) / w.sum()  # the midpoint rule's error on the mass, ~1e-15
+    return np.concatenate([[0.0], s]), np.concatenate([[zero], w])
+
+
+#: The channel-side driver appended to the kernel module of ``derive.erm`` (one generated
+#: module, cached on disk by numba like every kernel; ``outputs`` is the kernel's point
+#: function: ``ell, ell_z, ell_zz, log_Z0, g0[, prox, dprox]`` at ``y, z, omega, V, omega_0,
+#: V_0``).
+ERM_DRIVER = """@numba.njit(cache=True, error_model="numpy")
+def erm_point(y, z, omega, V, om0, V0):
+    \"\"\"The kernel's outputs, compiled once (not inlined at every call site).\"\"\"
+    return outputs(y, z, omega, V, om0, V0)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def erm_loss_array(y, z, out):
+    \"\"\"The loss and its z-derivative at arrays y, z, into out[0], out[1] (for fitting).\"\"\"
+    for k in range(y.size):
+        r = erm_point(y[k], z[k], 0.0, 1.0, 0.0, 1.0)
+        out[0, k] = r[0]
+        out[1, k] = r[1]
+
+
+@numba.njit(cache=True, error_model="numpy")
+def erm_prox_newton(y, omega, V, om0, V0):
+    \"\"\"prox_{V l(y,.)}(omega) and its omega-derivative: Newton on G(z) = z - omega + V l'(y, z),
+    increasing for a convex loss, safeguarded by bisection in [omega - V l'(omega), omega].\"\"\"
+    z = omega
+    lo = -math.inf
+    hi = math.inf
+    curvature = 0.0
+    for it in range(200):
+        r = erm_point(y, z, omega, V, om0, V0)
+        g = z - omega + V * r[1]
+        curvature = r[2]
+        if it == 0:
+            if g == 0.0:
+                break
+            lo = min(omega, omega - g)
+            hi = max(omega, omega - g)
+        if g > 0:
+            hi = z
+        else:
+            lo = z
+        if abs(g) <= 1e-14 * (1.0 + abs(z)) or hi - lo <= 1e-15 * (1.0 + abs(z)):
+            break
+        zn = z - g / (1.0 + V * curvature)
+        if not (zn > lo and zn < hi):
+            zn = 0.5 * (lo + hi)
+        z = zn
+    return z, 1.0 / (1.0 + V * curvature)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def erm_average(m, q, V, rho, ys, xi, wxi, eta, weta, noise):
+    \"\"\"Sums over the student's field xi (omega = sqrt(q) xi) and the label y (the support,
+    or y = omega_0 + sqrt(V_0 + noise) eta) of Z0(y | omega_0, V_0) times: g0 g, g^2,
+    (1 - dprox)/V, l(y, prox), the training error, y^2 and y omega.\"\"\"
+    sq = math.sqrt(q)
+    V0 = max(rho - m * m / q, 1e-300)
+    mh = 0.0
+    qh = 0.0
+    vh = 0.0
+    tl = 0.0
+    te = 0.0
+    ey2 = 0.0
+    eyl = 0.0
+    scale = math.sqrt(V0 + noise)
+    n_y = ys.size if ERM_DISCRETE else eta.size
+    for i in range(xi.size):
+        omega = sq * xi[i]
+        om0 = m / sq * xi[i]
+        for j in range(n_y):
+            if ERM_DISCRETE:
+                y = ys[j]
+                shift = 0.0
+                wy = 1.0
+            else:
+                y = om0 + scale * eta[j]
+                shift = 0.5 * eta[j] * eta[j]
+                wy = weta[j] * scale * math.sqrt(2.0 * math.pi)
+            if ERM_CLOSED:
+                r0 = erm_point(y, omega, omega, V, om0, V0)
+                z = r0[5]
+                dz = r0[6]
+            else:
+                z, dz = erm_prox_newton(y, omega, V, om0, V0)
+            r = erm_point(y, z, omega, V, om0, V0)
+            weight = wxi[i] * wy * math.exp(r[3] + shift)
+            if weight == 0.0:
+                continue
+            g = (z - omega) / V
+            mh += weight * r[4] * g
+            qh += weight * g * g
+            vh += weight * (1.0 - dz) / V
+            tl += weight * r[0]
+            if ERM_DISCRETE:
+                te += weight * (1.0 if y * z < 0 else (0.5 if z == 0 else 0.0))
+            else:
+                te += weight * (y - z) * (y - z)
+            ey2 += weight * y * y
+            eyl += weight * y * omega
+    return mh, qh, vh, tl, te, ey2, eyl
+"""
+
+
+def erm_source(eqs, discrete):
+    """The kernel module of ``derive.erm`` equations with :data:`ERM_DRIVER`: what
+    ``numerics.erm`` runs and ``cavitylab export`` writes."""
+    names = tuple(s.name for s in eqs.inputs)
+    if names != ("y", "z", "omega", "V", "omega_0", "V_0") or eqs.params:
+        raise InputError(
+            f"'{eqs.name}' is not the ERM channel of derive.erm with numerical parameters "
+            f"(inputs {names}, parameters {[p.name for p in eqs.params]})"
+        )
+    header = (
+        f"{eqs.name}: a solver generated by cavitylab.\n\n{eqs}\n\n{eqs.description}\n\n"
+        "outputs(y, z, omega, V, omega_0, V_0) -> the point functions; erm_average(...) -> the "
+        "channel-side sums of the ERM saddle point (see numerics.erm)."
+    )
+    closed = "prox" in {s.name for s in eqs.outputs}
+    flags = f"ERM_CLOSED = {closed}\nERM_DISCRETE = {discrete}\n"  # constants: numba prunes
+    return solver_source([("", eqs)], header, preamble=[flags, ERM_DRIVER])
+
+
+def erm_module(loss, teacher):
+    """The loaded ERM module of ``(loss, teacher)`` (see :func:`erm_source`); a teacher with
+    parameters must have numbers in their place (:func:`with_values`)."""
+    eqs = derive_erm(loss, teacher)
+    return load_source(erm_source(eqs, teacher.support is not None), "cavitylab_erm")
+
+
+def _classification_error(module, m, q, rho, ys, nodes=400):
+    r""":math:`\sum_y \int d\xi\, \phi(\xi)\, Z^t_\mathrm{out}(y, (m/\sqrt q)\xi, \rho - m^2/q)\,
+    \mathbb{1}[y\xi < 0]`: the probability that the student's sign is wrong, by Gauss–Legendre
+    on the half-line where it is (the indicator splits the integral at 0)."""
+    x, w = np.polynomial.legendre.leggauss(nodes)
+    xi = (x + 1) * (XI_MAX / 2)
+    w = w * (XI_MAX / 2) * np.exp(-(xi**2) / 2) / np.sqrt(2 * np.pi)
+    V0 = max(rho - m * m / q, 1e-300)
+    total = 0.0
+    for y in ys:
+        if y == 0:
+            continue
+        for xk, wk in zip(-np.sign(y) * xi, w):  # the student's field with the wrong sign
+            total += wk * math.exp(module.erm_point(y, 0.0, 0.0, 1.0, m / math.sqrt(q) * xk, V0)[3])
+    return total
+
+
+def erm(
+    loss,
+    teacher,
+    f=None,
+    variable=None,
+    *,
+    alpha,
+    gamma,
+    lam,
+    moments=None,
+    spectrum="marchenko-pastur",
+    eigenvalues=None,
+    params=None,
+    damping=0.3,
+    tol=1e-10,
+    max_iter=5000,
+    init=None,
+    strict=False,
+):
+    r"""Solve the replica saddle point of ERM on random features at one point.
+
+    Parameters
+    ----------
+    loss : derive.Loss
+    teacher : derive.Channel
+        The teacher's channel on the latent field :math:`\nu = \theta\cdot c/\sqrt d`.
+    f, variable : sympy expression and Symbol
+        The nonlinearity of the features; only its moments ``(a, b, c)`` enter
+        (``numerics.get_moments``), or give them as ``moments=``.
+    alpha, gamma : float > 0
+        ``n/p`` (samples per feature) and ``d/p`` (latent dimension per feature).
+    lam : float >= 0
+        The ridge penalty :math:`\frac{\lambda}{2}\|w\|^2` (the loss is summed over samples).
+    spectrum : {"marchenko-pastur", "orthogonal"}
+        The spectrum of :math:`F^TF/d`: Gaussian ``F`` or ``F`` with orthogonal rows; or
+        ``eigenvalues=`` of a given ``F`` (an array of ``p`` numbers).
+    params : dict, optional
+        Values of the teacher's parameters by name.
+    damping, tol, max_iter : iteration controls (relative change of ``(m, q, V)`` below
+        ``tol``).
+    init : tuple, optional
+        ``(m, q, V)`` to start from (a neighbouring point of a sweep).
+    strict : bool
+        Raise ``ConvergenceError`` instead of returning ``converged=False``.
+
+    Returns
+    -------
+    ERMResult
+        ``test_error`` (classification error for discrete labels, mean squared error for
+        real ones), ``train_loss``, ``train_error``, the order parameters, ``converged``
+        and ``message`` (non-convergence is reported, and near the interpolation peak with
+        a vanishing ``lam`` the message says so).
+
+    Raises
+    ------
+    InputError
+        For ``alpha``, ``gamma`` not positive, ``lam`` negative, unknown or missing
+        teacher parameters, or bad moments.
+
+    References
+    ----------
+    Gerace, Loureiro, Krzakala, Mézard & Zdeborová, ICML 2020, arXiv:2002.09339, eqs.
+    (3.3)-(3.6); Loureiro et al., NeurIPS 2021, arXiv:2102.08127.
+    """
+    if not isinstance(loss, Loss):
+        raise InputError(f"loss must be a derive.Loss, got {type(loss).__name__}")
+    if not isinstance(teacher, derive.Channel):
+        raise InputError(f"teacher must be a derive.Channel, got {type(teacher).__name__}")
+    alpha = _positive("alpha", alpha)
+    gamma = _positive("gamma", gamma)
+    lam = _positive("lam", lam, allow_zero=True)
+    a, b, c = resolve_moments(f, variable, moments)
+    kappa2 = max(c - a * a - b * b, 0.0)
+    values = parameter_values(teacher.params, params or {})
+    teacher.check_values(values)
+    teacher = with_values(teacher, values)
+    s, ws = spectrum_nodes(gamma, spectrum, eigenvalues)
+    rho = 1.0
+
+    discrete = teacher.support is not None
+    module = erm_module(loss, teacher)
+    xi = np.linspace(-XI_MAX, XI_MAX, XI_NODES)
+    wxi = (xi[1] - xi[0]) * np.exp(-(xi**2) / 2) / np.sqrt(2 * np.pi)
+    eta, weta = (np.zeros(1), np.ones(1)) if discrete else _y_nodes()
+    ys = np.array([float(v) for v in teacher.support]) if discrete else np.zeros(1)
+    noise = 0.0
+    if not discrete:
+        noise = float(teacher.output[1].subs(values)) if teacher.output is not None else 1.0
+
+    omega = b * b * s + kappa2
+    t_mass = rho * b * b / gamma
+
+    def prior_side(m_hat, q_hat, v_hat):
+        denom = lam + v_hat * omega
+        with np.errstate(divide="ignore", invalid="ignore"):
+            R = np.where(omega > 0, 1.0 / denom, 0.0)
+        V = float(np.sum(ws * omega * R))
+        m = m_hat * t_mass * float(np.sum(ws * s * R))
+        q = q_hat * float(np.sum(ws * (omega * R) ** 2)) + m_hat**2 * t_mass * float(
+            np.sum(ws * s * omega * R * R)
+        )
+        return m, q, V
+
+    def channel_side(m, q, V):
+        return module.erm_average(m, q, V, rho, ys, xi, wxi, eta, weta, noise)
+
+    m, q, V = init if init is not None else (0.1, 0.5, 1.0)
+    history, converged, message = [], False, ""
+    hats = (0.0, 0.0, 0.0)
+    it = 0
+    for it in range(1, max_iter + 1):
+        q = max(q, 1e-12)
+        m = min(max(m, -0.999999 * math.sqrt(rho * q)), 0.999999 * math.sqrt(rho * q))
+        out = channel_side(m, q, V)
+        hats = (alpha * out[0], alpha * out[1], alpha * out[2])
+        if not all(math.isfinite(h) for h in hats) or hats[2] <= 0:
+            message = f"channel side not finite at m = {m:.4g}, q = {q:.4g}, V = {V:.4g}"
+            break
+        new = prior_side(*hats)
+        if not all(math.isfinite(x) for x in new):
+            message = f"prior side not finite at hats {hats}"
+            break
+        change = max(abs(x - y) / (abs(x) + 1e-12) for x, y in zip(new, (m, q, V)))
+        history.append(change)
+        m, q, V = (damping * old + (1 - damping) * x for old, x in zip((m, q, V), new))
+        if change < tol:
+            converged = True
+            message = f"converged in {it} iterations"
+            break
+    else:
+        message = f"not converged after {max_iter} iterations (relative change {history[-1]:.2g})"
+    if not converged and lam < 1e-3 and abs(alpha - 1) < 0.25:
+        message += (
+            f"; lam = {lam:g} is small and alpha = n/p = {alpha:g} is near the interpolation "
+            "threshold n = p, where the saddle point is ill-conditioned (the peak is not "
+            "resolved: raise lam or max_iter)"
+        )
+    q = max(q, 1e-12)
+    out = channel_side(m, q, V)
+    if discrete:
+        test = _classification_error(module, m, q, rho, ys)
+        excess = None
+    else:  # E (y - yhat)^2 with the student's test field yhat = omega = sqrt(q) xi
+        test = out[5] - 2 * out[6] + q
+        excess = test - noise if teacher.output is not None else None
+    result = ERMResult(
+        converged=converged,
+        iterations=it,
+        residual=history[-1] if history else None,
+        residuals=np.array(history),
+        message=message,
+        test_error=float(test),
+        excess_risk=None if excess is None else float(excess),
+        train_loss=float(out[3]),
+        train_error=float(out[4]),
+        m=float(m),
+        q=float(q),
+        V=float(V),
+        m_hat=float(hats[0]),
+        q_hat=float(hats[1]),
+        V_hat=float(hats[2]),
+        alpha=alpha,
+        gamma=gamma,
+        lam=lam,
+        moments=(a, b, c),
+    )
+    if not all(math.isfinite(x) for x in (result.test_error, result.m, result.q, result.V)):
+        result.converged = False
+        result.message += "; a non-finite order parameter"
+    return result.finish(strict)
+
+
+def _y_nodes(order=121):
+    eta = np.linspace(-12.0, 12.0, order)
+    return eta, (eta[1] - eta[0]) * np.exp(-(eta**2) / 2) / np.sqrt(2 * np.pi)

@@ -1,0 +1,190 @@
+"""numerics.erm (the replica saddle point of ERM on random features) and erm_simulation.
+
+References: Gerace, Loureiro, Krzakala, Mezard & Zdeborova, ICML 2020, arXiv:2002.09339
+(the saddle point, eqs. (3.3)-(3.6), and its agreement with simulations, fig. 2); Hastie,
+Montanari, Rosset & Tibshirani 2019, arXiv:1903.08560 (the isotropic ridgeless risk,
+theorem 1); Mei & Montanari 2019, arXiv:1908.05335 (double descent of random features);
+Marchenko & Pastur 1967 (the spectrum's moments).
+"""
+
+import math
+
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import minimize_scalar
+
+import derive
+import numerics
+from derive import Channel, Loss
+from numerics.erm import erm_module, spectrum_nodes
+
+u = sp.Symbol("u", real=True)
+ERF = sp.erf(u)
+
+
+@pytest.mark.parametrize("alpha", [0.5, 2.0])
+def test_ridgeless_iid_matches_hastie_et_al(alpha):
+    # f = u with orthogonal F and gamma = 1: x is isotropic Gaussian, the ridgeless limit of
+    # ridge regression is the minimum-norm interpolator (Hastie et al. 2019, thm 1) with
+    # gamma_H = p/n = 1/alpha, signal r^2 = 1 and noise sigma^2 = 1/4:
+    # excess risk sigma^2 g/(1 - g) for g < 1, r^2 (1 - 1/g) + sigma^2/(g - 1) for g > 1.
+    # lam = 1e-9 shifts the risk by O(lam) = 1e-9, far below 1e-6
+    noise = 0.25
+    res = numerics.erm(
+        Loss.square(),
+        Channel.gaussian(noise),
+        u,
+        u,
+        alpha=alpha,
+        gamma=1.0,
+        lam=1e-9,
+        spectrum="orthogonal",
+        tol=1e-13,
+        max_iter=100000,
+    )
+    g = 1 / alpha
+    expected = noise * g / (1 - g) if g < 1 else (1 - 1 / g) + noise / (g - 1)
+    assert res.converged
+    assert res.excess_risk == pytest.approx(expected, abs=1e-6)
+
+
+def _tolerance(sim, p):
+    # four standard errors of the mean over seeds (each seed's error spreads with the finite
+    # p, n and test set) plus 2/p for the O(1/p) finite-size shift of the mean, measured at
+    # p = 200 to be below 0.013 in the settings below
+    return 4 * sim.test_error_std / math.sqrt(sim.seeds) + 2 / p
+
+
+@pytest.mark.parametrize(
+    "loss, lam, alpha",
+    [
+        (Loss.square(), 1e-2, 0.5),
+        (Loss.square(), 1e-2, 2.0),
+        (Loss.logistic(), 1e-1, 1.0),
+        (Loss.logistic(), 1e-1, 2.5),
+    ],
+    ids=["ridge-0.5", "ridge-2", "logistic-1", "logistic-2.5"],
+)
+def test_theory_matches_simulation(loss, lam, alpha):
+    # Gerace et al. 2020, fig. 2: the saddle point against ERM on random-features data with
+    # f = erf, sign teacher, gamma = d/p = 1/2
+    p = 200
+    theory = numerics.erm(loss, Channel.sign(), ERF, u, alpha=alpha, gamma=0.5, lam=lam)
+    sim = numerics.erm_simulation(
+        loss,
+        Channel.sign(),
+        ERF,
+        u,
+        alpha=alpha,
+        gamma=0.5,
+        lam=lam,
+        features=p,
+        seeds=6,
+        seed=1,
+        test_samples=2000,
+    )
+    assert theory.converged and sim.converged
+    assert abs(theory.test_error - sim.test_error) < _tolerance(sim, p)
+
+
+def test_ridge_peaks_at_the_interpolation_threshold():
+    # Mei & Montanari 2019: at vanishing ridge the test error of random features peaks where
+    # n = p; a ridge of 1e-2 lowers it there
+    small = [
+        numerics.erm(Loss.square(), Channel.sign(), ERF, u, alpha=a, gamma=0.5, lam=1e-4)
+        for a in (0.7, 1.0, 1.4)
+    ]
+    smooth = numerics.erm(Loss.square(), Channel.sign(), ERF, u, alpha=1.0, gamma=0.5, lam=1e-2)
+    errors = [r.test_error for r in small]
+    assert errors[1] > max(errors[0], errors[2])
+    assert smooth.test_error < errors[1]
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    y=st.sampled_from([-1.0, 1.0]),
+    omega=st.floats(-6, 6, allow_nan=False),
+    v=st.floats(0.05, 20, allow_nan=False),
+)
+def test_logistic_prox_by_newton_is_the_minimiser(y, omega, v):
+    # the Newton iteration of the compiled kernel against Brent's bounded search
+    # (xatol 1e-10: its error is ~1e-9 on this strictly convex objective)
+    module = erm_module(Loss.logistic(), Channel.sign())
+    z, dz = module.erm_prox_newton(y, omega, v, 0.0, 1.0)
+    objective = lambda t: math.log1p(math.exp(-y * t)) + (t - omega) ** 2 / (2 * v)  # noqa: E731
+    best = minimize_scalar(
+        objective,
+        bounds=(omega - 2 * v - 1, omega + 2 * v + 1),
+        method="bounded",
+        options={"xatol": 1e-10},
+    ).x
+    assert z == pytest.approx(best, abs=1e-7)
+    assert 0 < dz <= 1
+
+
+def test_marchenko_pastur_moments():
+    # Marchenko & Pastur 1967: F^T F / d with ratio c = p/d has E s = 1, E s^2 = 1 + c
+    for gamma in (0.5, 2.0):
+        s, w = spectrum_nodes(gamma)
+        assert w.sum() == pytest.approx(1.0, abs=1e-12)
+        assert w @ s == pytest.approx(1.0, abs=1e-9)
+        assert w @ s**2 == pytest.approx(1.0 + 1.0 / gamma, abs=1e-9)
+
+
+def test_empirical_spectrum_agrees_with_marchenko_pastur():
+    # the eigenvalues of one drawn F (p = 400) against the limiting density: the
+    # learning curve moves by O(1/sqrt p) ~ 0.05 relative at most
+    rng = np.random.default_rng(0)
+    F = rng.normal(size=(200, 400))
+    eig = np.linalg.eigvalsh(F.T @ F / 200)
+    kw = dict(alpha=1.5, gamma=0.5, lam=1e-2)
+    mp = numerics.erm(Loss.square(), Channel.sign(), ERF, u, **kw)
+    emp = numerics.erm(Loss.square(), Channel.sign(), ERF, u, eigenvalues=eig, **kw)
+    assert emp.test_error == pytest.approx(mp.test_error, rel=0.05)
+
+
+def test_non_convergence_is_reported():
+    res = numerics.erm(
+        Loss.square(), Channel.sign(), ERF, u, alpha=1.0, gamma=0.5, lam=0, max_iter=3
+    )
+    assert not res.converged
+    assert "interpolation threshold" in res.message
+    with pytest.raises(numerics.ConvergenceError):
+        numerics.erm(
+            Loss.square(),
+            Channel.sign(),
+            ERF,
+            u,
+            alpha=1.0,
+            gamma=0.5,
+            lam=0,
+            max_iter=3,
+            strict=True,
+        )
+
+
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (dict(alpha=0.0), "alpha"),
+        (dict(gamma=-1.0), "gamma"),
+        (dict(lam=-1e-3), "lam"),
+        (dict(alpha=float("nan")), "alpha"),
+    ],
+)
+def test_bad_input_is_refused(bad, match):
+    kw = dict(alpha=1.0, gamma=0.5, lam=1e-2)
+    kw.update(bad)
+    with pytest.raises(derive.InputError, match=match):
+        numerics.erm(Loss.square(), Channel.sign(), ERF, u, **kw)
+
+
+@pytest.mark.parametrize("bad, match", [(dict(features=0), "features"), (dict(seeds=0), "seeds")])
+def test_bad_simulation_input_is_refused(bad, match):
+    kw = dict(alpha=1.0, gamma=0.5, lam=1e-2, features=20, seeds=2)
+    kw.update(bad)
+    with pytest.raises(derive.InputError, match=match):
+        numerics.erm_simulation(Loss.square(), Channel.sign(), ERF, u, **kw)

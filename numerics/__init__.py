@@ -5,6 +5,8 @@ Imports numpy, scipy and numba, never networkx or matplotlib.
 
 from .amp import AMPResult, TeacherStudent, amp, export_amp, teacher_student, vamp
 from .compile import Kernel, cache_dir, compile, load_source
+from .erm import ERMResult, erm
+from .erm_simulation import ERMSimulation, erm_simulation
 from .errors import CompileError, ConvergenceError, InputError
 from .export import export
 from .fixed_point import FixedPointResult, fixed_point
@@ -54,6 +56,10 @@ from .tap import TAPResult, tap
 from .threads import limit_blas_threads
 
 __all__ = [
+    "erm",
+    "ERMResult",
+    "erm_simulation",
+    "ERMSimulation",
     "sweep",
     "SweepResult",
     "sweep_defaults",

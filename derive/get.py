@@ -186,6 +186,8 @@ def get_moments(f, variable):
     --------
     >>> import sympy as sp
     >>> u = sp.Symbol("u", real=True)
+    >>> get_moments(sp.erf(u / sp.sqrt(2)), u)
+    GETMoments(a=0, b=1/sqrt(pi), c=1/3)
     >>> get_moments(u**3 - u, u)
     GETMoments(a=0, b=2, c=10)
     >>> get_moments(sp.tanh(u), u).a

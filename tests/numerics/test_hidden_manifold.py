@@ -11,7 +11,6 @@ dimension.
 import numpy as np
 import pytest
 import sympy as sp
-from scipy.stats import norm
 
 import derive
 import numerics
@@ -64,18 +63,6 @@ def test_labels_see_the_latent_only_sign_teacher():
     )  # fmt: skip
     assert np.array_equal(data.y, np.sign(data.C @ data.theta / np.sqrt(20)))
     assert np.array_equal(data.z, data.C @ data.theta / np.sqrt(20))
-
-
-def test_probit_teacher_flip_rate():
-    """P(y != sign z) = E Phi(-|z| / sigma) for the probit channel, sigma = 0.5: the sample
-    frequency over n = 4000 within 4 binomial standard errors."""
-    data = hidden_manifold(
-        samples=4000, latent=20, features=10, f=sp.sign(U), variable=U,
-        teacher=Channel.probit(sp.Rational(1, 2)), seed=1,
-    )  # fmt: skip
-    flips = data.y != np.sign(data.z)
-    expected = norm.cdf(-np.abs(data.z) / 0.5).mean()
-    assert abs(flips.mean() - expected) < 4 * np.sqrt(expected * (1 - expected) / 4000)
 
 
 def test_gaussian_noise_teacher_and_parameters_by_name():

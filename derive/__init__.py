@@ -10,6 +10,7 @@ from .equations import ROLES, Equations
 from .erm import ERM, Loss, erm
 from .errors import CavitylabError, InputError, ModelError
 from .functions import GaussianExpectation, LogSumExp
+from .gardner import gardner, gardner_capacity, gardner_kind, separability
 from .get import GETMoments, get_moments
 from .glm import (
     GLM,
@@ -41,6 +42,10 @@ __all__ = [
     "LogSumExp",
     "GETMoments",
     "get_moments",
+    "gardner",
+    "gardner_capacity",
+    "gardner_kind",
+    "separability",
     "PairwiseModel",
     "meanfield",
     "local_energy",

@@ -14,8 +14,15 @@ hidden-manifold data.
   students and two in the span of the features; and the prediction that treats the features
   as independent, :math:`(c - a^2) W`, which the latent structure breaks.
 
-Both parts run through :func:`numerics.sweep` (named ``gaussian-equivalence-moments`` and
-``gaussian-equivalence-covariance``), each point from its child seed of ``--seed``.
+* The learning curve of ridge regression on hidden-manifold data (sign teacher on the latent,
+  ``f = tanh``, ``d/p = 1/2``, ``lam = 1e-2``): the test error of fits on sampled data
+  (:func:`numerics.erm_simulation`) against the replica saddle point of the Gaussian
+  equivalent model, in which only :math:`(a, b, c)` and the spectrum of the features enter
+  (:func:`numerics.erm`; Gerace, Loureiro, Krzakala, Mézard, Zdeborová, arXiv:2002.09339).
+
+Every part runs through :func:`numerics.sweep` (``gaussian-equivalence-moments``,
+``-covariance``, ``-curve-theory``, ``-curve-simulation``), each point from its child seed of
+``--seed``.
 """
 
 import functools
@@ -35,7 +42,8 @@ __all__ = ["NAME", "SUMMARY", "run", "table", "nonlinearity", "NONLINEARITIES"]
 NAME = "gaussian-equivalence"
 SUMMARY = (
     "GET moments (a, b, c) of sign, relu, erf, tanh, sigmoid, softplus (exact / quadrature "
-    "vs Monte Carlo); the GET covariance on hidden-manifold data vs measurement"
+    "vs Monte Carlo); the GET covariance on hidden-manifold data vs measurement; ridge "
+    "learning curve on hidden-manifold data vs the Gaussian equivalent model"
 )
 
 U = sp.Symbol("u", real=True)
@@ -49,13 +57,22 @@ SETTINGS = {
         mc_samples=4_000_000,
         hm=dict(samples=40_000, latent=100, features=400),
         covariance=("sign", "relu", "erf", "tanh"),
+        curve=dict(theory=np.linspace(0.2, 4, 39), simulation=np.linspace(0.4, 4, 10)),
+        simulation=dict(features=400, seeds=10),
     ),
     True: dict(
         mc_samples=200_000,
         hm=dict(samples=4_000, latent=50, features=100),
         covariance=("sign", "relu", "tanh"),
+        curve=dict(theory=np.linspace(0.2, 4, 20), simulation=np.array([0.5, 1.0, 2.0, 3.0])),
+        simulation=dict(features=100, seeds=4),
     ),
 }
+
+
+#: The learning curve: ridge regression (square loss) of sign-teacher labels on hidden-manifold
+#: features f = tanh, latent dimension d = GAMMA p, penalty LAM.
+CURVE = dict(name="tanh", gamma=0.5, lam=1e-2)
 
 
 def nonlinearity(name):
@@ -140,6 +157,36 @@ def covariance_point(name, kind, samples, latent, features, seed):
     )
 
 
+def theory_point(alpha, name, gamma, lam):
+    """The test error of ridge regression from the replica saddle point of the Gaussian
+    equivalent model (:func:`numerics.erm`, Gerace et al., arXiv:2002.09339)."""
+    r = numerics.erm(
+        derive.Loss.square(), derive.Channel.sign(), nonlinearity(name), U,
+        alpha=alpha, gamma=gamma, lam=lam,
+    )  # fmt: skip
+    return dict(
+        test_error=r.test_error, train_error=r.train_error, converged=r.converged,
+        message=r.message,
+    )  # fmt: skip
+
+
+def simulation_point(alpha, name, gamma, lam, features, seeds, seed):
+    """The same estimator fitted on sampled hidden-manifold data
+    (:func:`numerics.erm_simulation`), averaged over ``seeds`` draws."""
+    s = numerics.erm_simulation(
+        derive.Loss.square(), derive.Channel.sign(), nonlinearity(name), U,
+        alpha=alpha, gamma=gamma, lam=lam, features=features, seeds=seeds, seed=seed,
+    )  # fmt: skip
+    return dict(
+        test_error=s.test_error,
+        test_error_sem=s.test_error_std / np.sqrt(seeds),
+        train_error=s.train_error,
+        converged=s.converged,
+        features=features,
+        seeds=seeds,
+    )
+
+
 def run(quick=False, out=None, seed=0):
     """Run the recipe; writes ``out/gaussian-equivalence.json`` and ``.png``."""
     start = time.perf_counter()
@@ -174,6 +221,27 @@ def run(quick=False, out=None, seed=0):
             f"[{NAME}] GET covariance, {row['name']}, {row['kind']} features: max |z| "
             f"{row['max_z']:.2f} (independent features: {row['max_z_independent']:.1f})"
         )
+    theory = run_sweep(
+        functools.partial(theory_point, **CURVE),
+        {"alpha": sorted({round(float(a), 9) for c in cfg["curve"].values() for a in c})},
+        "curve-theory",
+        counts=counts,
+        recipe=NAME,
+        seed=seed + 2,
+    )
+    simulation = run_sweep(
+        functools.partial(simulation_point, **CURVE, **cfg["simulation"]),
+        {"alpha": [float(a) for a in cfg["curve"]["simulation"]]},
+        "curve-simulation",
+        counts=counts,
+        recipe=NAME,
+        seed=seed + 3,
+    )
+    for row in simulation:
+        progress(
+            f"[{NAME}] ridge on hidden-manifold data, alpha = {row['alpha']:g}: test error "
+            f"{pm(row['test_error'], row['test_error_sem'])}"
+        )
     results = dict(
         recipe=NAME,
         quick=bool(quick),
@@ -192,7 +260,18 @@ def run(quick=False, out=None, seed=0):
         ),
         moments=moments,
         covariance=covariance,
-        learning_curve=None,
+        learning_curve=dict(
+            setting=dict(
+                loss="square (ridge)",
+                teacher="sign",
+                f=str(nonlinearity(CURVE["name"])),
+                gamma=CURVE["gamma"],
+                lam=CURVE["lam"],
+                error="classification test error of sign(x . w / sqrt p)",
+            ),
+            theory=theory,
+            simulation=simulation,
+        ),
         sweeps=dict(counts=counts),
     )
     return finish(NAME, results, out, plot, start)
@@ -200,8 +279,9 @@ def run(quick=False, out=None, seed=0):
 
 def plot(results):
     """(a) Moments: theory (bars) and Monte Carlo (points, 2 standard errors); (b) their
-    difference in standard errors; (c) measured against predicted pre-activation covariances."""
-    fig, (ax, ax_z, ax2) = figure(ncols=3, width=5.0, height=4.4)
+    difference in standard errors; (c) measured against predicted pre-activation covariances;
+    (d) the learning curve: theory of the Gaussian equivalent model against fits on data."""
+    fig, (ax, ax_z, ax2, ax3) = figure(ncols=2, nrows=2, width=5.6, height=4.4)
     rows = results["moments"]
     x = np.arange(len(rows))
     for k, (label, colour) in enumerate(
@@ -245,6 +325,26 @@ def plot(results):
     hm = results["covariance"][0]
     ax2.set_title(f"GET covariance, n = {hm['samples']}, D = {hm['latent']}, N = {hm['features']}")
     ax2.legend(fontsize=7)
+    curve = results.get("learning_curve")
+    if curve:
+        th, sim = curve["theory"], curve["simulation"]
+        ax3.plot(
+            [r["alpha"] for r in th], [r["test_error"] for r in th], color="tab:blue",
+            label="Gaussian equivalent model (replica saddle point)",
+        )  # fmt: skip
+        ax3.errorbar(
+            [r["alpha"] for r in sim], [r["test_error"] for r in sim],
+            yerr=[2 * r["test_error_sem"] for r in sim], fmt="o", color="tab:orange",
+            capsize=3,
+            label=f"hidden-manifold data, p = {sim[0]['features']} ({sim[0]['seeds']} seeds, ± 2σ)",
+        )  # fmt: skip
+        st = curve["setting"]
+        ax3.set_title(f"ridge, λ = {st['lam']}, f = {st['f']}, d/p = {st['gamma']}, sign teacher")
+        ax3.set_xlabel("alpha = n / p")
+        ax3.set_ylabel("test classification error")
+        ax3.legend(fontsize=8)
+    else:
+        ax3.set_axis_off()
     return fig
 
 
@@ -275,4 +375,22 @@ def table(results):
         ],
         title="pre-activation covariance: measured vs predicted (z in standard errors)",
     )
-    return first + "\n\n" + second
+    parts = [first, second]
+    curve = results.get("learning_curve")
+    if curve:
+        theory = {round(r["alpha"], 9): r["test_error"] for r in curve["theory"]}
+        rows = []
+        for r in curve["simulation"]:
+            t = theory.get(round(r["alpha"], 9))
+            rows.append(
+                [f"{r['alpha']:g}", pm(r["test_error"], r["test_error_sem"]),
+                 "-" if t is None else f"{t:.4f}"]
+            )  # fmt: skip
+        parts.append(
+            format_table(
+                ["alpha", "test error (data)", "theory (GET)"],
+                rows,
+                title="ridge on hidden-manifold data vs the Gaussian equivalent model",
+            )  # fmt: skip
+        )
+    return "\n\n".join(parts)

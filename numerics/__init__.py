@@ -10,6 +10,7 @@ from .erm_simulation import ERMSimulation, erm_simulation
 from .errors import CompileError, ConvergenceError, InputError
 from .export import export
 from .fixed_point import FixedPointResult, fixed_point
+from .gardner import GardnerResult, GardnerSaddle, gardner, gardner_saddle
 from .gaussian_equivalence import (
     GETMomentsResult,
     evaluate_nonlinearity,
@@ -49,6 +50,7 @@ from .rs_phases import (
     rs_phase_diagram,
     rs_transition_lines,
 )
+from .separability import SeparabilityResult, hidden_manifold_correlation, separability_threshold
 from .stability import StabilityResult, bp_stability
 from .state_evolution import SEResult, Thresholds, input_mmse, state_evolution, thresholds
 from .sweep import SweepResult, sweep, sweep_defaults
@@ -111,6 +113,13 @@ __all__ = [
     "export_amp",
     "limit_blas_threads",
     "get_moments",
+    "gardner",
+    "gardner_saddle",
+    "GardnerResult",
+    "GardnerSaddle",
+    "separability_threshold",
+    "SeparabilityResult",
+    "hidden_manifold_correlation",
     "GETMomentsResult",
     "get_covariance",
     "measured_covariance",

@@ -31,7 +31,8 @@ stationary where :math:`\hat q = \alpha\,\mathbb{E}\, g_\mathrm{out}^2`,
 :math:`q = \mathbb{E} f_a^2` and :math:`\rho = \mathbb{E}(f_v + f_a^2)`.
 
 * :func:`gardner` returns these saddle-point equations (any prior of atoms or Gaussian
-  components), with :math:`\phi` and, for a prior of atoms, the entropy of the solutions.
+  components), with :math:`\phi` and, for a prior of atoms, what the entropy of the
+  solutions needs.
 * :func:`gardner_capacity` takes, for the spherical perceptron, the limit
   :math:`q \to \rho` of the saddle point (Gardner 1988): with :math:`q = \rho(1 - \epsilon)`
   the conjugates are eliminated in closed form, :math:`\phi = (L_\mathrm{in} + \alpha
@@ -143,8 +144,9 @@ def gardner(prior):
         ``kind="fixed_point"`` with state ``(q, q_hat, Q_hat)``, outputs ``q_hat(q)`` and
         ``q(q_hat, Q_hat)``, params ``alpha, kappa``; observables ``Q`` (the self-overlap,
         to be set to ``rho``), ``phi`` (the free entropy: the log of the prior measure of
-        the solutions, per weight) and, for a prior of atoms ``{v: p_v}``, ``entropy``
-        :math:`= \phi - \mathbb{E}\langle \log p_w \rangle`, the Shannon entropy of the
+        the solutions, per weight) and, for a prior of atoms ``{v: p_v}``, ``mean_log_mass``
+        :math:`= \mathbb{E}\langle \log p_w \rangle`: the entropy
+        :math:`\phi - \mathbb{E}\langle \log p_w \rangle` is the Shannon entropy of the
         measure on the solutions (the log of their number when the masses are equal), whose
         zero is the RS capacity of Gardner & Derrida (1988) and Krauth & Mézard (1989).
     """
@@ -162,7 +164,8 @@ def gardner(prior):
     phi = NORM_HAT * rho / 2 + Q * Q_HAT / 2 + psi_w + ALPHA * psi_out
     observables = {sp.Symbol("Q", real=True): norm, sp.Symbol("phi", real=True): phi}
     if kind == "discrete":
-        observables[sp.Symbol("entropy", real=True)] = phi - _mean_log_mass(prior)
+        # the entropy is phi - mean_log_mass: compiled once, not phi twice
+        observables[sp.Symbol("mean_log_mass", real=True)] = _mean_log_mass(prior)
     return Equations(
         "Gardner volume, RS saddle point",
         "fixed_point",

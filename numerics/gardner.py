@@ -253,7 +253,7 @@ class _Saddle:
             q_hat=q_hat,
             Q_hat=norm_hat,
             phi=obs["phi"],
-            entropy=obs.get("entropy"),
+            entropy=obs["phi"] - obs["mean_log_mass"] if "mean_log_mass" in obs else None,
             converged=converged,
             iterations=len(history),
             residual=history[-1] if history else None,
@@ -324,8 +324,9 @@ def _discrete(prior, kappa, xtol, alpha_max, check_quadrature):
             break
     if res.converged and check_quadrature:  # the same saddle point with twice the nodes
         check = _saddle(prior, 2 * _saddle(prior, order).order - 1).kernel
-        obs = check.evaluate_observables(res.q, res.q_hat, res.Q_hat, res.alpha_c, kappa)
-        drift = abs(obs[check.observables.index("entropy")] - res.entropy)
+        values = check.evaluate_observables(res.q, res.q_hat, res.Q_hat, res.alpha_c, kappa)
+        obs = dict(zip(check.observables, values))
+        drift = abs(obs["phi"] - obs["mean_log_mass"] - res.entropy)
         if drift > QUADRATURE_TOL:
             res.converged = False
             res.message = f"the entropy at alpha_c moves by {drift:.2g} with twice the nodes"

@@ -48,7 +48,7 @@ from scipy.optimize import minimize_scalar
 import derive
 
 from .compile import compile
-from .erm import resolve_moments, spectrum_nodes, with_values
+from .erm import resolve_moments, spectrum_nodes
 from .errors import InputError
 from .params import parameter_values
 from .results import Result
@@ -162,7 +162,6 @@ def separability_threshold(
         res.labels = repr(teacher)
     elif params:
         raise InputError(f"params {sorted(params)} given without a teacher channel")
-    channel = with_values(teacher, values) if teacher is not None else None
     if hidden:
         if gamma is None:
             raise InputError("hidden-manifold data need gamma = d/p")
@@ -177,14 +176,20 @@ def separability_threshold(
         res.correlation = hidden_manifold_correlation(moments, gamma, spectrum, eigenvalues)
     elif gamma is not None:
         raise InputError("gamma is for hidden-manifold data: give f and variable, or moments")
-    smoothed = hidden and res.correlation < 1 - 1e-12
-    kern = compile(derive.separability(channel, hidden=smoothed))
-    extra = (res.correlation,) if smoothed else ()
-    _minimise(kern, extra, res)
+    # labels that do not depend on the field need no smoothing (one kernel for random labels)
+    depends = teacher is not None and teacher.likelihood.has(teacher.z)
+    smoothed = hidden and depends and res.correlation < 1 - 1e-12
+    kern = compile(derive.separability(teacher, hidden=smoothed))
+    named = {p.name: v for p, v in values.items()}
+    if smoothed:
+        named["r"] = res.correlation
+    # the kernel's arguments by name, v and t filled in at each call
+    args = list(kern.bind(named, v=0.0, t=0.0))
+    _minimise(kern, args, kern.arguments.index("v"), kern.arguments.index("t"), res)
     return res.finish(strict)
 
 
-def _average(kern, index, t, extra):
+def _average(kern, index, t, args, iv, it):
     """:math:`\\mathbb{E}_{v \\sim N(0,1)}` of output ``index`` at slope ``t`` (two half-lines)."""
     fn = kern.module.outputs
     total, error = 0.0, 0.0
@@ -193,7 +198,7 @@ def _average(kern, index, t, extra):
             warnings.simplefilter("error", IntegrationWarning)
             try:
                 value, err = quad(
-                    lambda v: fn(v, t, *extra)[index] * math.exp(-v * v / 2),
+                    lambda v: fn(*_at(args, iv, v, it, t))[index] * math.exp(-v * v / 2),
                     lo,
                     hi,
                     epsabs=QUAD_TOL,
@@ -207,15 +212,20 @@ def _average(kern, index, t, extra):
     return total * scale, error * scale
 
 
-def _minimise(kern, extra, res):
+def _at(args, iv, v, it, t):
+    args[iv], args[it] = v, t
+    return args
+
+
+def _minimise(kern, args, iv, it, res):
     count = [0]
 
     def h(t):
         count[0] += 1
-        return _average(kern, 0, t, extra)[0]
+        return _average(kern, 0, t, args, iv, it)[0]
 
     try:
-        wrong = _average(kern, 1, 0.0, extra)[0]
+        wrong = _average(kern, 1, 0.0, args, iv, it)[0]
         if wrong < QUAD_TOL:  # Y V >= 0 almost surely: h(t) -> 0 as t -> inf (dominated)
             res.alpha_s, res.h_min, res.t_star = math.inf, 0.0, math.inf
             res.iterations = count[0]

@@ -53,7 +53,13 @@ from .errors import InputError
 from .params import parameter_values
 from .results import Result
 
-__all__ = ["separability_threshold", "SeparabilityResult", "hidden_manifold_correlation"]
+__all__ = [
+    "separability_threshold",
+    "SeparabilityResult",
+    "hidden_manifold_correlation",
+    "is_separable",
+    "max_margin",
+]
 
 #: Quadrature tolerance of h(t) (absolute) and the largest slope searched.
 QUAD_TOL = 1e-11
@@ -272,3 +278,57 @@ def _minimise(kern, args, iv, it, res):
 
 class _Unresolved(Exception):
     """A step could not be resolved; the message says which."""
+
+
+# --- finite-size checks on sampled data --------------------------------------------------------
+
+
+def _data(X, y):
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float).ravel()
+    if X.ndim != 2 or X.shape[0] != y.size or X.size == 0:
+        raise InputError(f"X must be (n, p) and y of length n; got {X.shape} and {y.shape}")
+    if not (np.all(np.isfinite(X)) and np.all(np.isin(y, (-1.0, 1.0)))):
+        raise InputError("X must be finite and the labels y in {-1, 1}")
+    return X, y
+
+
+def is_separable(X, y):
+    r"""Whether some :math:`w` has :math:`y_\mu\, x_\mu \cdot w \ge 1` for every row (a
+    feasibility linear program, scipy's HiGHS): linear separability through the origin."""
+    from scipy.optimize import linprog
+
+    X, y = _data(X, y)
+    res = linprog(
+        np.zeros(X.shape[1]),
+        A_ub=-(y[:, None] * X),
+        b_ub=-np.ones(y.size),
+        bounds=(None, None),
+        method="highs",
+    )
+    if res.status not in (0, 2):
+        raise RuntimeError(f"the separability LP ended with status {res.status}: {res.message}")
+    return res.status == 0
+
+
+def max_margin(X, y):
+    r"""The largest margin :math:`\kappa^* = \max_{|w| = 1} \min_\mu y_\mu\, x_\mu \cdot w`
+    of separable data (Gardner's stability with patterns of unit-variance entries:
+    :math:`y\, w \cdot x / \sqrt N` at :math:`|w|^2 = N`): the least-norm :math:`w` with
+    :math:`y_\mu x_\mu \cdot w \ge 1` (a least-distance program, solved exactly through
+    non-negative least squares: Lawson & Hanson, *Solving Least Squares Problems* (1974),
+    ch. 23), then the margin measured on the data, :math:`\min_\mu y_\mu x_\mu \cdot w/|w|`.
+    NaN for data that are not separable."""
+    from scipy.optimize import nnls
+
+    X, y = _data(X, y)
+    G = y[:, None] * X  # constraints G w >= 1
+    E = np.vstack([G.T, np.ones((1, y.size))])
+    f = np.zeros(E.shape[0])
+    f[-1] = 1.0
+    u, _ = nnls(E, f, maxiter=50 * E.shape[1])
+    r = E @ u - f
+    if abs(r[-1]) < 1e-12:  # the least-distance program is infeasible: not separable
+        return math.nan
+    w = -r[:-1] / r[-1]
+    return float(np.min(G @ w) / np.linalg.norm(w))

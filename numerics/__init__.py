@@ -50,7 +50,13 @@ from .rs_phases import (
     rs_phase_diagram,
     rs_transition_lines,
 )
-from .separability import SeparabilityResult, hidden_manifold_correlation, separability_threshold
+from .separability import (
+    SeparabilityResult,
+    hidden_manifold_correlation,
+    is_separable,
+    max_margin,
+    separability_threshold,
+)
 from .stability import StabilityResult, bp_stability
 from .state_evolution import SEResult, Thresholds, input_mmse, state_evolution, thresholds
 from .sweep import SweepResult, sweep, sweep_defaults
@@ -120,6 +126,8 @@ __all__ = [
     "separability_threshold",
     "SeparabilityResult",
     "hidden_manifold_correlation",
+    "is_separable",
+    "max_margin",
     "GETMomentsResult",
     "get_covariance",
     "measured_covariance",

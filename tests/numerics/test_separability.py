@@ -158,3 +158,17 @@ def test_correlation_from_a_sampled_feature_matrix_is_marchenko_pastur():
 def test_bad_input(kwargs, error):
     with pytest.raises(error):
         numerics.separability_threshold(**kwargs)
+
+
+def test_max_margin_of_a_toy_set_and_of_inseparable_data():
+    # two patterns e_1, e_2 with label +1: the best unit w is (1, 1)/sqrt 2, margin 1/sqrt 2
+    X = np.array([[1.0, 0.0], [0.0, 1.0]])
+    y = np.array([1.0, 1.0])
+    assert numerics.max_margin(X, y) == pytest.approx(1 / math.sqrt(2), abs=1e-12)
+    assert numerics.is_separable(X, y)
+    # x and -x with the same label: no w through the origin
+    X = np.array([[1.0, 2.0], [-1.0, -2.0]])
+    assert math.isnan(numerics.max_margin(X, y))
+    assert not numerics.is_separable(X, y)
+    with pytest.raises(derive.InputError):
+        numerics.is_separable(X, np.array([0.0, 1.0]))

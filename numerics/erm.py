@@ -49,7 +49,15 @@ from .gaussian_equivalence import get_moments
 from .params import parameter_values
 from .results import Result
 
-__all__ = ["erm", "ERMResult", "spectrum_nodes", "resolve_moments", "erm_module", "erm_source"]
+__all__ = [
+    "erm",
+    "ERMResult",
+    "erm_optimal_lam",
+    "spectrum_nodes",
+    "resolve_moments",
+    "erm_module",
+    "erm_source",
+]
 
 #: Nodes of the quadrature over the student's field (trapezoid on [-XI_MAX, XI_MAX]).
 XI_NODES = 801
@@ -111,6 +119,31 @@ def _positive(name, value, allow_zero=False):
         need = "non-negative" if allow_zero else "positive"
         raise InputError(f"{name} must be {need}, got {value!r}")
     return v
+
+
+def _anderson(xs, fs, current, mapped, beta, depth):
+    """One step of Anderson mixing (Walker & Ni, SIAM J. Numer. Anal. 49, 1715 (2011)) of
+    the map ``current -> mapped``, in ``(m, log q, log V)``; a plain damped step while the
+    history is short or when the mixed step is not sane (the history is then dropped)."""
+    x = np.array([current[0], math.log(current[1]), math.log(current[2])])
+    g = np.array([mapped[0], math.log(mapped[1]), math.log(mapped[2])])
+    f = g - x
+    xs.append(x)
+    fs.append(f)
+    del xs[: -depth - 1], fs[: -depth - 1]
+    step = x + beta * f
+    if depth and len(xs) > 1:
+        dX = np.diff(np.array(xs), axis=0).T
+        dF = np.diff(np.array(fs), axis=0).T
+        coef = np.linalg.lstsq(dF, f, rcond=None)[0]
+        mixed = x + beta * f - (dX + beta * dF) @ coef
+        grew = np.max(np.abs(f)) > 2 * np.max(np.abs(fs[-2]))
+        if np.all(np.isfinite(mixed)) and np.max(np.abs(mixed - x)) < 3.0 and not grew:
+            step = mixed
+        else:
+            xs.clear()
+            fs.clear()
+    return step[0], math.exp(step[1]), math.exp(step[2])
 
 
 def with_values(channel, values):
@@ -350,6 +383,7 @@ def erm(
     tol=1e-10,
     max_iter=5000,
     init=None,
+    anderson=4,
     strict=False,
 ):
     r"""Solve the replica saddle point of ERM on random features at one point.
@@ -375,6 +409,8 @@ def erm(
         ``tol``).
     init : tuple, optional
         ``(m, q, V)`` to start from (a neighbouring point of a sweep).
+    anderson : int
+        Depth of the Anderson mixing of the iteration (0: plain damped iteration).
     strict : bool
         Raise ``ConvergenceError`` instead of returning ``converged=False``.
 
@@ -443,25 +479,32 @@ def erm(
     history, converged, message = [], False, ""
     hats = (0.0, 0.0, 0.0)
     it = 0
+    xs, fs = [], []  # Anderson mixing in (m, log q, log V)
+    fallback = None
     for it in range(1, max_iter + 1):
         q = max(q, 1e-12)
         m = min(max(m, -0.999999 * math.sqrt(rho * q)), 0.999999 * math.sqrt(rho * q))
         out = channel_side(m, q, V)
         hats = (alpha * out[0], alpha * out[1], alpha * out[2])
-        if not all(math.isfinite(h) for h in hats) or hats[2] <= 0:
-            message = f"channel side not finite at m = {m:.4g}, q = {q:.4g}, V = {V:.4g}"
-            break
-        new = prior_side(*hats)
-        if not all(math.isfinite(x) for x in new):
-            message = f"prior side not finite at hats {hats}"
+        new = prior_side(*hats) if all(math.isfinite(h) for h in hats) else (math.nan,) * 3
+        if not all(math.isfinite(x) for x in new) or new[1] <= 0 or new[2] <= 0:
+            if fallback is not None:  # a mixed step went too far: a damped step instead
+                m, q, V = fallback
+                fallback = None
+                xs.clear()
+                fs.clear()
+                continue
+            message = f"saddle point not finite at m = {m:.4g}, q = {q:.4g}, V = {V:.4g}"
             break
         change = max(abs(x - y) / (abs(x) + 1e-12) for x, y in zip(new, (m, q, V)))
         history.append(change)
-        m, q, V = (damping * old + (1 - damping) * x for old, x in zip((m, q, V), new))
         if change < tol:
+            m, q, V = new
             converged = True
             message = f"converged in {it} iterations"
             break
+        fallback = tuple(damping * a + (1 - damping) * b for a, b in zip((m, q, V), new))
+        m, q, V = _anderson(xs, fs, (m, q, V), new, 1 - damping, anderson)
     else:
         message = f"not converged after {max_iter} iterations (relative change {history[-1]:.2g})"
     if not converged and lam < 1e-3 and abs(alpha - 1) < 0.25:
@@ -508,3 +551,46 @@ def erm(
 def _y_nodes(order=121):
     eta = np.linspace(-12.0, 12.0, order)
     return eta, (eta[1] - eta[0]) * np.exp(-(eta**2) / 2) / np.sqrt(2 * np.pi)
+
+
+def erm_optimal_lam(
+    loss, teacher, f=None, variable=None, *, alpha, gamma, bounds=(1e-5, 10.0), xtol=0.01, **options
+):
+    r"""The ridge penalty that minimises the saddle point's test error at one ``alpha``.
+
+    Brent's bounded search on :math:`\log_{10}\lambda` in ``bounds`` (to ``xtol`` decades);
+    every evaluation is :func:`erm` with ``options``. The test error is unimodal in
+    :math:`\lambda` in the settings of Gerace et al. 2020 (fig. 4); a minimum on a bound is
+    reported in the message.
+
+    Returns
+    -------
+    ERMResult
+        At the optimal ``lam`` (its field ``lam``); ``converged`` is False when the search
+        or the saddle point at the optimum did not converge.
+    """
+    from scipy.optimize import minimize_scalar
+
+    lo, hi = (math.log10(_positive("bounds", b)) for b in bounds)
+    if not lo < hi:
+        raise InputError(f"bounds must be increasing, got {bounds!r}")
+    seen = {}
+
+    def error(log_lam):
+        res = erm(loss, teacher, f, variable, alpha=alpha, gamma=gamma, lam=10**log_lam, **options)
+        seen[log_lam] = res
+        return res.test_error if res.converged else math.inf
+
+    search = minimize_scalar(error, bounds=(lo, hi), method="bounded", options={"xatol": xtol})
+    best = seen[search.x] if search.x in seen else None
+    if best is None:
+        best = erm(
+            loss, teacher, f, variable, alpha=alpha, gamma=gamma, lam=10**search.x, **options
+        )
+    best.message += f"; lam = {best.lam:.4g} optimal among {search.nfev} evaluations"
+    if not search.success:
+        best.converged = False
+        best.message += f"; the search over lam did not converge: {search.message}"
+    if min(search.x - lo, hi - search.x) < 2 * xtol:
+        best.message += f"; the optimum lam = {10**search.x:.3g} is on a bound of {bounds}"
+    return best

@@ -5,7 +5,7 @@ Imports numpy, scipy and numba, never networkx or matplotlib.
 
 from .amp import AMPResult, TeacherStudent, amp, export_amp, teacher_student, vamp
 from .compile import Kernel, cache_dir, compile, load_source
-from .erm import ERMResult, erm
+from .erm import ERMResult, erm, erm_optimal_lam
 from .erm_simulation import ERMSimulation, erm_simulation
 from .errors import CompileError, ConvergenceError, InputError
 from .export import export
@@ -66,6 +66,7 @@ from .threads import limit_blas_threads
 __all__ = [
     "erm",
     "ERMResult",
+    "erm_optimal_lam",
     "erm_simulation",
     "ERMSimulation",
     "sweep",

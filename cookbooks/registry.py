@@ -28,6 +28,7 @@ RECIPE_MODULES = (
     "compressed_sensing",
     "epidemic_dmp",
     "gaussian_equivalence",
+    "double_descent",
 )
 
 
@@ -35,7 +36,7 @@ def recipes():
     """``{NAME: module}`` of every recipe, in order.
 
     >>> list(recipes())
-    ['ising-meanfield', 'bp-random-graphs', 'sk-phase-diagram', 'perceptron-binary', 'perceptron-gaussian', 'compressed-sensing', 'epidemic-dmp', 'gaussian-equivalence']
+    ['ising-meanfield', 'bp-random-graphs', 'sk-phase-diagram', 'perceptron-binary', 'perceptron-gaussian', 'compressed-sensing', 'epidemic-dmp', 'gaussian-equivalence', 'double-descent']
     """
     out = {}
     for module_name in RECIPE_MODULES:

@@ -29,6 +29,7 @@ RECIPE_MODULES = (
     "epidemic_dmp",
     "gaussian_equivalence",
     "double_descent",
+    "gardner_capacity",
 )
 
 
@@ -36,7 +37,7 @@ def recipes():
     """``{NAME: module}`` of every recipe, in order.
 
     >>> list(recipes())
-    ['ising-meanfield', 'bp-random-graphs', 'sk-phase-diagram', 'perceptron-binary', 'perceptron-gaussian', 'compressed-sensing', 'epidemic-dmp', 'gaussian-equivalence', 'double-descent']
+    ['ising-meanfield', 'bp-random-graphs', 'sk-phase-diagram', 'perceptron-binary', 'perceptron-gaussian', 'compressed-sensing', 'epidemic-dmp', 'gaussian-equivalence', 'double-descent', 'gardner-capacity']
     """
     out = {}
     for module_name in RECIPE_MODULES:

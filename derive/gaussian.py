@@ -35,7 +35,7 @@ for the identities of ``Phi`` against a Gaussian.
 
 import sympy as sp
 
-from .errors import ModelError
+from .errors import InputError, ModelError
 from .functions import GaussianExpectation, nesting_level
 
 __all__ = [
@@ -43,6 +43,7 @@ __all__ = [
     "LogPhi",
     "expectation",
     "integrate_gaussian_weight",
+    "multivariate_expectation",
     "normal_cdf",
     "normal_pdf",
     "stable_log",
@@ -399,14 +400,17 @@ def _orthant(cov):
               + \arcsin\rho_{23}}{4\pi}
 
     (Sheppard's formula and its trivariate form; Owen 1980, eqs. 10,010.1 and 10,030.1).
-    Returns None for four or more events (no elementary closed form).
+    Four events have no elementary closed form: :func:`_orthant4` leaves a smooth
+    one-dimensional integral. Returns None for five or more.
     """
     n = cov.shape[0]
     if n == 0:
         return sp.S.One
     if n == 1:
         return sp.S.Half
-    if n > 3:
+    if n == 4:
+        return _orthant4(cov)
+    if n > 4:
         return None
 
     def rho(i, j):
@@ -415,6 +419,54 @@ def _orthant(cov):
     pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
     total = sp.Add(*[sp.asin(rho(i, j)) for i, j in pairs])
     return sp.Rational(1, 2**n) + total / (2 ** (n - 1) * sp.pi)
+
+
+_S = sp.Symbol("s_plackett", positive=True)
+_R4 = sp.Matrix(4, 4, lambda i, j: 1 if i == j else sp.Symbol(f"r_{min(i, j)}{max(i, j)}"))
+
+
+def _orthant4_integrand():
+    r""":math:`dP_4/ds` along :math:`R(s) = I + s(R - I)`, generic in the correlations.
+
+    Plackett's identity, :math:`\partial P / \partial r_{ij} = \phi_2(0, 0; r_{ij})\,
+    P(X_k \ge 0, X_l \ge 0 \mid X_i = X_j = 0)`, with the conditional bivariate orthant
+    in Sheppard's form (Plackett, Biometrika 41, 351 (1954); Owen 1980).
+    """
+    Rs = sp.eye(4) + _S * (_R4 - sp.eye(4))
+    total = []
+    for i in range(4):
+        for j in range(i + 1, 4):
+            B = [i, j]
+            A = [k for k in range(4) if k not in B]
+            cond = Rs.extract(A, A) - Rs.extract(A, B) * Rs.extract(B, B).inv() * Rs.extract(B, A)
+            rho = cond[0, 1] / sp.sqrt(cond[0, 0] * cond[1, 1])
+            r = _R4[i, j]
+            total.append(
+                r
+                / (2 * sp.pi * sp.sqrt(1 - _S**2 * r**2))
+                * (sp.S(1) / 4 + sp.asin(rho) / (2 * sp.pi))
+            )
+    return sp.Add(*total)
+
+
+_ORTHANT4 = []
+
+
+def _orthant4(cov):
+    r""":math:`P(X_1 \ge 0, \dots, X_4 \ge 0) = \frac{1}{16} + \int_0^1 \frac{dP_4}{ds} ds`
+    (:func:`_orthant4_integrand`), the integral written as
+    :math:`\mathbb{E}_t\, f(\Phi(t))`: a one-dimensional :class:`GaussianExpectation` of a
+    smooth integrand, which the trapezoidal rule resolves to near machine precision."""
+    if not _ORTHANT4:
+        _ORTHANT4.append(_orthant4_integrand())
+    rho = {
+        _R4[i, j]: cov[i, j] / sp.sqrt(cov[i, i] * cov[j, j])
+        for i in range(4)
+        for j in range(i + 1, 4)
+    }
+    body = _ORTHANT4[0].xreplace(rho)
+    t = _fresh_variable("t", (body,))
+    return sp.Rational(1, 16) + GaussianExpectation(body.xreplace({_S: Phi(t)}), t)
 
 
 def _events_orthant(events):
@@ -604,3 +656,339 @@ def integrate_gaussian_weight(expr, w, precision, linear):
         * sp.exp(linear**2 / (2 * precision))
         * expectation(expr, w, mean, var)
     )
+
+
+# --- multivariate expectations ---------------------------------------------------------
+
+
+def _linear_mv(expr, zs):
+    """``(a, b)`` with ``expr = a . zs + b`` (``a`` a tuple), or None."""
+    expr = sp.expand(expr)
+    if not expr.is_polynomial(*zs):
+        return None
+    poly = sp.Poly(expr, *zs)
+    if poly.total_degree() != 1:
+        return None
+    a = tuple(poly.coeff_monomial(z) for z in zs)
+    b = poly.coeff_monomial(1)
+    return a, b
+
+
+def _quadratic_mv(expr, zs):
+    """``(A, h, c)`` with ``expr = z^T A z + h . z + c`` (``A`` symmetric), or None."""
+    expr = sp.expand(expr)
+    if not expr.is_polynomial(*zs):
+        return None
+    poly = sp.Poly(expr, *zs)
+    if poly.total_degree() > 2:
+        return None
+    n = len(zs)
+    A = sp.zeros(n, n)
+    for i in range(n):
+        A[i, i] = poly.coeff_monomial(zs[i] ** 2)
+        for j in range(i + 1, n):
+            A[i, j] = A[j, i] = poly.coeff_monomial(zs[i] * zs[j]) / 2
+    h = sp.Matrix([poly.coeff_monomial(z) for z in zs])
+    return A, h, poly.coeff_monomial(1)
+
+
+class _MvTerm:
+    """One product ``coeff * prod z_i^k_i * exp(quadratic) * steps * phis * deltas * other``."""
+
+    def __init__(self, zs):
+        self.zs = zs
+        self.coeff = sp.S.One
+        self.powers = [0] * len(zs)
+        self.exponent = sp.S.Zero
+        self.steps, self.phis, self.deltas, self.other = [], [], [], []
+
+    @classmethod
+    def parse(cls, term, zs):
+        t = cls(zs)
+        index = {z: i for i, z in enumerate(zs)}
+        for factor in sp.Mul.make_args(term):
+            if not factor.has(*zs):
+                t.coeff *= factor
+                continue
+            base, e = factor.as_base_exp()
+            if base in index and e.is_Integer and e >= 0:
+                t.powers[index[base]] += int(e)
+                continue
+            if isinstance(factor, sp.exp) or (isinstance(base, sp.exp) and not e.has(*zs)):
+                arg = factor.args[0] if isinstance(factor, sp.exp) else base.args[0] * e
+                if _quadratic_mv(arg, zs) is not None:
+                    t.exponent += arg
+                    continue
+            elif isinstance(base, (sp.Heaviside, Phi)) and e.is_Integer and e >= 1:
+                lin = _linear_mv(base.args[0], zs)
+                if lin is not None:
+                    if isinstance(base, Phi):
+                        t.phis += [lin] * int(e)
+                    elif lin not in t.steps:
+                        t.steps.append(lin)
+                    continue
+            elif isinstance(factor, sp.DiracDelta) and len(factor.args) == 1:
+                lin = _linear_mv(factor.args[0], zs)
+                if lin is not None:
+                    t.deltas.append(lin)
+                    continue
+            t.other.append(factor)
+        return t
+
+    def rebuilt(self, powers=None, deltas=None, exponent=True):
+        """The term (without its coefficient) as sympy."""
+        zs = self.zs
+
+        def form(lin):
+            return sp.Add(*[a * z for a, z in zip(lin[0], zs)]) + lin[1]
+
+        powers = self.powers if powers is None else powers
+        deltas = self.deltas if deltas is None else deltas
+        return (
+            sp.Mul(*[z**k for z, k in zip(zs, powers)])
+            * (sp.exp(self.exponent) if exponent else 1)
+            * sp.Mul(*[sp.Heaviside(form(s)) for s in self.steps])
+            * sp.Mul(*[Phi(form(p)) for p in self.phis])
+            * sp.Mul(*[sp.DiracDelta(form(d)) for d in deltas])
+            * sp.Mul(*self.other)
+        )
+
+
+def _absorb(exponent, zs, cov, mean):
+    r"""Absorb :math:`e^{z^T A z + h\cdot z + c}` into :math:`N(\mu, C)`.
+
+    With :math:`M = -2A` supported on the variables ``S`` of the quadratic part (Woodbury,
+    no inverse of ``C``): :math:`K = (I + C_{SS} M_{SS})^{-1}`,
+    :math:`C' = C - C_{:S} M_{SS} K C_{S:}`,
+    :math:`\mu' = \mu - C_{:S} M_{SS} K \mu_S + C' h`, and
+    :math:`\mathbb{E}\,e^{z^TAz + h\cdot z + c} = \det(I + C_{SS}M_{SS})^{-1/2}
+    \exp\{c + \tfrac12[h\cdot(\mu - C_{:S}M_{SS}K\mu_S) + \mu'\cdot h
+    - \mu_S^T K^T M_{SS} \mu_S]\}`.
+    Returns ``(cov', mean', prefactor)``.
+    """
+    A, h, c = _quadratic_mv(exponent, zs)
+    n = len(zs)
+    S = [i for i in range(n) if any(A[i, j] != 0 for j in range(n))]
+    if not S:
+        new_mean = mean + cov * h
+        value = c + (h.T * mean)[0] + (h.T * cov * h)[0] / 2
+        return cov, new_mean.applyfunc(sp.simplify), sp.exp(sp.simplify(value))
+    M = (-2 * A).extract(S, S)
+    CS = cov.extract(list(range(n)), S)
+    D = sp.eye(len(S)) + cov.extract(S, S) * M
+    det = sp.factor(D.det())
+    K = D.inv() if len(S) > 1 else sp.Matrix([[1 / D[0, 0]]])
+    CMK = CS * M * K
+    new_cov = (cov - CMK * CS.T).applyfunc(sp.factor)
+    mean_S = mean.extract(S, [0])
+    shifted = mean - CMK * mean_S
+    new_mean = (shifted + new_cov * h).applyfunc(sp.factor)
+    value = c + ((h.T * shifted)[0] + (new_mean.T * h)[0] - (mean_S.T * K.T * M * mean_S)[0]) / 2
+    if det.is_nonpositive:
+        raise ModelError(f"exp({exponent}) is not integrable against the Gaussian (det {det} <= 0)")
+    return new_cov, new_mean, sp.exp(sp.factor(value)) / sp.sqrt(det)
+
+
+def _condition(lin, zs, cov, mean):
+    r"""Condition ``z ~ N(mean, cov)`` on :math:`a\cdot z + b = 0`.
+
+    Returns ``(density, pivot, value, rest, cov', mean')``: the density of
+    :math:`s = a\cdot z` at :math:`-b`, the eliminated variable and its value in the
+    others, the remaining variables and their conditional law
+    :math:`N(\mu_r + C_{ra}(s_0 - a\cdot\mu)/v_s,\; C_{rr} - C_{ra}C_{ar}/v_s)`.
+    """
+    a, b = lin
+    n = len(zs)
+    nonzero = [i for i in range(n) if a[i] != 0]
+    numeric = [i for i in nonzero if a[i].is_number]
+    k = (numeric or nonzero)[-1]
+    av = sp.Matrix(a)
+    s0 = -b
+    var_s = sp.factor((av.T * cov * av)[0])
+    mean_s = (av.T * mean)[0]
+    density = sp.exp(-((s0 - mean_s) ** 2) / (2 * var_s)) / sp.sqrt(2 * sp.pi * var_s)
+    rest = [i for i in range(n) if i != k]
+    Ca = cov * av
+    new_mean = sp.Matrix([sp.factor(mean[i] + Ca[i] * (s0 - mean_s) / var_s) for i in rest])
+    new_cov = sp.Matrix(
+        len(rest),
+        len(rest),
+        lambda p, q: sp.factor(cov[rest[p], rest[q]] - Ca[rest[p]] * Ca[rest[q]] / var_s),
+    )
+    value = (s0 - sp.Add(*[a[i] * zs[i] for i in rest])) / a[k]
+    return density, zs[k], value, tuple(zs[i] for i in rest), new_cov, new_mean
+
+
+def _cholesky_fallback(expr, zs, cov, mean):
+    r"""What the rules do not close: :math:`z = \mu + L t` (:math:`C = L L^T`), then the 1-D
+    engine on :math:`t_n, t_{n-1}, \dots` (``t_n`` enters only :math:`z_n`) while it closes;
+    the variables left are kept in one multivariate :class:`GaussianExpectation` node
+    (one tensor-product quadrature: nested one-dimensional nodes would each take the 1-D
+    rule's node count)."""
+    n = len(zs)
+    L = cov.cholesky(hermitian=False).applyfunc(sp.factor)
+    ts = [_fresh_variable(f"t_{i + 1}", (expr, cov, mean)) for i in range(n)]
+    z_of_t = {zs[i]: mean[i] + sp.Add(*[L[i, j] * ts[j] for j in range(i + 1)]) for i in range(n)}
+    body = expr.xreplace(z_of_t)
+    for m in range(n - 1, -1, -1):
+        closed = expectation(body, ts[m])
+        if closed.has(GaussianExpectation) and not body.has(GaussianExpectation):
+            return GaussianExpectation(body, tuple(ts[: m + 1]))
+        body = closed
+    return body
+
+
+def _mv_term(term, zs, cov, mean):
+    """The expectation of one parsed product."""
+    coeff = term.coeff
+    if term.exponent != 0:
+        cov, mean, prefactor = _absorb(term.exponent, zs, cov, mean)
+        coeff *= prefactor
+        term.exponent = sp.S.Zero
+    body = term.rebuilt()
+    used = [i for i, z in enumerate(zs) if body.has(z)]
+    if len(used) < len(zs):  # marginalise the variables the term does not see
+        zs = tuple(zs[i] for i in used)
+        cov, mean = cov.extract(used, used), mean.extract(used, [0])
+        if not zs:
+            return coeff * body
+        return coeff * multivariate_expectation(body, zs, cov, mean)
+    if len(zs) == 1:
+        return coeff * expectation(body, zs[0], mean[0], cov[0, 0])
+    if term.deltas:
+        density, pivot, value, rest, cov2, mean2 = _condition(term.deltas[0], zs, cov, mean)
+        inner = term.rebuilt(deltas=term.deltas[1:]).subs(pivot, value)
+        return coeff * density * multivariate_expectation(inner, rest, cov2, mean2)
+    if term.other:
+        return coeff * _cholesky_fallback(body, zs, cov, mean)
+    if any(term.powers):
+        # Stein's lemma: E[z_i h] = mu_i E[h] + sum_j C_ij E[d_j h]
+        i = next(k for k, p in enumerate(term.powers) if p)
+        powers = list(term.powers)
+        powers[i] -= 1
+        h = term.rebuilt(powers=powers)
+        total = mean[i] * multivariate_expectation(h, zs, cov, mean)
+        for j, zj in enumerate(zs):
+            if cov[i, j] != 0:
+                total += cov[i, j] * multivariate_expectation(sp.diff(h, zj), zs, cov, mean)
+        return coeff * total
+    events = []
+    for kind, factors in (("step", term.steps), ("phi", term.phis)):
+        for a, b in factors:
+            av = sp.Matrix(a)
+            events.append((kind, av, (av.T * mean)[0] + b))
+    n = len(events)
+    if n == 1:
+        kind, av, m = events[0]
+        v = (av.T * cov * av)[0] + (1 if kind == "phi" else 0)
+        return coeff * Phi(m / sp.sqrt(sp.factor(v)))
+    if all(sp.simplify(m) == 0 for _, _, m in events):
+        ev = sp.zeros(n, n)
+        for p, (kind, ap, _) in enumerate(events):
+            for q, (_, aq, _) in enumerate(events):
+                ev[p, q] = sp.factor((ap.T * cov * aq)[0])
+            if kind == "phi":
+                ev[p, p] += 1
+        value = _orthant(ev)
+        if value is not None:
+            return coeff * value
+    return coeff * _cholesky_fallback(body, zs, cov, mean)
+
+
+def _to_indicators_mv(expr, zs):
+    """``Max``/``Min``/``Abs``/``Piecewise`` of the variables as Heaviside products."""
+    if not expr.has(sp.Max, sp.Min, sp.Abs, sp.Piecewise):
+        return expr
+    expr = expr.replace(
+        lambda e: isinstance(e, (sp.Max, sp.Min, sp.Abs)) and e.has(*zs),
+        lambda e: e.rewrite(sp.Piecewise),
+    )
+    expr = sp.piecewise_fold(expr)
+
+    def split(pw):
+        terms, before = [], sp.S.One
+        for e, c in pw.args:
+            terms.append(e * _indicator(c) * before)
+            before *= 1 - _indicator(c)
+        return sp.Add(*terms)
+
+    return expr.replace(lambda e: isinstance(e, sp.Piecewise) and e.has(*zs), split)
+
+
+def multivariate_expectation(expr, variables, covariance, mean=None):
+    r""":math:`\mathbb{E}_{z \sim N(\mu, C)}[f(z)]` for a Gaussian vector, by rules.
+
+    Applied recursively to each product of the expanded integrand:
+
+    1. ``exp`` of a quadratic form is absorbed into the Gaussian (new covariance and
+       mean, determinant prefactor; :func:`_absorb`);
+    2. variables the product does not contain are marginalised out; one variable left
+       goes to the one-dimensional :func:`expectation`;
+    3. ``DiracDelta(a.z + b)`` conditions on the hyperplane,
+       :math:`\mathbb{E}[\delta(a\cdot z + b)\, h] = p_{a\cdot z}(-b)\,
+       \mathbb{E}[h \mid a\cdot z = -b]`, which lowers the dimension;
+    4. polynomial factors go by Stein's lemma,
+       :math:`\mathbb{E}[z_i h] = \mu_i \mathbb{E}h + \sum_j C_{ij}\mathbb{E}\,\partial_j h`
+       (the derivative of ``Phi`` is a Gaussian factor, absorbed by 1; of ``Heaviside`` a
+       ``DiracDelta``, removed by 3);
+    5. what is left, a product of ``Phi`` / ``Heaviside`` of linear forms, is an orthant
+       probability of a Gaussian vector (``Phi(l) = P(xi <= l)`` with an independent
+       standard ``xi``): one event :math:`\Phi(m/\sqrt v)`, two or three centred events
+       Sheppard's arcsin forms (Owen 1980);
+    6. anything else (``tanh``, offsets, four events) goes to :func:`_cholesky_fallback`:
+       :math:`z = \mu + L t` and the one-dimensional engine, leaving a
+       :class:`GaussianExpectation` node for ``numerics.compile`` to lower to quadrature.
+
+    Parameters
+    ----------
+    expr : sympy expression
+    variables : sequence of Symbol
+    covariance : sympy Matrix (or nested sequence), symmetric positive definite; entries
+        may be symbols
+    mean : sequence, optional
+        Zero by default.
+
+    Returns
+    -------
+    sympy expression
+
+    Raises
+    ------
+    InputError
+        For a covariance of the wrong shape or not symmetric, or repeated variables.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> x, y = sp.symbols("x y", real=True)
+    >>> r = sp.Symbol("r", real=True)
+    >>> multivariate_expectation(sp.Heaviside(x) * sp.Heaviside(y), (x, y), [[1, r], [r, 1]])
+    asin(r)/(2*pi) + 1/4
+    >>> multivariate_expectation(x**2 * y**2, (x, y), [[1, r], [r, 1]])
+    2*r**2 + 1
+    """
+    zs = tuple(variables)
+    if not all(isinstance(z, sp.Symbol) for z in zs) or len(set(zs)) != len(zs):
+        raise InputError(f"variables must be distinct symbols, got {variables}")
+    n = len(zs)
+    try:
+        cov = sp.Matrix(covariance)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"covariance is not a matrix: {covariance!r}") from exc
+    if cov.shape != (n, n):
+        raise InputError(f"covariance must be {n} x {n} for {zs}, got shape {cov.shape}")
+    if any(sp.simplify(cov[i, j] - cov[j, i]) != 0 for i in range(n) for j in range(i)):
+        raise InputError(f"covariance is not symmetric: {cov.tolist()}")
+    mean = sp.zeros(n, 1) if mean is None else sp.Matrix(list(mean))
+    if mean.shape != (n, 1):
+        raise InputError(f"mean must have {n} entries, got {mean.shape[0]}")
+    expr = sp.sympify(expr)
+    if n == 0 or not expr.has(*zs):
+        return expr
+    if n == 1:
+        return expectation(expr, zs[0], mean[0], cov[0, 0])
+    expr = _distribute(_to_phi(_to_indicators_mv(expr, zs)))
+    total = []
+    for term in sp.Add.make_args(expr):
+        total.append(_mv_term(_MvTerm.parse(term, zs), zs, cov, mean))
+    return sp.Add(*total)

@@ -11,6 +11,7 @@ from .erm import ERM, Loss, erm
 from .errors import CavitylabError, InputError, ModelError
 from .functions import GaussianExpectation, LogSumExp
 from .gardner import gardner, gardner_capacity, gardner_kind, separability
+from .gaussian import multivariate_expectation
 from .get import GETMoments, get_moments
 from .glm import (
     GLM,
@@ -40,6 +41,7 @@ __all__ = [
     "clear_memo",
     "GaussianExpectation",
     "LogSumExp",
+    "multivariate_expectation",
     "GETMoments",
     "get_moments",
     "gardner",

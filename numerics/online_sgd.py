@@ -409,7 +409,9 @@ def online_sgd(
         eps_g_error=eps_err[:done],
         initial=initial,
         settings=settings,
-        seed=seed if not isinstance(seed, np.random.SeedSequence) else str(seed.entropy),
+        seed=seed
+        if not isinstance(seed, np.random.SeedSequence)
+        else f"SeedSequence(entropy={seed.entropy}, spawn_key={seed.spawn_key})",
         converged=done == n_records,
         iterations=int((done - 1) * steps_per),
         residual=float(eps[done - 1]),

@@ -158,12 +158,12 @@ def test_hidden_manifold_overlaps_follow_the_gaussian_equivalence():
 
 
 def test_divergence_is_reported():
-    # a linear student (g' = 1) diverges at a large learning rate (erf saturates instead)
-    linear = committee(g=u)
-    r = numerics.online_sgd(linear, N=100, eta=20.0, t_max=5.0, seed=0, test_size=100)
+    # an unbounded ReLU student diverges at a large learning rate (erf saturates instead)
+    relu = committee(g=sp.Max(u, 0))
+    r = numerics.online_sgd(relu, N=100, eta=20.0, t_max=5.0, seed=0, test_size=100)
     assert not r.converged and "non-finite" in r.message
     with pytest.raises(numerics.ConvergenceError):
-        numerics.online_sgd(linear, N=100, eta=20.0, t_max=5.0, seed=0, strict=True)
+        numerics.online_sgd(relu, N=100, eta=20.0, t_max=5.0, seed=0, test_size=100, strict=True)
 
 
 @pytest.mark.parametrize(

@@ -274,12 +274,12 @@ def erm_prox_newton(y, omega, V, om0, V0):
 def erm_average(m, q, V, rho, ys, xi, wxi, eta, weta, noise):
     \"\"\"Sums over the student's field xi (omega = sqrt(q) xi) and the label y (the support,
     or y = omega_0 + sqrt(V_0 + noise) eta) of Z0(y | omega_0, V_0) times: g0 g, g^2,
-    (1 - dprox)/V, l(y, prox), the training error, y^2 and y omega.\"\"\"
+    -d_omega g (by Stein's lemma), l(y, prox), the training error, y^2 and y omega.\"\"\"
     sq = math.sqrt(q)
     V0 = max(rho - m * m / q, 1e-300)
     mh = 0.0
     qh = 0.0
-    vh = 0.0
+    xg = 0.0
     tl = 0.0
     te = 0.0
     ey2 = 0.0
@@ -311,7 +311,7 @@ def erm_average(m, q, V, rho, ys, xi, wxi, eta, weta, noise):
             g = (z - omega) / V
             mh += weight * r[4] * g
             qh += weight * g * g
-            vh += weight * (1.0 - dz) / V
+            xg += weight * xi[i] * g
             tl += weight * r[0]
             if ERM_DISCRETE:
                 te += weight * (1.0 if y * z < 0 else (0.5 if z == 0 else 0.0))
@@ -319,6 +319,9 @@ def erm_average(m, q, V, rho, ys, xi, wxi, eta, weta, noise):
                 te += weight * (y - z) * (y - z)
             ey2 += weight * y * y
             eyl += weight * y * omega
+    # Stein's lemma in xi: E[Z0 d_omega g] = (E[xi Z0 g] - (m / sqrt q) E[Z0 g0 g]) / sqrt q,
+    # whose integrands stay continuous where d_omega prox jumps (hinge)
+    vh = -(xg - m / sq * mh) / sq
     return mh, qh, vh, tl, te, ey2, eyl
 """
 
@@ -481,6 +484,7 @@ def erm(
     it = 0
     xs, fs = [], []  # Anderson mixing in (m, log q, log V)
     fallback = None
+    best = (math.inf, 0)
     for it in range(1, max_iter + 1):
         q = max(q, 1e-12)
         m = min(max(m, -0.999999 * math.sqrt(rho * q)), 0.999999 * math.sqrt(rho * q))
@@ -504,6 +508,12 @@ def erm(
             message = f"converged in {it} iterations"
             break
         fallback = tuple(damping * a + (1 - damping) * b for a, b in zip((m, q, V), new))
+        if change < best[0]:
+            best = (change, it)
+        elif anderson and it - best[1] > 15:  # mixing cycles: plain damped steps from here
+            anderson = 0
+            xs.clear()
+            fs.clear()
         m, q, V = _anderson(xs, fs, (m, q, V), new, 1 - damping, anderson)
     else:
         message = f"not converged after {max_iter} iterations (relative change {history[-1]:.2g})"

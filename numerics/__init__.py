@@ -5,7 +5,7 @@ Imports numpy, scipy and numba, never networkx or matplotlib.
 
 from .amp import AMPResult, TeacherStudent, amp, export_amp, teacher_student, vamp
 from .compile import Kernel, cache_dir, compile, load_source
-from .erm import ERMResult, erm, erm_optimal_lam
+from .erm import ERMResult, erm, erm_module, erm_optimal_lam, erm_source
 from .erm_simulation import ERMSimulation, erm_simulation
 from .errors import CompileError, ConvergenceError, InputError
 from .export import export
@@ -67,6 +67,8 @@ __all__ = [
     "erm",
     "ERMResult",
     "erm_optimal_lam",
+    "erm_module",
+    "erm_source",
     "erm_simulation",
     "ERMSimulation",
     "sweep",

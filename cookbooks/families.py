@@ -17,6 +17,7 @@ import numerics
 from . import verify
 from .errors import CookbookError
 from .verify_epidemics import verify_compartmental
+from .verify_erm import verify_erm
 from .verify_glm import verify_glm
 
 __all__ = ["Family", "FAMILIES", "register", "family_of", "pairwise_derivations", "glm_derivations"]
@@ -198,6 +199,32 @@ FAMILIES.append(
 )
 
 
+def erm_steps(model):
+    """The derivation of a :class:`derive.ERM` problem: the channel side of its saddle point."""
+    return [("erm", "ERM channel side", lambda: derive.erm(model.loss, model.teacher))]
+
+
+def _export_erm(model, path):
+    """The ERM kernel module with its channel-side driver (what ``numerics.erm`` runs)."""
+    from pathlib import Path
+
+    eqs = derive.erm(model.loss, model.teacher)
+    path = Path(path)
+    path.write_text(numerics.erm_source(eqs, model.teacher.support is not None))
+    return path
+
+
+FAMILIES.append(
+    Family(
+        "full-batch learning (ERM)",
+        derive.ERM,
+        steps=erm_steps,
+        export=_export_erm,
+        verify=verify_erm,
+    )
+)
+
+
 def register(family):
     """Add a family (first match wins, so register subclasses before their bases)."""
     if not isinstance(family, Family):
@@ -223,7 +250,7 @@ def family_of(model):
     >>> family_of(3.0)
     Traceback (most recent call last):
         ...
-    cookbooks.errors.CookbookError: model is of type float, which no family of cavitylab knows; known model types: PairwiseModel, GLM, Compartmental
+    cookbooks.errors.CookbookError: model is of type float, which no family of cavitylab knows; known model types: PairwiseModel, GLM, Compartmental, ERM
     """
     for family in FAMILIES:
         if isinstance(model, family.model_type):

@@ -225,6 +225,15 @@ def run(quick=False, out=None, seed=0):
     return finish(NAME, results, out, plot, start)
 
 
+def _log_axis(ax, ticks=(0.25, 0.5, 1, 2, 4)):
+    from matplotlib.ticker import FixedLocator, NullFormatter
+
+    _log_axis(ax)
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.set_xticklabels([f"{t:g}" for t in ticks])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def plot(results):
     """Three panels: ridge (three lambdas), logistic at separability, the iid limit."""
     fig, axes = figure(ncols=3, width=5.2, height=4.3)
@@ -238,7 +247,7 @@ def plot(results):
         if sim:
             ax.errorbar(sim["alpha"], sim["value"], yerr=sim["value_se"], fmt="o", color=c, ms=4)
     ax.axvline(1.0, color="0.6", ls=":", label="n = p")
-    ax.set_xscale("log")
+    _log_axis(ax)
     ax.set_xlabel("n / p")
     ax.set_ylabel("test classification error")
     ax.set_title("(a) ridge on random features (erf, d/p = 1/2)")
@@ -273,7 +282,7 @@ def plot(results):
         ax.axvline(
             lg["last_separable_alpha"], color="0.6", ls=":", label="last separable n/p (theory)"
         )
-    ax.set_xscale("log")
+    _log_axis(ax)
     ax.set_xlabel("n / p")
     ax.set_ylabel("classification error")
     ax.set_title("(b) logistic, labels flipped w.p. 0.1")
@@ -298,7 +307,7 @@ def plot(results):
         ms=4,
         label="simulation",
     )
-    ax.set_xscale("log")
+    _log_axis(ax)
     ax.set_yscale("log")
     ax.set_xlabel("n / p")
     ax.set_ylabel("excess risk")

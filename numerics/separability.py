@@ -295,20 +295,38 @@ def _data(X, y):
 
 def is_separable(X, y):
     r"""Whether some :math:`w` has :math:`y_\mu\, x_\mu \cdot w \ge 1` for every row (a
-    feasibility linear program, scipy's HiGHS): linear separability through the origin."""
+    feasibility linear program, scipy's HiGHS: dual simplex, then interior point when the
+    first reports numerical trouble): linear separability through the origin. Where neither
+    decides, the least-distance program of :func:`max_margin` does."""
     from scipy.optimize import linprog
 
     X, y = _data(X, y)
-    res = linprog(
-        np.zeros(X.shape[1]),
-        A_ub=-(y[:, None] * X),
-        b_ub=-np.ones(y.size),
-        bounds=(None, None),
-        method="highs",
-    )
-    if res.status not in (0, 2):
-        raise RuntimeError(f"the separability LP ended with status {res.status}: {res.message}")
-    return res.status == 0
+    for method in ("highs-ds", "highs-ipm"):
+        res = linprog(
+            np.zeros(X.shape[1]),
+            A_ub=-(y[:, None] * X),
+            b_ub=-np.ones(y.size),
+            bounds=(None, None),
+            method=method,
+        )
+        if res.status in (0, 2):  # feasible, infeasible
+            return res.status == 0
+    return _least_norm(X, y) is not None
+
+
+def _least_norm(X, y):
+    """The least-norm ``w`` with ``y x . w >= 1`` (Lawson-Hanson LDP by NNLS), or None."""
+    from scipy.optimize import nnls
+
+    G = y[:, None] * X  # constraints G w >= 1
+    E = np.vstack([G.T, np.ones((1, y.size))])
+    f = np.zeros(E.shape[0])
+    f[-1] = 1.0
+    u, _ = nnls(E, f, maxiter=50 * E.shape[1])
+    r = E @ u - f
+    if abs(r[-1]) < 1e-12:  # the least-distance program is infeasible
+        return None
+    return -r[:-1] / r[-1]
 
 
 def max_margin(X, y):
@@ -319,16 +337,9 @@ def max_margin(X, y):
     non-negative least squares: Lawson & Hanson, *Solving Least Squares Problems* (1974),
     ch. 23), then the margin measured on the data, :math:`\min_\mu y_\mu x_\mu \cdot w/|w|`.
     NaN for data that are not separable."""
-    from scipy.optimize import nnls
-
     X, y = _data(X, y)
-    G = y[:, None] * X  # constraints G w >= 1
-    E = np.vstack([G.T, np.ones((1, y.size))])
-    f = np.zeros(E.shape[0])
-    f[-1] = 1.0
-    u, _ = nnls(E, f, maxiter=50 * E.shape[1])
-    r = E @ u - f
-    if abs(r[-1]) < 1e-12:  # the least-distance program is infeasible: not separable
+    w = _least_norm(X, y)
+    if w is None:
         return math.nan
-    w = -r[:-1] / r[-1]
+    G = y[:, None] * X
     return float(np.min(G @ w) / np.linalg.norm(w))

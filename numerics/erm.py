@@ -243,29 +243,43 @@ def erm_loss_array(y, z, out):
 @numba.njit(cache=True, error_model="numpy")
 def erm_prox_newton(y, omega, V, om0, V0):
     \"\"\"prox_{V l(y,.)}(omega) and its omega-derivative: Newton on G(z) = z - omega + V l'(y, z),
-    increasing for a convex loss, safeguarded by bisection in [omega - V l'(omega), omega].\"\"\"
-    z = omega
-    lo = -math.inf
-    hi = math.inf
-    curvature = 0.0
-    for it in range(200):
+    increasing for a convex loss, safeguarded by bisection in the bracket [omega - V l'(omega),
+    omega] whenever a step leaves the bracket or does not halve the step before it
+    (rtsafe, Press et al., Numerical Recipes, sec. 9.4).\"\"\"
+    r = erm_point(y, omega, omega, V, om0, V0)
+    g = V * r[1]
+    if g == 0.0 or not math.isfinite(g):
+        return omega, 1.0 / (1.0 + V * r[2])
+    lo = min(omega, omega - g)
+    hi = max(omega, omega - g)
+    z = 0.5 * (lo + hi)
+    step_old = hi - lo
+    step = step_old
+    curvature = r[2]
+    for _ in range(300):
         r = erm_point(y, z, omega, V, om0, V0)
         g = z - omega + V * r[1]
         curvature = r[2]
-        if it == 0:
-            if g == 0.0:
-                break
-            lo = min(omega, omega - g)
-            hi = max(omega, omega - g)
         if g > 0:
             hi = z
         else:
             lo = z
-        if abs(g) <= 1e-14 * (1.0 + abs(z)) or hi - lo <= 1e-15 * (1.0 + abs(z)):
+        if abs(g) <= 1e-13 * (1.0 + abs(z)) or hi - lo <= 1e-15 * (1.0 + abs(z)):
             break
-        zn = z - g / (1.0 + V * curvature)
+        dg = 1.0 + V * curvature
+        if not (math.isfinite(dg) and dg > 0) or abs(2.0 * g) > abs(step_old * dg):
+            step_old = step
+            step = 0.5 * (hi - lo)
+            z = lo + step
+            continue
+        zn = z - g / dg
         if not (zn > lo and zn < hi):
-            zn = 0.5 * (lo + hi)
+            step_old = step
+            step = 0.5 * (hi - lo)
+            z = lo + step
+            continue
+        step_old = step
+        step = z - zn
         z = zn
     return z, 1.0 / (1.0 + V * curvature)
 

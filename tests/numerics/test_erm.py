@@ -125,6 +125,21 @@ def test_logistic_prox_by_newton_is_the_minimiser(y, omega, v):
     assert 0 < dz <= 1
 
 
+def test_logistic_prox_solves_stationarity_on_a_grid():
+    # regression: plain Newton inside the bracket crept along and returned |G| = 11.7 at
+    # y = -1, omega = 4.4, V = 12.5; the safeguarded iteration must solve
+    # G(z) = z - omega - V y / (1 + e^{y z}) = 0 to its own tolerance, 1e-13 (1 + |z|)
+    module = erm_module(Loss.logistic(), Channel.sign())
+    worst = 0.0
+    for v in (0.01, 1.0, 12.4854, 1e3):
+        for y in (-1.0, 1.0):
+            for omega in np.linspace(-40, 40, 401):
+                z, _ = module.erm_prox_newton(y, omega, v, 0.0, 1.0)
+                g = z - omega - v * y / (1 + math.exp(y * z))
+                worst = max(worst, abs(g) / (1 + abs(z)))
+    assert worst < 1e-12
+
+
 def test_marchenko_pastur_moments():
     # Marchenko & Pastur 1967: F^T F / d with ratio c = p/d has E s = 1, E s^2 = 1 + c
     for gamma in (0.5, 2.0):

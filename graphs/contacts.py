@@ -168,6 +168,44 @@ class Contacts:
         return f"Contacts(n={self.n}, days={self.days}, contacts={self.n_contacts})"
 
 
+@numba.njit(cache=True)
+def _daily_csr(t, r, s, lam, n, days):
+    """Entries sorted by day, receiver and sender, and the daily row pointers.
+
+    ``t`` is sorted: a stable counting sort by ``(t, r)`` and an insertion sort of each
+    ``(t, r)`` bucket by sender (buckets hold a person's contacts of one day): O(entries).
+    """
+    m = t.size
+    flat = np.zeros(days * n + 1, dtype=np.int64)
+    for k in range(m):
+        flat[t[k] * n + r[k] + 1] += 1
+    for k in range(days * n):
+        flat[k + 1] += flat[k]
+    fill = flat[:-1].copy()
+    out_s = np.empty(m, dtype=np.int64)
+    out_l = np.empty(m)
+    for k in range(m):
+        b = t[k] * n + r[k]
+        out_s[fill[b]] = s[k]
+        out_l[fill[b]] = lam[k]
+        fill[b] += 1
+    for b in range(days * n):
+        for x in range(flat[b] + 1, flat[b + 1]):
+            key, val = out_s[x], out_l[x]
+            y = x - 1
+            while y >= flat[b] and out_s[y] > key:
+                out_s[y + 1] = out_s[y]
+                out_l[y + 1] = out_l[y]
+                y -= 1
+            out_s[y + 1] = key
+            out_l[y + 1] = val
+    indptr = np.empty((days, n + 1), dtype=np.int64)
+    for d in range(days):
+        for i in range(n + 1):
+            indptr[d, i] = flat[d * n + i]
+    return indptr, out_s, out_l
+
+
 def from_arrays(t, i, j, lam, n=None, days=None, directed=False, nodes=None):
     """Contacts from flat arrays: entry ``k`` is a contact of ``i[k]`` and ``j[k]`` on day ``t[k]``.
 
@@ -231,13 +269,7 @@ def from_arrays(t, i, j, lam, n=None, days=None, directed=False, nodes=None):
             np.concatenate([i, j]),
             np.concatenate([lam, lam]),
         )
-    order = np.lexsort((s, r, tt))
-    tt, r, s, ll = tt[order], r[order], s[order], ll[order]
-    rows = np.bincount(tt * n + r, minlength=days * n)
-    flat = np.concatenate([[0], np.cumsum(rows)])
-    indptr = np.empty((days, n + 1), dtype=np.int64)
-    for d in range(days):
-        indptr[d] = flat[d * n : d * n + n + 1]
+    indptr, s, ll = _daily_csr(tt, r, s, ll, n, days)
     return Contacts(n, indptr, s, ll, nodes)
 
 

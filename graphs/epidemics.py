@@ -15,6 +15,7 @@ day.
   union of the contacts is a tree (Lokhov, Mézard, Zdeborová, PRE 91, 012811 (2015)).
 """
 
+import math
 import numbers
 from dataclasses import dataclass
 
@@ -482,6 +483,397 @@ def _finish(out, model, start, method, memory, strict):
 # --- DMP -----------------------------------------------------------------------------------
 
 
+def _message_clamps(model, eqs, phi_states):
+    r"""A function that conditions the messages of the observed people of a day.
+
+    A person ``k`` known to be in state ``a``: :math:`P^S_{k\to i} = [a = S]`,
+    :math:`\phi^b_{k\to i} = \theta_{k\to i} [b = a]` (in ``a`` for sure, and not yet
+    transmitted with the probability the messages give), and, once ``k`` is known to have
+    left ``S``, :math:`P^S_k(0) = 0` so that the cavity stays at zero. A person ``i`` known
+    to be susceptible was infected by no one so far: :math:`\theta_{k\to i} = 1` on every
+    incoming message and :math:`P^S_i(0) = 1` (without this, the infection pressure that
+    built up before a negative test would fall on the day after it). ``rows[e]`` is the
+    sender of message ``e``, ``targets[e]`` its receiver. Returns the people known
+    susceptible that day.
+    """
+    names = [m.name for m in eqs.by_role("message")]
+    c_theta, c_ps = names.index("theta"), names.index("P_S_cav")
+    c_phi = {s: names.index(f"phi_{s}") for s in phi_states}
+    S = model.contact[0][0]
+    iS = model.index(S)
+    col_ps0 = [s.name for s in eqs.arguments if eqs.roles[s] in ("data", "node_param")].index(
+        "P_S0"
+    )
+
+    def apply(messages, node_values, clamp_row, rows, targets):
+        known = clamp_row[rows]
+        edges = np.nonzero(known >= 0)[0]
+        if edges.size:
+            state = known[edges]
+            messages[edges, c_ps] = state == iS
+            for s, c in c_phi.items():
+                messages[edges, c] = np.where(
+                    state == model.index(s), messages[edges, c_theta], 0.0
+                )
+        messages[clamp_row[targets] == iS, c_theta] = 1.0
+        left = np.nonzero((clamp_row >= 0) & (clamp_row != iS))[0]
+        node_values[left, col_ps0] = 0.0
+        susceptible = np.nonzero(clamp_row == iS)[0]
+        node_values[susceptible, col_ps0] = 1.0
+        return susceptible
+
+    return apply
+
+
+# --- DMP on the active edges only ----------------------------------------------------------
+
+
+@numba.njit(cache=True)
+def _directed_edges(indptr, indices, pc, n):
+    """The directed edges ``s -> r`` with a contact of positive probability in the window.
+
+    ``indptr``: the window's row pointers (days, n + 1), absolute into ``indices`` and ``pc``.
+    Returns the edges grouped by receiver: ``ptr`` (n + 1), the sender, and the first and
+    last day (relative to the window) of a contact of positive probability. One pass over
+    the entries with a stamp per sender: O(entries + n).
+    """
+    days = indptr.shape[0]
+    stamp = np.full(n, -1, dtype=np.int64)
+    count = np.zeros(n + 1, dtype=np.int64)
+    for r in range(n):
+        for t in range(days):
+            for e in range(indptr[t, r], indptr[t, r + 1]):
+                if pc[e] > 0.0 and stamp[indices[e]] != r:
+                    stamp[indices[e]] = r
+                    count[r + 1] += 1
+    ptr = np.cumsum(count)
+    m = ptr[n]
+    src = np.empty(m, dtype=np.int32)
+    first = np.empty(m, dtype=np.int32)
+    last = np.empty(m, dtype=np.int32)
+    where = np.empty(n, dtype=np.int64)
+    stamp[:] = -1
+    for r in range(n):
+        k = ptr[r]
+        for t in range(days):
+            for e in range(indptr[t, r], indptr[t, r + 1]):
+                if pc[e] > 0.0:
+                    s = indices[e]
+                    if stamp[s] != r:
+                        stamp[s] = r
+                        where[s] = k
+                        src[k] = s
+                        first[k] = t
+                        k += 1
+                    last[where[s]] = t
+    return ptr, src, first, last
+
+
+@numba.njit(cache=True)
+def _pairs(ptr, src, first, last, n):
+    """The undirected pairs ``a < b`` of the directed edges and the window of each pair:
+    from the first to the last day of a contact in either direction."""
+    m = src.size
+    ocount = np.zeros(n + 1, dtype=np.int64)
+    for k in range(m):
+        ocount[src[k] + 1] += 1
+    optr = np.cumsum(ocount)
+    fill = optr[:-1].copy()
+    oedge = np.empty(m, dtype=np.int64)
+    orecv = np.empty(m, dtype=np.int32)
+    for r in range(n):
+        for k in range(ptr[r], ptr[r + 1]):
+            s = src[k]
+            oedge[fill[s]] = k
+            orecv[fill[s]] = r
+            fill[s] += 1
+    stamp = np.full(n, -1, dtype=np.int64)
+    mark = np.empty(n, dtype=np.int64)
+    pa = np.empty(m, dtype=np.int32)
+    pb = np.empty(m, dtype=np.int32)
+    pf = np.empty(m, dtype=np.int32)
+    pl = np.empty(m, dtype=np.int32)
+    c = 0
+    for u in range(n):
+        for k in range(ptr[u], ptr[u + 1]):  # x -> u, x > u
+            x = src[k]
+            if x > u:
+                stamp[x] = u
+                mark[x] = c
+                pa[c], pb[c], pf[c], pl[c] = u, x, first[k], last[k]
+                c += 1
+        for q in range(optr[u], optr[u + 1]):  # u -> x, x > u
+            x = orecv[q]
+            k = oedge[q]
+            if x > u:
+                if stamp[x] == u:
+                    j = mark[x]
+                    pf[j] = min(pf[j], first[k])
+                    pl[j] = max(pl[j], last[k])
+                else:
+                    pa[c], pb[c], pf[c], pl[c] = u, x, first[k], last[k]
+                    c += 1
+    return pa[:c].copy(), pb[:c].copy(), pf[:c].copy(), pl[:c].copy()
+
+
+@numba.njit(cache=True)
+def _layout(n, pa, pb, old_ab, old_ba):
+    """The directed edges of the active pairs ``(pa[j], pb[j])`` as CSR arrays by sender.
+
+    Returns ``(indptr, target, sender, reverse, old, new_ab, new_ba)``: ``old[x]`` is the
+    position of edge ``x`` in the previous day's layout (``old_ab[j]`` / ``old_ba[j]`` of its
+    pair, -1 for a pair that starts today), ``new_ab`` / ``new_ba`` the positions today.
+    """
+    m = pa.size
+    count = np.zeros(n + 1, dtype=np.int64)
+    for j in range(m):
+        count[pa[j] + 1] += 1
+        count[pb[j] + 1] += 1
+    indptr = np.cumsum(count)
+    fill = indptr[:-1].copy()
+    target = np.empty(2 * m, dtype=np.int64)
+    sender = np.empty(2 * m, dtype=np.int64)
+    reverse = np.empty(2 * m, dtype=np.int64)
+    old = np.empty(2 * m, dtype=np.int64)
+    new_ab = np.empty(m, dtype=np.int64)
+    new_ba = np.empty(m, dtype=np.int64)
+    for j in range(m):
+        a, b = pa[j], pb[j]
+        x = fill[a]
+        fill[a] += 1
+        y = fill[b]
+        fill[b] += 1
+        target[x], sender[x], old[x], new_ab[j] = b, a, old_ab[j], x
+        target[y], sender[y], old[y], new_ba[j] = a, b, old_ba[j], y
+        reverse[x], reverse[y] = y, x
+    return indptr, target, sender, reverse, old, new_ab, new_ba
+
+
+@numba.njit(cache=True)
+def _carry(previous, old, sender, P, init, messages):
+    """Today's messages: yesterday's where the edge was active, else the sender's marginals
+    (``init[c]``: the state whose marginal starts column ``c``, -1 for 1)."""
+    for x in range(old.size):
+        o = old[x]
+        for c in range(messages.shape[1]):
+            if o >= 0:
+                messages[x, c] = previous[o, c]
+            elif init[c] < 0:
+                messages[x, c] = 1.0
+            else:
+                messages[x, c] = P[sender[x], init[c]]
+
+
+@numba.njit(cache=True)
+def _day_lambda(ptr, indices, pc, indptr, target, reverse, mark, out):
+    """The day's probability on each active edge ``s -> r``: ``1 - prod (1 - lambda)`` over
+    the day's contacts of the pair (``ptr``: the day's row pointers, by receiver)."""
+    out[:] = 0.0
+    for r in range(ptr.shape[0] - 1):
+        if ptr[r] == ptr[r + 1]:
+            continue
+        for x in range(indptr[r], indptr[r + 1]):
+            mark[target[x]] = x  # the edge r -> target
+        for e in range(ptr[r], ptr[r + 1]):
+            if pc[e] > 0.0:
+                out[reverse[mark[indices[e]]], 0] += math.log1p(-min(pc[e], 1.0 - 1e-300))
+    for x in range(out.shape[0]):
+        out[x, 0] = -math.expm1(out[x, 0])
+
+
+def _dmp_setup(model, contacts, initial, params, observations, tau, delta):
+    """What both sweeps of :func:`dmp` share: equations, kernels, window, clamps, arrays."""
+    eqs = derive.dmp(model)
+    S, X, C, lam, phi_states = derive.epidemics._dmp_structure(model)
+    if not (isinstance(lam, sp.Symbol)):
+        raise ModelError(
+            f"DMP reads the contact probability from the data: write it as one symbol, not {lam}"
+        )
+    P, _ = _initial(model, contacts, initial)
+    edge, node = _params(model, contacts, params)
+    start = _window(contacts, delta)
+    clamp = _clamps(model, contacts, observations, tau)
+    ceqs, _ = _probability_equations(model)
+    pc = _evaluate(ceqs, [edge[:, k] for k in range(edge.shape[1])], contacts.n_contacts)[0]
+    pc = np.ascontiguousarray(pc, dtype=float)
+    P = np.ascontiguousarray(P, dtype=float)
+    _apply(P, clamp[start])
+    iS = model.index(S)
+    msgs = eqs.by_role("message")
+    init = np.array(
+        [
+            -1
+            if m.name == "theta"
+            else iS
+            if m.name == "P_S_cav"
+            else model.index(m.name[len("phi_") :])
+            for m in msgs
+        ],
+        dtype=np.int64,
+    )
+    node_cols = [s for s in eqs.arguments if eqs.roles[s] in ("data", "node_param")]
+    node_values = np.stack(
+        [P[:, iS] if s.name == "P_S0" else node[s.name] for s in node_cols], axis=1
+    )
+    marg_eqs = derive.dmp(model, "marginals")
+    return dict(
+        eqs=eqs,
+        kern=numerics.compile(eqs),
+        marg=numerics.compile(marg_eqs),
+        marg_args=[s.name for s in marg_eqs.arguments],
+        node=node,
+        P=P,
+        start=start,
+        clamp=clamp,
+        pc=pc,
+        init=init,
+        node_values=node_values,
+        col_ps0=[s.name for s in node_cols].index("P_S0"),
+        c_theta=[m.name for m in msgs].index("theta"),
+        clamp_messages=_message_clamps(model, eqs, phi_states),
+    )
+
+
+def _next_marginals(model, s, P, belief):
+    """The marginals of day ``t + 1`` from those of day ``t`` and :math:`P^S(t+1)`."""
+    values = {f"P_{st}": P[:, k] for k, st in enumerate(model.states)}
+    values["P_S_next"] = belief[:, 0]
+    values.update(s["node"])
+    return s["marg"].array(*[values[a] for a in s["marg_args"]]).T.copy()
+
+
+def dmp(
+    model,
+    contacts,
+    initial,
+    params=None,
+    observations=(),
+    tau=0,
+    delta=None,
+    sweep="active",
+    strict=False,
+):
+    r"""Dynamic message passing marginals on ``contacts`` (compiled from :func:`derive.dmp`).
+
+    Messages live on the directed edges ``k -> i`` of the union of all contacts (a pair that
+    never meets on a day has :math:`\lambda_{ki}(t) = 0` that day; several contacts of a
+    pair on one day combine into :math:`1 - \prod (1 - \lambda)`). Exact when that union is
+    a tree. Supports the unidirectional models of :func:`derive.dmp` (no return to ``S``).
+
+    ``sweep="active"`` (the default) updates the two messages of a pair only from its first
+    to its last day of contact (of positive probability, either direction). Before its first
+    contact :math:`\theta_{i\to k} = 1`, so the messages ``k -> i`` equal ``k``'s own
+    marginals (:math:`P^S_{k\to i} = P^S_k`, :math:`\phi^a_{k\to i} = P^a_k`) and start from
+    them; after its last contact :math:`\theta_{k\to i}` no longer changes and is folded
+    into a frozen product :math:`F_i`, which multiplies :math:`P^S_i(0)` wherever the
+    equations use it (:math:`P^S_{i\to j} = P^S_i(0) F_i \prod_{\text{active } l \ne j}
+    \theta_{l\to i}`). The same numbers as ``sweep="union"`` -- every edge of the union every
+    day -- up to rounding, in time and memory proportional to the active edges of a day
+    instead of the whole union (daily random contacts are active for one day).
+
+    Memory (``"active"``): the messages of the active edges, :math:`2 (2 + m)` floats per
+    active directed edge (``m`` the number of :math:`\phi` messages, 1 for SIR), plus four
+    32-bit integers per pair that ever meets and, while the pairs are found, five per
+    directed edge; ``"union"``: :math:`2 |E_\cup| (2 + m)` floats plus one per directed
+    union edge (about :math:`72 |E_\cup|` bytes for SIR).
+
+    Parameters
+    ----------
+    initial : array
+        State indices (n,) or marginals (n, n_states) on the first day of the window.
+    observations, tau, delta
+        As :func:`ibmf`. The messages out of an observed person are conditioned on the
+        observed state (a heuristic, not Bayesian conditioning: with observations DMP is
+        no longer exact on trees).
+    sweep : {"active", "union"}
+        Which edges are updated each day (see above).
+
+    Returns
+    -------
+    EpidemicMarginals
+    """
+    _check(model, contacts)
+    if sweep not in ("active", "union"):
+        raise InputError(f"sweep must be 'active' or 'union', got {sweep!r}")
+    s = _dmp_setup(model, contacts, initial, params, observations, tau, delta)
+    run = _dmp_active if sweep == "active" else _dmp_union
+    out, memory = run(model, contacts, s)
+    return _finish(out, model, s["start"], "DMP", memory, strict)
+
+
+def _dmp_active(model, contacts, s):
+    n, start, days = contacts.n, s["start"], contacts.days
+    P, clamp, pc, node_values = s["P"], s["clamp"], s["pc"], s["node_values"]
+    kern, c_theta, col_ps0 = s["kern"], s["c_theta"], s["col_ps0"]
+    width = s["init"].size
+    window = np.ascontiguousarray(contacts.indptr[start:days])
+    ptr, src, first, last = _directed_edges(window, contacts.indices, pc, n)
+    pair_bytes = 5 * 4 * src.size + 8 * (n + 1)
+    pa, pb, pf, pl = _pairs(ptr, src, first, last, n)
+    del ptr, src, first, last
+    pair_bytes = max(pair_bytes, 4 * 4 * pa.size)
+    by_first = np.argsort(pf, kind="stable")
+    pa, pb, pl = pa[by_first], pb[by_first], pl[by_first]
+    first_ptr = np.searchsorted(pf[by_first], np.arange(days - start + 1))
+    del pf, by_first
+    frozen = np.ones(n)
+    act_a = act_b = act_l = np.zeros(0, dtype=np.int32)  # the active pairs
+    pos_ab = pos_ba = np.zeros(0, dtype=np.int64)
+    messages = np.zeros((0, width))
+    mark = np.empty(n, dtype=np.int64)
+    belief = np.empty((n, 1))
+    out = np.empty((days - start + 1,) + P.shape)
+    out[0] = P
+    none = np.zeros(0, dtype=np.int64)
+    frozen[s["clamp_messages"](messages, node_values, clamp[start], none, none)] = 1.0
+    peak = 0
+    for t in range(start, days):
+        d = t - start
+        lo, hi = first_ptr[d], first_ptr[d + 1]
+        act_a = np.concatenate([act_a, pa[lo:hi]])
+        act_b = np.concatenate([act_b, pb[lo:hi]])
+        act_l = np.concatenate([act_l, pl[lo:hi]])
+        minus = np.full(hi - lo, -1, dtype=np.int64)
+        old_ab, old_ba = np.concatenate([pos_ab, minus]), np.concatenate([pos_ba, minus])
+        indptr, target, sender, reverse, old, pos_ab, pos_ba = _layout(
+            n, act_a, act_b, old_ab, old_ba
+        )
+        previous = messages
+        messages = np.empty((target.size, width))
+        _carry(previous, old, sender, P, s["init"], messages)
+        del previous
+        lam_day = np.empty((target.size, 1))
+        _day_lambda(
+            contacts.indptr[t], contacts.indices, pc, indptr, target, reverse, mark, lam_day
+        )
+        degree = int(np.diff(indptr).max()) if target.size else 0
+        scratch = np.empty((max(degree, 1), 2))
+        folded = node_values.copy()
+        folded[:, col_ps0] *= frozen
+        new = np.empty_like(messages)
+        kern.module.contact_messages(
+            indptr, target, reverse, messages, folded, lam_day, new, scratch
+        )
+        messages = new
+        peak = max(peak, 2 * messages.nbytes + lam_day.nbytes)
+        frozen[s["clamp_messages"](messages, node_values, clamp[t + 1], sender, target)] = 1.0
+        folded = node_values.copy()
+        folded[:, col_ps0] *= frozen
+        kern.module.contact_beliefs(indptr, target, reverse, messages, folded, lam_day, belief)
+        nxt = _next_marginals(model, s, P, belief)
+        _apply(nxt, clamp[t + 1])
+        out[t - start + 1] = P = nxt
+        # pairs whose last contact was today: theta is final, fold it into the receivers
+        done = act_l <= d
+        if np.any(done):
+            np.multiply.at(frozen, act_b[done], messages[pos_ab[done], c_theta])
+            np.multiply.at(frozen, act_a[done], messages[pos_ba[done], c_theta])
+            keep = ~done
+            act_a, act_b, act_l = act_a[keep], act_b[keep], act_l[keep]
+            pos_ab, pos_ba = pos_ab[keep], pos_ba[keep]
+    return out, peak + pair_bytes
+
+
 def _union(contacts, lo, hi):
     """The union of the contacts of days ``lo .. hi - 1`` as directed CSR arrays.
 
@@ -510,109 +902,27 @@ def _union(contacts, lo, hi):
     return indptr, cols, reverse, rows, entry
 
 
-def _message_clamps(model, eqs, phi_states, rows):
-    r"""A function that conditions the messages out of the observed people of a day.
-
-    A person ``k`` known to be in state ``a``: :math:`P^S_{k\to i} = [a = S]`,
-    :math:`\phi^b_{k\to i} = \theta_{k\to i} [b = a]` (in ``a`` for sure, and not yet
-    transmitted with the probability the messages give), and, once ``k`` is known to have
-    left ``S``, :math:`P^S_k(0) = 0` so that the cavity stays at zero.
-    """
-    names = [m.name for m in eqs.by_role("message")]
-    c_theta, c_ps = names.index("theta"), names.index("P_S_cav")
-    c_phi = {s: names.index(f"phi_{s}") for s in phi_states}
-    S = model.contact[0][0]
-    iS = model.index(S)
-    col_ps0 = [s.name for s in eqs.arguments if eqs.roles[s] in ("data", "node_param")].index(
-        "P_S0"
-    )
-
-    def apply(messages, node_values, clamp_row):
-        known = clamp_row[rows]
-        edges = np.nonzero(known >= 0)[0]
-        if not edges.size:
-            return
-        state = known[edges]
-        messages[edges, c_ps] = state == iS
-        for s, c in c_phi.items():
-            messages[edges, c] = np.where(state == model.index(s), messages[edges, c_theta], 0.0)
-        left = np.nonzero((clamp_row >= 0) & (clamp_row != iS))[0]
-        node_values[left, col_ps0] = 0.0
-
-    return apply
-
-
-def dmp(model, contacts, initial, params=None, observations=(), tau=0, delta=None, strict=False):
-    r"""Dynamic message passing marginals on ``contacts`` (compiled from :func:`derive.dmp`).
-
-    Messages live on the directed edges ``k -> i`` of the union of all contacts (a pair that
-    never meets on a day has :math:`\lambda_{ki}(t) = 0` that day; several contacts of a
-    pair on one day combine into :math:`1 - \prod (1 - \lambda)`). Exact when that union is
-    a tree. Supports the unidirectional models of :func:`derive.dmp` (no return to ``S``).
-
-    Memory: the messages, :math:`2 |E_\cup| (2 + m)` floats (``m`` the number of
-    :math:`\phi` messages, 1 for SIR) for the current and next day, plus one probability per
-    directed union edge for the current day: for SIR about :math:`72 |E_\cup|` bytes.
-
-    Parameters
-    ----------
-    initial : array
-        State indices (n,) or marginals (n, n_states) on the first day of the window.
-    observations, tau, delta
-        As :func:`ibmf`. The messages out of an observed person are conditioned on the
-        observed state (a heuristic, not Bayesian conditioning: with observations DMP is
-        no longer exact on trees).
-
-    Returns
-    -------
-    EpidemicMarginals
-    """
-    _check(model, contacts)
-    eqs = derive.dmp(model)
-    S, X, C, lam, phi_states = derive.epidemics._dmp_structure(model)
-    if not (isinstance(lam, sp.Symbol)):
-        raise ModelError(
-            f"DMP reads the contact probability from the data: write it as one symbol, not {lam}"
-        )
-    P, _ = _initial(model, contacts, initial)
-    edge, node = _params(model, contacts, params)
-    start = _window(contacts, delta)
-    clamp = _clamps(model, contacts, observations, tau)
-    ceqs, _ = _probability_equations(model)
-    pc = _evaluate(ceqs, [edge[:, k] for k in range(edge.shape[1])], contacts.n_contacts)[0]
-    indptr, indices, reverse, rows, entry = _union(contacts, start, contacts.days)
+def _dmp_union(model, contacts, s):
+    """Every directed edge of the union of the window's contacts, every day."""
+    start, days = s["start"], contacts.days
+    P, clamp, pc, node_values = s["P"], s["clamp"], s["pc"], s["node_values"]
+    kern = s["kern"]
+    indptr, indices, reverse, rows, entry = _union(contacts, start, days)
     E = indices.size
-    kern = numerics.compile(eqs)
-    marg = numerics.compile(derive.dmp(model, "marginals"))
-    P = np.ascontiguousarray(P, dtype=float)
-    _apply(P, clamp[start])
-    iS = model.index(S)
-    msgs = eqs.by_role("message")
-    messages = np.empty((E, len(msgs)))
-    for c, m in enumerate(msgs):
-        if m.name == "theta":
-            messages[:, c] = 1.0
-        elif m.name == "P_S_cav":
-            messages[:, c] = P[rows, iS]
-        else:
-            messages[:, c] = P[rows, model.index(m.name[len("phi_") :])]
-    node_cols = [s for s in eqs.arguments if eqs.roles[s] in ("data", "node_param")]
-    node_values = np.stack(
-        [P[:, iS] if s.name == "P_S0" else node[s.name] for s in node_cols], axis=1
-    )
+    messages = np.empty((E, s["init"].size))
+    for c, k in enumerate(s["init"]):
+        messages[:, c] = 1.0 if k < 0 else P[rows, k]
     new = np.empty_like(messages)
     deg = int(np.diff(indptr).max()) if E else 0
     scratch = np.empty((max(deg, 1), 2))
     lam_day = np.zeros((E, 1))
-    out = np.empty((contacts.days - start + 1,) + P.shape)
+    out = np.empty((days - start + 1,) + P.shape)
     out[0] = P
     belief = np.empty((contacts.n, 1))
-    marg_args = [s.name for s in derive.dmp(model, "marginals").arguments]
     log_escape = np.log1p(-np.minimum(pc, 1 - 1e-300))
     base = contacts.indptr[start, 0]
-    clamp_messages = _message_clamps(model, eqs, phi_states, rows)
-    clamp_messages(messages, node_values, clamp[start])
-    for t in range(start, contacts.days):
+    s["clamp_messages"](messages, node_values, clamp[start], rows, indices)
+    for t in range(start, days):
         lo, hi = contacts.indptr[t, 0], contacts.indptr[t, -1]
         esc = np.bincount(entry[lo - base : hi - base], log_escape[lo:hi], minlength=E)
         lam_day[:, 0] = -np.expm1(esc)
@@ -620,16 +930,11 @@ def dmp(model, contacts, initial, params=None, observations=(), tau=0, delta=Non
             indptr, indices, reverse, messages, node_values, lam_day, new, scratch
         )
         messages, new = new, messages
-        clamp_messages(messages, node_values, clamp[t + 1])
+        s["clamp_messages"](messages, node_values, clamp[t + 1], rows, indices)
         kern.module.contact_beliefs(
             indptr, indices, reverse, messages, node_values, lam_day, belief
         )
-        values = {s: P[:, k] for k, s in enumerate(model.states)}
-        values = {f"P_{s}": v for s, v in values.items()}
-        values["P_S_next"] = belief[:, 0]
-        values.update(node)
-        nxt = marg.array(*[values[a] for a in marg_args]).T.copy()
+        nxt = _next_marginals(model, s, P, belief)
         _apply(nxt, clamp[t + 1])
         out[t - start + 1] = P = nxt
-    memory = 2 * messages.nbytes + lam_day.nbytes
-    return _finish(out, model, start, "DMP", memory, strict)
+    return out, 2 * messages.nbytes + lam_day.nbytes

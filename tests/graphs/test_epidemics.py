@@ -183,3 +183,45 @@ def test_linearised_ibmf_infects_at_least_as_much_in_one_day():
     prod = graphs.ibmf(SIR, contacts, prior, {"mu": 0.1})
     assert np.all(lin.marginals[1, :, 0] <= prod.marginals[1, :, 0] + 1e-12)
     assert np.any(lin.marginals[1, :, 0] < prod.marginals[1, :, 0] - 1e-3)
+
+
+def test_active_sweep_equals_the_union_sweep():
+    # sweep="active" updates a pair's messages only between its first and last contact,
+    # starting them from the sender's marginals and folding finished thetas into a frozen
+    # product: the same arithmetic as sweeping every union edge every day (Lokhov, Mezard,
+    # Zdeborova, PRE 91, 012811 (2015), eqs. (3)-(6)), reordered, so equal up to rounding,
+    # here on a loopy proximity graph (pairs meeting on some days only), with tests and a
+    # window, and for SEIR on directed contacts (pairs that meet in one direction only)
+    contacts = C.proximity(120, 12, lam=0.2, seed=3)
+    prior = np.tile([0.95, 0.05, 0.0], (120, 1))
+    obs = [(5, "I", 6), (7, "S", 8), (9, "R", 10), (11, "I", 11)]
+    for kw in ({}, dict(observations=obs, tau=3, delta=9)):
+        fast = graphs.dmp(SIR, contacts, prior, {"mu": 0.1}, **kw)
+        full = graphs.dmp(SIR, contacts, prior, {"mu": 0.1}, sweep="union", **kw)
+        assert np.abs(fast.marginals - full.marginals).max() < 1e-12
+    rng = np.random.default_rng(0)
+    t = np.repeat(np.arange(8), 40)
+    i = rng.integers(0, 30, t.size)
+    j = (i + rng.integers(1, 30, t.size)) % 30
+    directed = C.from_arrays(t, i, j, rng.uniform(0.05, 0.5, t.size), n=30, directed=True)
+    init = np.zeros(30, int)
+    init[:3] = 2
+    params = {"mu": 0.1, "epsilon": 0.4}
+    fast = graphs.dmp(SEIR, directed, init, params)
+    full = graphs.dmp(SEIR, directed, init, params, sweep="union")
+    assert np.abs(fast.marginals - full.marginals).max() < 1e-12
+    with pytest.raises(InputError, match="sweep"):
+        graphs.dmp(SIR, directed, np.zeros(30, int), {"mu": 0.1}, sweep="all")
+
+
+def test_a_negative_test_resets_the_infection_pressure():
+    # a person found susceptible on day 6 was infected by no one before: the next day it can
+    # only catch the infection through that day's contacts, so P_S(7) >= 1 - lambda with one
+    # infected contact (conditioning the incoming theta messages; clamping P_S alone let the
+    # pressure of days 0..5, 1 - 0.5^6, fall on day 7)
+    contacts = C.static(nx.path_graph(3), days=8, weight=0.5)
+    initial = np.array([1, 0, 0])
+    for sweep in ("active", "union"):
+        r = graphs.dmp(SIR, contacts, initial, {"mu": 0.0}, observations=[(1, "S", 6)], sweep=sweep)
+        assert np.all(r.marginals[:7, 1, 0] == 1)
+        assert r.marginals[7, 1, 0] >= 0.5 - 1e-12

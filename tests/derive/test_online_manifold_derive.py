@@ -1,0 +1,140 @@
+"""The hidden-manifold Saad--Solla ODEs (derive.saad_solla_manifold, manifold_coefficients).
+
+Goldt, Mézard, Krzakala & Zdeborová, Phys. Rev. X 10, 041044 (2020), arXiv:1909.11500,
+Sec. V and Appendix D: the mean step of the projections s_k(rho) of the student on the
+eigenvectors of Omega is the mean of Delta_k z for Gaussian directions z, written through
+coefficients G, H (regression of z on two fields at a time) and the second moment E.
+"""
+
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import special
+
+import derive
+from derive.online import CommitteeMachine
+from derive.online_manifold import manifold_coefficients, saad_solla_manifold
+
+u = sp.Symbol("u", real=True)
+ERF = sp.erf(u / sp.sqrt(2))
+
+
+def _point(eqs, values):
+    """The outputs and observables of ``eqs`` at ``values`` (by name), by sympy evalf."""
+    subs = {s: sp.Float(values[s.name], 30) for s in eqs.inputs + eqs.params if s.name in values}
+    exprs = dict(eqs.outputs) | dict(eqs.observables)
+    return {s.name: float(e.xreplace(subs).evalf(30)) for s, e in exprs.items()}
+
+
+def _covariance(rng, n):
+    X = rng.standard_normal((n, n + 2))
+    return X @ X.T / (n + 2) + 0.2 * np.eye(n)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1))
+def test_linear_activation_coefficients_are_the_second_layers(seed):
+    # For g(u) = u the step Delta_k = eta v_k (sum_n A_n nu_n - sum_j v_j lambda_j) is linear,
+    # so E[Delta_k z] = eta v_k (sum_n A_n Cov(nu_n, z) - sum_j v_j Cov(lambda_j, z)) exactly:
+    # the regression through the 2 x 2 inverses of Goldt et al. (2020), App. D, must give
+    # G_kj = -v_k v_j and H_kn = v_k A_n at any valid covariance.
+    rng = np.random.default_rng(seed)
+    model = CommitteeMachine(u, variable=u, K=2, M=2)
+    eqs = manifold_coefficients(model, train_second_layer=True)
+    C = _covariance(rng, 4)  # the GET covariance of (lambda_1, lambda_2, nu_1, nu_2)
+    b, c = 0.8, 1.0  # Q = b^2 Sigma + (c - b^2) W with W = Sigma = Q
+    v, A = rng.uniform(0.5, 1.5, 2), rng.uniform(0.5, 1.5, 2)
+    values = {"b_f": b, "c_f": c, "sigma": 0.0, "eta": 1.0, "eta_v": 1.0, "kappa": 0.0}
+    for i in range(2):
+        values[f"v_{i}"], values[f"A_{i}"] = v[i], A[i]
+        for k in range(i, 2):
+            values[f"Sigma_{i}_{k}"] = values[f"W_{i}_{k}"] = C[i, k]
+            values[f"T_{i}_{k}"] = C[2 + i, 2 + k]
+        for n in range(2):
+            values[f"rbar_{i}_{n}"] = C[i, 2 + n] / b
+    out = _point(eqs, values)
+    for k in range(2):
+        for j in range(2):
+            assert out[f"G_{k}_{j}"] == pytest.approx(-v[k] * v[j], rel=1e-10, abs=1e-12)
+            assert out[f"H_{k}_{j}"] == pytest.approx(v[k] * A[j], rel=1e-10, abs=1e-12)
+    assert out["Q_0_1"] == pytest.approx(C[0, 1], rel=1e-12)
+
+
+def test_erf_coefficients_against_monte_carlo():
+    # E[Delta_k z] = eta [d-part: sum_j G_kj Cov(lambda_j, z) + sum_n H_kn Cov(nu_n, z)] for any
+    # Gaussian z jointly with the fields (Goldt et al. 2020, App. D), and
+    # E[Delta_k Delta_l] = eta^2 E_kl; Monte Carlo with 4e5 samples: standard errors below
+    # 2e-3, tolerance 0.01.
+    rng = np.random.default_rng(3)
+    model = CommitteeMachine(ERF, variable=u, K=1, M=1)
+    eqs = manifold_coefficients(model)
+    C = np.array([[1.3, 0.5, 0.4], [0.5, 0.9, 0.2], [0.4, 0.2, 1.0]])  # (lambda, nu, z)
+    sigma = 0.3
+    values = {"b_f": 1.0, "c_f": 1.0, "sigma": sigma, "A_0": 1.0, "eta": 1.0, "kappa": 0.0}
+    values.update(Sigma_0_0=C[0, 0], W_0_0=C[0, 0], rbar_0_0=C[0, 1], T_0_0=C[1, 1])
+    out = _point(eqs, values)
+    lam, nu, z = np.linalg.cholesky(C) @ rng.standard_normal((3, 400_000))
+    g = lambda x: special.erf(x / np.sqrt(2))  # noqa: E731
+    dg = lambda x: np.sqrt(2 / np.pi) * np.exp(-(x**2) / 2)  # noqa: E731
+    delta = dg(lam) * (g(nu) - g(lam))
+    mean_z = np.mean(delta * z)
+    assert mean_z == pytest.approx(out["G_0_0"] * C[0, 2] + out["H_0_0"] * C[1, 2], abs=0.01)
+    noisy = dg(lam) * (g(nu) + sigma * rng.standard_normal(lam.size) - g(lam))
+    assert np.mean(noisy**2) == pytest.approx(out["E_0_0"], abs=0.01)
+    eps = 0.5 * np.mean((g(nu) - g(lam)) ** 2)
+    assert eps == pytest.approx(out["eps_g"], abs=0.01)
+
+
+def test_linear_f_on_orthogonal_features_is_the_iid_equation():
+    # b = c_f = 1 (f linear, kappa_star = 0) and rho = 1 (F^T F / N = I): delta * dr/dt at
+    # r = R, sigma = Q, t = T is the iid dR/dt of Saad & Solla (1995), Eq. (9), and
+    # delta * dsigma/dt the iid dQ/dt (Goldt et al. 2020, Sec. V: the student sees a
+    # D-dimensional Gaussian input, in the time t / delta).
+    model = CommitteeMachine(u, variable=u, K=2, M=1)
+    rng = np.random.default_rng(5)
+    C = _covariance(rng, 3)
+    delta, eta = 0.25, 0.7
+    coef_in = {"b_f": 1.0, "c_f": 1.0, "sigma": 0.2, "A_0": 1.0, "T_0_0": C[2, 2], "eta": eta}
+    coef_in["kappa"] = 0.0
+    iid_in = {"eta": eta, "sigma": 0.2, "kappa": 0.0, "A_0": 1.0, "T_0_0": C[2, 2], "t": 0.0}
+    for i in range(2):
+        for k in range(i, 2):
+            coef_in[f"Sigma_{i}_{k}"] = coef_in[f"W_{i}_{k}"] = C[i, k]
+            iid_in[f"Q_{i}_{k}"] = C[i, k]
+        coef_in[f"rbar_{i}_0"] = iid_in[f"R_{i}_0"] = C[i, 2]
+    coef = _point(manifold_coefficients(model), coef_in)
+    ode_in = dict(coef, rho=1.0, tt_0_0=C[2, 2], eta=eta, delta=delta, b_f=1.0, c_f=1.0, t=0.0)
+    ode_in.update(kappa=0.0, **{f"sigma_{i}_{k}": C[i, k] for i in range(2) for k in range(i, 2)})
+    ode_in.update({f"r_{i}_0": C[i, 2] for i in range(2)})
+    manifold = _point(saad_solla_manifold(model), ode_in)
+    iid = _point(derive.online.saad_solla(model), iid_in)
+    for name in ("R_0_0", "R_1_0"):
+        assert delta * manifold["r" + name[1:]] == pytest.approx(iid[name], rel=1e-10)
+    for name in ("Q_0_0", "Q_0_1", "Q_1_1"):
+        assert delta * manifold["sigma" + name[1:]] == pytest.approx(iid[name], rel=1e-10)
+        # W = w.w/N: for f linear x.x/N = c_f = 1, its equation is the iid one in time t
+        assert coef["dW" + name[1:]] == pytest.approx(iid[name], rel=1e-10)
+
+
+def test_equations_structure():
+    model = CommitteeMachine(u, variable=u, K=2, M=1)
+    eqs = saad_solla_manifold(model)
+    assert eqs.kind == "ode" and eqs.time.name == "t"
+    names = {s.name for s in eqs.state}
+    assert names == {"sigma_0_0", "sigma_0_1", "sigma_1_1", "r_0_0", "r_1_0"}
+    assert {s.name for s in eqs.by_role("data")} == {"rho", "tt_0_0"} | {
+        s.name for s in manifold_coefficients(model).outputs if not s.name.startswith("d")
+    }
+    coef = manifold_coefficients(model, train_second_layer=True)
+    assert {"dW_0_1", "dv_1", "G_1_0", "H_1_0", "E_0_1"} <= {s.name for s in coef.outputs}
+    # one derivation per model value (derive.memoized)
+    assert saad_solla_manifold(CommitteeMachine(u, variable=u, K=2, M=1)) is eqs
+
+
+def test_bad_model():
+    with pytest.raises(derive.ModelError, match="CommitteeMachine"):
+        saad_solla_manifold("not a model")
+    with pytest.raises(derive.ModelError, match="CommitteeMachine"):
+        manifold_coefficients(derive.Prior.gaussian(0, 1))

@@ -1,0 +1,161 @@
+"""The hidden-manifold online-SGD ODEs integrated (numerics.saad_solla_manifold).
+
+Goldt, Mézard, Krzakala & Zdeborová, Phys. Rev. X 10, 041044 (2020), arXiv:1909.11500:
+the GET covariance (Eqs. (14)-(16)) at t = 0, the ODEs of Sec. V / Appendix D against online
+SGD on hidden-manifold data, and their iid limit (Saad & Solla, PRE 52, 4225 (1995)).
+"""
+
+import math
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import derive
+import numerics
+from derive.online import CommitteeMachine
+from numerics.online_manifold import marchenko_pastur_nodes, saad_solla_manifold
+
+u = sp.Symbol("u", real=True)
+ERF = sp.erf(u / sp.sqrt(2))
+SIGN = sp.sign(u)
+MODEL = CommitteeMachine(ERF, variable=u, K=1, M=1)
+
+
+def _draw(N, D, K=1, M=1, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((N, D)), rng.standard_normal((K, N)), rng.standard_normal((M, D))
+
+
+def test_initial_order_parameters_are_the_get_covariance():
+    # Goldt et al. (2020), Eqs. (14)-(16): Q = (c - a^2 - b^2) W + b^2 Sigma,
+    # R = b S theta^T / D, T = theta theta^T / D, measured from the weights and F directly
+    # (numerics.get_covariance takes F as D x N); exact up to rounding.
+    F, W, B = _draw(300, 20, K=1, M=1, seed=1)
+    ode = saad_solla_manifold(MODEL, SIGN, u, F, eta=0.5, t_max=0.1, init={"W": W, "B": B})
+    moments = numerics.get_moments(SIGN, u)
+    b = float(moments.b)
+    assert ode.Q[0] == pytest.approx(numerics.get_covariance(W, F.T, moments), rel=1e-10)
+    S = W @ F / math.sqrt(300)
+    assert ode.R[0] == pytest.approx(b * S @ B.T / 20, rel=1e-10)
+    assert ode.T == pytest.approx(B @ B.T / 20, rel=1e-10)
+    assert ode.initial["Q"] == pytest.approx(ode.Q[0])
+    assert ode.converged and ode.settings["spectrum"] == "empirical"
+
+
+@pytest.fixture(scope="module")
+def ode_and_sims():
+    N, D, eta, t_max = 1000, 50, 0.5, 4.0
+    F, W, B = _draw(N, D, seed=0)
+    init = {"W": W, "B": B}
+    ode = saad_solla_manifold(MODEL, SIGN, u, F, eta=eta, t_max=t_max, init=init, n_points=9)
+    sims = [
+        numerics.online_sgd(
+            MODEL,
+            N=N,
+            eta=eta,
+            t_max=t_max,
+            seed=seed,
+            init=init,
+            inputs=numerics.HiddenManifold(D, SIGN, u, F),
+            record_every=0.5,
+            test_size=4000,
+        )
+        for seed in range(3)
+    ]
+    return ode, sims
+
+
+def test_eps_g_at_start_is_the_measured_one(ode_and_sims):
+    # the ODE's eps_g at t = 0 (the iid formula at the GET covariance) against the test-set
+    # estimate of the simulations on the same weights: within 4 standard errors plus the GET's
+    # finite-size correction (O(1/sqrt N) ~ 0.03 relative at N = 1000).
+    ode, sims = ode_and_sims
+    for sim in sims:
+        assert abs(sim.eps_g[0] - ode.eps_g[0]) < 4 * sim.eps_g_error[0] + 0.03 * ode.eps_g[0]
+
+
+def test_ode_follows_online_sgd_on_hidden_manifold_data(ode_and_sims):
+    # Goldt et al. (2020), Sec. V: the ODEs against online SGD (f = sign, g = erf(x/sqrt 2),
+    # N = 1000, D = 50, eta = 0.5, same F and initial weights, mean of 3 seeds) at t = 0.5 ... 4.
+    # Measured gaps: R <= 0.013, Q <= 2.2 %, eps_g <= 5 %; tolerances: the order parameters
+    # fluctuate by O(N^-1/2) ~ 0.03 per run, and the GET has O(N^-1/2) corrections.
+    ode, sims = ode_and_sims
+    assert np.allclose(sims[0].t, ode.t)
+    R = np.mean([s.R[:, 0, 0] for s in sims], axis=0)
+    Q = np.mean([s.Q[:, 0, 0] for s in sims], axis=0)
+    eps = np.mean([s.eps_g for s in sims], axis=0)
+    assert np.abs(R - ode.R[:, 0, 0]).max() < 0.06
+    assert np.abs(Q / ode.Q[:, 0, 0] - 1).max() < 0.06
+    assert np.abs(eps / ode.eps_g - 1).max() < 0.1
+    assert ode.eps_g[-1] < 0.2 * ode.eps_g[0]  # it learns
+
+
+def test_linear_f_orthogonal_features_reduce_to_iid_saad_solla():
+    # f(u) = u (b = 1, kappa_star = 0) and F^T F / N = I (orthogonal columns): the student sees
+    # D-dimensional Gaussian inputs, so Q(t) = Q_iid(t / delta) with delta = D / N for the iid
+    # Saad-Solla ODEs (Saad & Solla 1995, Eqs. (9)-(10)) from the same Q, R, T; both
+    # integrated to rtol 1e-9.
+    N, D = 200, 20
+    rng = np.random.default_rng(4)
+    F = math.sqrt(N) * np.linalg.qr(rng.standard_normal((N, D)))[0]
+    W, B = rng.standard_normal((1, N)), rng.standard_normal((1, D))
+    delta, eta, t_iid = D / N, 0.5, 3.0
+    times = np.linspace(0, t_iid, 7)
+    hm = saad_solla_manifold(
+        MODEL, u, u, F, eta, t_iid * delta, init={"W": W, "B": B}, t_eval=times * delta,
+        rtol=1e-9, atol=1e-11,
+    )  # fmt: skip
+    assert np.allclose(hm.settings["rho"], 1.0)
+    y0 = {"Q_0_0": hm.Q[0, 0, 0], "R_0_0": hm.R[0, 0, 0]}
+    params = {"eta": eta, "sigma": 0.0, "kappa": 0.0, "T_0_0": hm.T[0, 0], "A_0": 1.0}
+    iid = numerics.integrate(
+        derive.online.saad_solla(MODEL), y0, (0, t_iid), params, t_eval=times, rtol=1e-9,
+        atol=1e-11,
+    )  # fmt: skip
+    assert hm.R[:, 0, 0] == pytest.approx(iid["R_0_0"], abs=1e-6)
+    assert hm.Q[:, 0, 0] == pytest.approx(iid["Q_0_0"], abs=1e-6)
+
+
+@pytest.mark.parametrize("delta", [0.5, 2.0])
+def test_marchenko_pastur_moments(delta):
+    # Marchenko & Pastur (1967): the eigenvalues of F^T F / N (F: N x D i.i.d. N(0, 1),
+    # delta = D / N) have moments 1, 1 + delta, 1 + 3 delta + delta^2 (zero eigenvalues
+    # included when delta > 1); the midpoint rule in theta is exponentially accurate.
+    rho, w = marchenko_pastur_nodes(delta, 64)
+    assert w.sum() == pytest.approx(1.0, abs=1e-12)
+    assert w @ rho == pytest.approx(1.0, abs=1e-10)
+    assert w @ rho**2 == pytest.approx(1 + delta, abs=1e-10)
+    assert w @ rho**3 == pytest.approx(1 + 3 * delta + delta**2, abs=1e-10)
+
+
+def test_marchenko_pastur_start():
+    # isotropic densities sigma(rho) = rho W0: Sigma = <rho> W0 = W0, so Q = c_f W0 at t = 0
+    # (c_f = E sign^2 = 1) and R = R0, T = T0.
+    ode = saad_solla_manifold(
+        MODEL, SIGN, u, (1000, 50), 0.5, 1.0, init={"W": [[1.5]], "R": [[0.1]]}, n_points=3
+    )
+    assert ode.Q[0, 0, 0] == pytest.approx(1.5, rel=1e-10)
+    assert ode.R[0, 0, 0] == pytest.approx(0.1, rel=1e-10)
+    assert ode.settings["spectrum"] == "marchenko-pastur" and ode.converged
+
+
+def test_bad_input():
+    F, W, B = _draw(40, 5)
+    ok = dict(init={"W": W, "B": B})
+    with pytest.raises(derive.InputError, match="eta"):
+        saad_solla_manifold(MODEL, SIGN, u, F, 0.0, 1.0, **ok)
+    with pytest.raises(derive.InputError, match="t_max"):
+        saad_solla_manifold(MODEL, SIGN, u, F, 0.5, -1.0, **ok)
+    with pytest.raises(derive.InputError, match="F"):
+        saad_solla_manifold(MODEL, SIGN, u, np.full((40, 5), np.nan), 0.5, 1.0, **ok)
+    with pytest.raises(derive.InputError, match=r"init\['W'\]"):
+        saad_solla_manifold(MODEL, SIGN, u, F, 0.5, 1.0, init={"W": W[:, :3], "B": B})
+    with pytest.raises(derive.InputError, match=r"unknown key.*\['W', 'B'\]"):
+        saad_solla_manifold(MODEL, SIGN, u, F, 0.5, 1.0, init={"Q": 1})
+    with pytest.raises(derive.InputError, match="not a covariance"):
+        saad_solla_manifold(MODEL, SIGN, u, (40, 5), 0.5, 1.0, init={"W": [[-1.0]]})
+    with pytest.raises(derive.InputError, match="CommitteeMachine"):
+        saad_solla_manifold("model", SIGN, u, F, 0.5, 1.0, **ok)
+    with pytest.raises(derive.ModelError):
+        saad_solla_manifold(MODEL, sp.sign(sp.Symbol("x")), u, F, 0.5, 1.0, **ok)

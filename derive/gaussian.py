@@ -318,7 +318,9 @@ class _Term:
 def _complete_square(term, mean, var):
     """Absorb ``exp(c2 z^2 + c1 z)`` into the Gaussian: new (mean, var) and a prefactor."""
     z = term.z
-    poly = sp.Poly(term.exponent, z) if term.exponent != 0 else None
+    if term.exponent == 0:
+        return mean, var, sp.S.One
+    poly = sp.Poly(term.exponent, z)
     c2, c1 = (poly.coeff_monomial(z**2), poly.coeff_monomial(z)) if poly else (0, 0)
     c0 = poly.coeff_monomial(1) if poly else 0
     precision = 1 / var - 2 * c2
@@ -661,6 +663,18 @@ def integrate_gaussian_weight(expr, w, precision, linear):
 # --- multivariate expectations ---------------------------------------------------------
 
 
+def _tidy(expr):
+    """One rational function (``cancel``): much cheaper than ``factor`` on covariances."""
+    return sp.cancel(expr)
+
+
+def _cheap(expr):
+    """A polynomial over a polynomial with the common factor of a zero numerator removed."""
+    num, den = sp.fraction(sp.together(expr))
+    num = sp.expand(num)
+    return sp.S.Zero if num == 0 else num / den
+
+
 def _linear_mv(expr, zs):
     """``(a, b)`` with ``expr = a . zs + b`` (``a`` a tuple), or None."""
     expr = sp.expand(expr)
@@ -776,17 +790,20 @@ def _absorb(exponent, zs, cov, mean):
     M = (-2 * A).extract(S, S)
     CS = cov.extract(list(range(n)), S)
     D = sp.eye(len(S)) + cov.extract(S, S) * M
-    det = sp.factor(D.det())
-    K = D.inv() if len(S) > 1 else sp.Matrix([[1 / D[0, 0]]])
-    CMK = CS * M * K
-    new_cov = (cov - CMK * CS.T).applyfunc(sp.factor)
+    det = sp.expand(D.det())
+    # K = adj(D) / det: polynomial numerators over one common denominator (cancel on
+    # every entry of a symbolic 4 x 4 covariance cost seconds)
+    adj = D.adjugate() if len(S) > 1 else sp.Matrix([[1]])
+    K = adj / det
+    CMA = CS * M * adj
+    new_cov = ((cov * det - CMA * CS.T).applyfunc(sp.expand) / det).applyfunc(_cheap)
     mean_S = mean.extract(S, [0])
-    shifted = mean - CMK * mean_S
-    new_mean = (shifted + new_cov * h).applyfunc(sp.factor)
+    shifted = mean - CMA * mean_S / det
+    new_mean = (shifted + new_cov * h).applyfunc(_cheap)
     value = c + ((h.T * shifted)[0] + (new_mean.T * h)[0] - (mean_S.T * K.T * M * mean_S)[0]) / 2
     if det.is_nonpositive:
         raise ModelError(f"exp({exponent}) is not integrable against the Gaussian (det {det} <= 0)")
-    return new_cov, new_mean, sp.exp(sp.factor(value)) / sp.sqrt(det)
+    return new_cov, new_mean, sp.exp(_tidy(value)) / sp.sqrt(det)
 
 
 def _condition(lin, zs, cov, mean):
@@ -804,16 +821,16 @@ def _condition(lin, zs, cov, mean):
     k = (numeric or nonzero)[-1]
     av = sp.Matrix(a)
     s0 = -b
-    var_s = sp.factor((av.T * cov * av)[0])
+    var_s = _tidy((av.T * cov * av)[0])
     mean_s = (av.T * mean)[0]
     density = sp.exp(-((s0 - mean_s) ** 2) / (2 * var_s)) / sp.sqrt(2 * sp.pi * var_s)
     rest = [i for i in range(n) if i != k]
     Ca = cov * av
-    new_mean = sp.Matrix([sp.factor(mean[i] + Ca[i] * (s0 - mean_s) / var_s) for i in rest])
+    new_mean = sp.Matrix([_tidy(mean[i] + Ca[i] * (s0 - mean_s) / var_s) for i in rest])
     new_cov = sp.Matrix(
         len(rest),
         len(rest),
-        lambda p, q: sp.factor(cov[rest[p], rest[q]] - Ca[rest[p]] * Ca[rest[q]] / var_s),
+        lambda p, q: _tidy(cov[rest[p], rest[q]] - Ca[rest[p]] * Ca[rest[q]] / var_s),
     )
     value = (s0 - sp.Add(*[a[i] * zs[i] for i in rest])) / a[k]
     return density, zs[k], value, tuple(zs[i] for i in rest), new_cov, new_mean
@@ -826,7 +843,7 @@ def _cholesky_fallback(expr, zs, cov, mean):
     (one tensor-product quadrature: nested one-dimensional nodes would each take the 1-D
     rule's node count)."""
     n = len(zs)
-    L = cov.cholesky(hermitian=False).applyfunc(sp.factor)
+    L = cov.cholesky(hermitian=False).applyfunc(_tidy)
     ts = [_fresh_variable(f"t_{i + 1}", (expr, cov, mean)) for i in range(n)]
     z_of_t = {zs[i]: mean[i] + sp.Add(*[L[i, j] * ts[j] for j in range(i + 1)]) for i in range(n)}
     body = expr.xreplace(z_of_t)
@@ -881,12 +898,12 @@ def _mv_term(term, zs, cov, mean):
     if n == 1:
         kind, av, m = events[0]
         v = (av.T * cov * av)[0] + (1 if kind == "phi" else 0)
-        return coeff * Phi(m / sp.sqrt(sp.factor(v)))
+        return coeff * Phi(m / sp.sqrt(_tidy(v)))
     if all(sp.simplify(m) == 0 for _, _, m in events):
         ev = sp.zeros(n, n)
         for p, (kind, ap, _) in enumerate(events):
             for q, (_, aq, _) in enumerate(events):
-                ev[p, q] = sp.factor((ap.T * cov * aq)[0])
+                ev[p, q] = _tidy((ap.T * cov * aq)[0])
             if kind == "phi":
                 ev[p, p] += 1
         value = _orthant(ev)

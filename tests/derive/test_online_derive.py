@@ -1,0 +1,238 @@
+"""Tests of derive.online: the committee machine and the Saad--Solla equations.
+
+Oracles: the arcsin forms of I2, I3, I4 and J2 for g = erf(u/sqrt 2) typed in from
+Saad & Solla, Phys. Rev. E 52, 4225 (1995), eqs. (A1)-(A4) (Biehl & Schwarze, J. Phys. A
+28, 643 (1995) for I2); Monte Carlo over the local fields with a stated number of draws
+(tolerance 5 standard errors) for ReLU and tanh; the published generalisation error
+eps_g = 2/3 of K = M = 2 erf committees at Q = T = I, R = 0 (Saad & Solla 1995, sec. III).
+"""
+
+import math
+
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import derive
+from derive import CommitteeMachine, GaussianExpectation, ModelError
+from derive.online import committee_integral, committee_integrals
+
+U = sp.Symbol("u", real=True)
+ERF = sp.erf(U / sp.sqrt(2))
+S, T = "student", "teacher"
+
+
+def generic(n):
+    return sp.Matrix(
+        n, n, lambda p, q: sp.Symbol(f"C_{min(p, q)}{max(p, q)}", positive=(p == q), real=True)
+    )
+
+
+def at(expr, cov):
+    n = cov.shape[0]
+    C = generic(n)
+    return float(
+        expr.xreplace({C[i, j]: sp.Float(cov[i, j], 30) for i in range(n) for j in range(n)}).evalf(
+            15
+        )
+    )
+
+
+def covariances(n):
+    """Positive-definite n x n covariances (A A^T / (n + 2) + 0.1 I), drawn by seed."""
+
+    def make(seed):
+        a = np.random.default_rng(seed).normal(size=(n, n + 2))
+        return a @ a.T / (n + 2) + 0.1 * np.eye(n)
+
+    return st.integers(0, 2**31).map(make)
+
+
+def saad_solla_forms(C):
+    """Saad & Solla (1995), eqs. (A1)-(A4), indices a, b, c, d = 0, 1, 2, 3."""
+    a, b, c, d = 0, 1, 2, 3
+    I2 = 2 / math.pi * math.asin(C[a, b] / math.sqrt((1 + C[a, a]) * (1 + C[b, b])))
+    L3 = (1 + C[a, a]) * (1 + C[c, c]) - C[a, c] ** 2
+    I3 = (
+        2
+        / math.pi
+        * (C[b, c] * (1 + C[a, a]) - C[a, b] * C[a, c])
+        / ((1 + C[a, a]) * math.sqrt(L3))
+    )
+    L4 = (1 + C[a, a]) * (1 + C[b, b]) - C[a, b] ** 2
+    L0 = (
+        L4 * C[c, d]
+        - C[b, c] * C[b, d] * (1 + C[a, a])
+        - C[a, c] * C[a, d] * (1 + C[b, b])
+        + C[a, b] * C[a, c] * C[b, d]
+        + C[a, b] * C[a, d] * C[b, c]
+    )
+
+    def L(e):
+        return (
+            L4 * (1 + C[e, e])
+            - C[b, e] ** 2 * (1 + C[a, a])
+            - C[a, e] ** 2 * (1 + C[b, b])
+            + 2 * C[a, b] * C[a, e] * C[b, e]
+        )
+
+    I4 = 4 / math.pi**2 / math.sqrt(L4) * math.asin(L0 / math.sqrt(L(c) * L(d)))
+    J2 = 2 / math.pi / math.sqrt(1 + C[a, a] + C[b, b] + C[a, a] * C[b, b] - C[a, b] ** 2)
+    return {"I2": I2, "I3": I3, "I4": I4, "J2": J2}
+
+
+ERF_MODEL = CommitteeMachine(ERF, variable=U, K=1, M=1)
+
+
+@settings(max_examples=8, deadline=None)
+@given(cov=covariances(4))
+def test_erf_averages_are_the_arcsin_forms(cov):
+    """The engine arrives at Saad & Solla's closed forms (no quadrature node)."""
+    integrals = committee_integrals(ERF_MODEL)
+    want = saad_solla_forms(cov)
+    for name, kinds in (("I2", (S, T)), ("I3", (S, S, T)), ("I4", (S, S, T, T)), ("J2", (S, S))):
+        expr = integrals[name][kinds]
+        assert not expr.has(GaussianExpectation)
+        assert abs(at(expr, cov) - want[name]) < 1e-12
+
+
+def monte_carlo(f, cov, n=400_000, seed=1):
+    """Mean and standard error of f(z) over n draws of z ~ N(0, cov)."""
+    z = np.random.default_rng(seed).multivariate_normal(np.zeros(len(cov)), cov, size=n)
+    values = f(*z.T)
+    return values.mean(), values.std() / math.sqrt(n)
+
+
+def relu(x):
+    return np.maximum(x, 0.0)
+
+
+def step(x):
+    return (x > 0).astype(float)
+
+
+@pytest.mark.parametrize(
+    "name, f",
+    [
+        ("I2", lambda a, b: relu(a) * relu(b)),
+        ("I3", lambda a, b, c: step(a) * b * relu(c)),
+        ("J2", lambda a, b: step(a) * step(b)),
+    ],
+)
+def test_relu_averages_close_and_equal_monte_carlo(name, f):
+    """ReLU closes by Stein's lemma, conditioning and Sheppard's formula (400k draws)."""
+    model = CommitteeMachine(sp.Max(0, U), variable=U, K=1, M=1)
+    n = {"I2": 2, "I3": 3, "J2": 2}[name]
+    expr, _ = committee_integral(
+        name, model.student, model.teacher, model.derivative, U, tuple((p, S) for p in range(n))
+    )
+    assert not expr.has(GaussianExpectation)
+    cov = np.array([[1.0, 0.4, -0.3], [0.4, 0.9, 0.2], [-0.3, 0.2, 1.3]])[:n, :n]
+    mean, se = monte_carlo(f, cov)
+    assert abs(at(expr, cov) - mean) < 5 * se
+
+
+def hermite_value(expr, cov, order=60):
+    """``expr`` at ``cov`` with each quadrature node evaluated by numpy's probabilists'
+    Gauss-Hermite rule (60 nodes per variable; tanh is smooth: error far below the
+    Monte Carlo tolerance), independent of the compiled trapezoidal rule."""
+    n = cov.shape[0]
+    C = generic(n)
+    expr = expr.xreplace({C[i, j]: sp.Float(cov[i, j]) for i in range(n) for j in range(n)})
+    x, w = np.polynomial.hermite_e.hermegauss(order)
+    w = w / w.sum()
+    values = {}
+    for node in expr.atoms(GaussianExpectation):
+        f = sp.lambdify(node.variables, node.integrand, "numpy")
+        grids = np.meshgrid(*[x] * len(node.variables), indexing="ij")
+        weights = np.prod(np.meshgrid(*[w] * len(node.variables), indexing="ij"), axis=0)
+        values[node] = float(np.sum(weights * f(*grids)))
+    return float(expr.xreplace(values))
+
+
+def test_tanh_falls_back_to_quadrature():
+    """tanh: I2 is a quadrature node; its value equals Monte Carlo (400k draws)."""
+    model = CommitteeMachine(sp.tanh(U), variable=U, K=1, M=1)
+    expr, _ = committee_integral(
+        "I2", model.student, model.teacher, model.derivative, U, ((0, S), (1, T))
+    )
+    assert expr.has(GaussianExpectation)
+    cov = np.array([[1.0, 0.5], [0.5, 0.8]])
+    mean, se = monte_carlo(lambda a, b: np.tanh(a) * np.tanh(b), cov)
+    assert abs(hermite_value(expr, cov) - mean) < 5 * se
+
+
+def test_erf_generalisation_error_at_the_symmetric_start():
+    """K = M = 2, Q = T = I, R = 0, v = A = 1: eps_g = 2/3 exactly (Saad & Solla 1995)."""
+    eqs = derive.saad_solla(CommitteeMachine(ERF, variable=U, K=2, M=2))
+    (eps,) = eqs.observables.values()
+    point = {s: 0 for s in eps.free_symbols}
+    for s in eps.free_symbols:
+        if s.name in ("Q_0_0", "Q_1_1", "T_0_0", "T_1_1", "A_0", "A_1"):
+            point[s] = 1
+    assert sp.nsimplify(sp.simplify(eps.xreplace(point))) == sp.Rational(2, 3)
+
+
+def names(symbols):
+    return {s.name for s in symbols}
+
+
+@pytest.mark.parametrize("train", [False, True])
+def test_naming_contract(train):
+    """State Q_i_k (i <= k), R_i_n, v_i (trained only); params eta, eta_v (trained only),
+    sigma, kappa, T_n_m (n <= m), A_n; time t; observable eps_g."""
+    eqs = derive.saad_solla(CommitteeMachine(U, variable=U, K=2, M=3), train_second_layer=train)
+    state = {"Q_0_0", "Q_0_1", "Q_1_1"} | {f"R_{i}_{n}" for i in range(2) for n in range(3)}
+    if train:
+        state |= {"v_0", "v_1"}
+    assert names(eqs.by_role("state")) == state
+    params = {"eta", "sigma", "kappa", "A_0", "A_1", "A_2"}
+    params |= {f"T_{n}_{m}" for n in range(3) for m in range(n, 3)}
+    if train:
+        params.add("eta_v")
+    assert names(eqs.by_role("param")) == params
+    assert eqs.kind == "ode" and eqs.time.name == "t"
+    assert names(eqs.observables) == {"eps_g"}
+
+
+def test_linear_student_gives_the_linear_odes():
+    """g(u) = u: I3(i, n, m) = C_nm, so dR_in/dt = eta (sum_m T_nm - sum_j R_jn) - kappa R_in
+    (the linear committee of Saad & Solla 1995 reduces to linear regression)."""
+    eqs = derive.saad_solla(CommitteeMachine(U, variable=U, K=2, M=2))
+    sym = {s.name: s for s in eqs.inputs + eqs.params}
+    rhs = eqs.outputs[sym["R_0_1"]]
+    want = (
+        sym["eta"]
+        * (sym["A_0"] * sym["T_0_1"] + sym["A_1"] * sym["T_1_1"] - sym["R_0_1"] - sym["R_1_1"])
+        - sym["kappa"] * sym["R_0_1"]
+    )
+    assert sp.expand(rhs - want) == 0
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"student": ERF, "K": 0}, "K must be >= 1"),
+        ({"student": ERF, "M": -1}, "M must be >= 1"),
+        ({"student": ERF, "K": 1.5}, "K must be a positive integer"),
+        ({"student": sp.erf(sp.Symbol("x") * U)}, "uses x"),
+        ({"student": ERF, "teacher": sp.tanh(sp.Symbol("w"))}, "uses w"),
+        ({"student": sp.sign(U)}, "distribution"),
+        ({"student": sp.Function("h")(U)}, "not defined"),
+    ],
+)
+def test_bad_models(kwargs, match):
+    with pytest.raises(ModelError, match=match):
+        CommitteeMachine(variable=U, **kwargs)
+
+
+def test_saad_solla_needs_a_committee_machine():
+    with pytest.raises(ModelError, match="CommitteeMachine"):
+        derive.saad_solla(derive.GLM(derive.Prior.gaussian(0, 1), derive.Channel.sign()))
+
+
+def test_models_are_values():
+    assert CommitteeMachine(ERF, variable=U) == CommitteeMachine(ERF, ERF, variable=U)
+    assert hash(CommitteeMachine(U, variable=U, K=3)) == hash(CommitteeMachine(U, variable=U, K=3))

@@ -24,6 +24,7 @@ from .glm import (
     state_evolution,
 )
 from .model import Model, clear_memo, memoized
+from .online import CommitteeMachine, committee_integrals, saad_solla
 from .replica import replica_symmetric, tap
 from .spins import BETA, PairwiseModel, local_energy, meanfield
 
@@ -42,6 +43,9 @@ __all__ = [
     "GaussianExpectation",
     "LogSumExp",
     "multivariate_expectation",
+    "CommitteeMachine",
+    "committee_integrals",
+    "saad_solla",
     "GETMoments",
     "get_moments",
     "gardner",

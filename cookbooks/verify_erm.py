@@ -59,7 +59,7 @@ def verify_erm(model, examples=10, seed=None):
             r = module.erm_point(y, omega, omega, v, 0.0, 1.0)
             z = r[module.OUTPUTS.index("prox")]
         else:
-            z = module.erm_prox_newton(y, omega, v, 0.0, 1.0)[0]
+            z = module.erm_prox_newton(y, omega, v, 0.0, 1.0, math.nan)[0]
         best = minimize_scalar(
             lambda t: float(objective(y, t)) + (t - omega) ** 2 / (2 * v),
             bounds=(omega - 20 * v - 20, omega + 20 * v + 20),

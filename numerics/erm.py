@@ -233,26 +233,29 @@ def erm_point(y, z, omega, V, om0, V0):
 
 @numba.njit(cache=True, error_model="numpy")
 def erm_loss_array(y, z, out):
-    \"\"\"The loss and its z-derivative at arrays y, z, into out[0], out[1] (for fitting).\"\"\"
+    \"\"\"The loss and its first two z-derivatives at arrays y, z, into out[0], out[1], out[2]
+    (for fitting).\"\"\"
     for k in range(y.size):
         r = erm_point(y[k], z[k], 0.0, 1.0, 0.0, 1.0)
         out[0, k] = r[0]
         out[1, k] = r[1]
+        out[2, k] = r[2]
 
 
 @numba.njit(cache=True, error_model="numpy")
-def erm_prox_newton(y, omega, V, om0, V0):
+def erm_prox_newton(y, omega, V, om0, V0, guess):
     \"\"\"prox_{V l(y,.)}(omega) and its omega-derivative: Newton on G(z) = z - omega + V l'(y, z),
     increasing for a convex loss, safeguarded by bisection in the bracket [omega - V l'(omega),
     omega] whenever a step leaves the bracket or does not halve the step before it
-    (rtsafe, Press et al., Numerical Recipes, sec. 9.4).\"\"\"
+    (rtsafe, Press et al., Numerical Recipes, sec. 9.4); started from guess where it
+    lies in the bracket.\"\"\"
     r = erm_point(y, omega, omega, V, om0, V0)
     g = V * r[1]
     if g == 0.0 or not math.isfinite(g):
         return omega, 1.0 / (1.0 + V * r[2])
     lo = min(omega, omega - g)
     hi = max(omega, omega - g)
-    z = 0.5 * (lo + hi)
+    z = guess if lo < guess < hi else 0.5 * (lo + hi)
     step_old = hi - lo
     step = step_old
     curvature = r[2]
@@ -285,6 +288,16 @@ def erm_prox_newton(y, omega, V, om0, V0):
 
 
 @numba.njit(cache=True, error_model="numpy")
+def erm_prox_array(y, omega, V, out):
+    \"\"\"prox_{V l(y_k,.)}(omega_k) for arrays y, omega, into out (for fitting by ADMM).\"\"\"
+    for k in range(y.size):
+        if ERM_CLOSED:
+            out[k] = erm_point(y[k], omega[k], omega[k], V, 0.0, 1.0)[5]
+        else:
+            out[k] = erm_prox_newton(y[k], omega[k], V, 0.0, 1.0, math.nan)[0]
+
+
+@numba.njit(cache=True, error_model="numpy")
 def erm_average(m, q, V, rho, ys, xi, wxi, eta, weta, noise):
     \"\"\"Sums over the student's field xi (omega = sqrt(q) xi) and the label y (the support,
     or y = omega_0 + sqrt(V_0 + noise) eta) of Z0(y | omega_0, V_0) times: g0 g, g^2,
@@ -300,6 +313,9 @@ def erm_average(m, q, V, rho, ys, xi, wxi, eta, weta, noise):
     eyl = 0.0
     scale = math.sqrt(V0 + noise)
     n_y = ys.size if ERM_DISCRETE else eta.size
+    last_z = np.zeros(n_y)
+    last_dz = np.zeros(n_y)
+    last_omega = np.full(n_y, np.nan)
     for i in range(xi.size):
         omega = sq * xi[i]
         om0 = m / sq * xi[i]
@@ -317,7 +333,12 @@ def erm_average(m, q, V, rho, ys, xi, wxi, eta, weta, noise):
                 z = r0[5]
                 dz = r0[6]
             else:
-                z, dz = erm_prox_newton(y, omega, V, om0, V0)
+                # start from the previous node's prox, extrapolated linearly in omega
+                guess = last_z[j] + (omega - last_omega[j]) * last_dz[j]
+                z, dz = erm_prox_newton(y, omega, V, om0, V0, guess)
+                last_z[j] = z
+                last_dz[j] = dz
+                last_omega[j] = omega
             r = erm_point(y, z, omega, V, om0, V0)
             weight = wxi[i] * wy * math.exp(r[3] + shift)
             if weight == 0.0:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import sympy as sp
-from scipy import optimize
+from scipy import linalg, optimize
 
 import derive
 from derive.erm import Loss
@@ -92,8 +92,10 @@ def fit_erm(loss, X, y, lam, module=None, w0=None, tol=1e-10, max_iter=10000):
     r"""Fit :math:`\arg\min_w \sum_\mu \ell(y_\mu, X_\mu w/\sqrt p) + \frac{\lambda}{2}\|w\|^2`.
 
     Returns ``(w, converged, message)``. A loss quadratic in ``z`` is solved exactly (with
-    ``lam = 0``: the minimum-norm solution); any other by L-BFGS with the loss and its
-    derivative from ``module.erm_loss_array`` (:func:`numerics.erm.erm_module`).
+    ``lam = 0``: the minimum-norm solution, by Cholesky otherwise); a twice-differentiable one
+    by Newton's method (L-BFGS if it fails), any other (hinge) by ADMM with the loss's
+    proximal operator (L-BFGS at ``lam = 0``); the loss, its derivatives and its prox come
+    from the kernel module :func:`numerics.erm.erm_module`.
     """
     n, p = X.shape
     quad = _quadratic(loss)
@@ -105,11 +107,17 @@ def fit_erm(loss, X, y, lam, module=None, w0=None, tol=1e-10, max_iter=10000):
             return np.linalg.lstsq(A, h, rcond=None)[0], True, "minimum-norm least squares"
         r = lam / (2 * c2)
         if n >= p:
-            w = np.linalg.solve(A.T @ A + r * np.eye(p), A.T @ h)
+            w = linalg.cho_solve(linalg.cho_factor(A.T @ A + r * np.eye(p)), A.T @ h)
         else:
-            w = A.T @ np.linalg.solve(A @ A.T + r * np.eye(n), h)
+            w = A.T @ linalg.cho_solve(linalg.cho_factor(A @ A.T + r * np.eye(n)), h)
         return w, True, "normal equations"
-    out = np.empty((2, n))
+    if _twice_differentiable(loss):
+        w, ok, msg = _newton(X, y, lam, module, tol)
+        if ok:
+            return w, ok, msg
+    elif lam > 0:
+        return _admm(X, y, lam, module)
+    out = np.empty((3, n))
     sq = math.sqrt(p)
 
     def objective(w):
@@ -127,6 +135,86 @@ def fit_erm(loss, X, y, lam, module=None, w0=None, tol=1e-10, max_iter=10000):
     grad = np.abs(res.jac).max()
     ok = bool(res.success) or grad < 1e-6 * max(1.0, np.abs(res.x).max())
     return res.x, ok, f"L-BFGS: {res.message} (|grad| = {grad:.2g}, {res.nit} iterations)"
+
+
+def _twice_differentiable(loss):
+    try:
+        loss.derivative(2)
+    except derive.ModelError:
+        return False
+    return True
+
+
+def _admm(X, y, lam, module, tol=1e-9, max_iter=20000):
+    r"""ADMM on :math:`\sum_\mu \ell(y_\mu, z_\mu) + \frac{\lambda}{2}\|w\|^2` subject to
+    :math:`z = A w`, ``A = X / sqrt(p)`` (Boyd et al., Found. Trends Mach. Learn. 3, 1 (2011),
+    sec. 3): a ridge solve (Cholesky, refactored when the penalty ``rho`` is rebalanced) and the
+    loss's proximal operator from the kernel (``erm_prox_array``: closed for the hinge)."""
+    n, p = X.shape
+    A = X / math.sqrt(p)
+    gram = A.T @ A
+    rho = 1.0
+    factor = linalg.cho_factor(lam * np.eye(p) + rho * gram)
+    w, z, u = np.zeros(p), np.zeros(n), np.zeros(n)
+    scale = max(1.0, np.abs(y).max())
+    for it in range(1, max_iter + 1):
+        w = linalg.cho_solve(factor, rho * A.T @ (z - u))
+        Aw = A @ w
+        z_old = z
+        z = np.empty(n)
+        module.erm_prox_array(y, Aw + u, 1.0 / rho, z)
+        u = u + Aw - z
+        primal = np.linalg.norm(Aw - z)
+        dual = rho * np.linalg.norm(A.T @ (z - z_old))
+        if primal <= tol * scale * math.sqrt(n) and dual <= tol * scale * math.sqrt(n):
+            return w, True, f"ADMM: converged in {it} iterations"
+        if it % 20 == 0 and (primal > 10 * dual or dual > 10 * primal):
+            new_rho = rho * 2.0 if primal > dual else rho / 2.0
+            u *= rho / new_rho
+            rho = new_rho
+            factor = linalg.cho_factor(lam * np.eye(p) + rho * gram)
+    return (
+        w,
+        False,
+        f"ADMM: not converged in {max_iter} iterations (residuals {primal:.2g}, {dual:.2g})",
+    )
+
+
+def _newton(X, y, lam, module, tol, max_iter=100):
+    r"""Newton's method with Armijo backtracking on the penalised empirical risk (Hessian
+    :math:`A^T \mathrm{diag}(\ell'') A + \lambda I`, ``A = X / sqrt(p)``, by Cholesky);
+    ``ok=False`` when the Hessian is singular or the iteration stalls."""
+    n, p = X.shape
+    A = X / math.sqrt(p)
+    out = np.empty((3, n))
+    w = np.zeros(p)
+
+    def risk(w):
+        module.erm_loss_array(y, A @ w, out)
+        return float(out[0].sum() + 0.5 * lam * w @ w)
+
+    f = risk(w)
+    for it in range(1, max_iter + 1):
+        g = A.T @ out[1] + lam * w
+        if np.abs(g).max() <= tol * max(1.0, n):
+            return w, True, f"Newton: converged in {it - 1} iterations"
+        H = (A.T * out[2]) @ A + lam * np.eye(p)
+        try:
+            step = linalg.cho_solve(linalg.cho_factor(H), g)
+        except linalg.LinAlgError:
+            return w, False, "Newton: singular Hessian"
+        slope = g @ step
+        t = 1.0
+        for _ in range(40):
+            f_new = risk(w - t * step)
+            if f_new <= f - 1e-4 * t * slope:
+                break
+            t *= 0.5
+        else:
+            return w, False, "Newton: no descent along the Newton direction"
+        w = w - t * step
+        f = f_new
+    return w, False, f"Newton: not converged in {max_iter} iterations"
 
 
 def erm_simulation(
@@ -215,7 +303,7 @@ def erm_simulation(
             tests.append(float(np.mean((y[test] - pred[test]) ** 2)))
             errors.append(float(np.mean((y[train] - pred[train]) ** 2)))
         if module is not None:
-            out = np.empty((2, n))
+            out = np.empty((3, n))
             module.erm_loss_array(y[train], pred[train].copy(), out)
             losses.append(float(out[0].mean()))
         else:

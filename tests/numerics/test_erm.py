@@ -113,7 +113,7 @@ def test_logistic_prox_by_newton_is_the_minimiser(y, omega, v):
     # the Newton iteration of the compiled kernel against Brent's bounded search
     # (xatol 1e-10: its error is ~1e-9 on this strictly convex objective)
     module = erm_module(Loss.logistic(), Channel.sign())
-    z, dz = module.erm_prox_newton(y, omega, v, 0.0, 1.0)
+    z, dz = module.erm_prox_newton(y, omega, v, 0.0, 1.0, math.nan)
     objective = lambda t: math.log1p(math.exp(-y * t)) + (t - omega) ** 2 / (2 * v)  # noqa: E731
     best = minimize_scalar(
         objective,
@@ -134,7 +134,7 @@ def test_logistic_prox_solves_stationarity_on_a_grid():
     for v in (0.01, 1.0, 12.4854, 1e3):
         for y in (-1.0, 1.0):
             for omega in np.linspace(-40, 40, 401):
-                z, _ = module.erm_prox_newton(y, omega, v, 0.0, 1.0)
+                z, _ = module.erm_prox_newton(y, omega, v, 0.0, 1.0, math.nan)
                 g = z - omega - v * y / (1 + math.exp(y * z))
                 worst = max(worst, abs(g) / (1 + abs(z)))
     assert worst < 1e-12

@@ -6,10 +6,11 @@ contact tracing data', PNAS 118, e2106548118 (2021), arXiv:2009.09422.
 
 Each day ``t -> t + 1``: one day of the stochastic epidemic (:func:`graphs.simulate`'s
 convention), with :math:`\lambda = 0` on every contact of a quarantined person; then, on the
-states of day ``t + 1``: symptomatic detection (a fraction ``detect`` of the people infected
-exactly ``tau`` days ago test positive); after ``free_days``, the day's tests -- random ones,
-"oracle" ones among the truly infected, and the top of a ranking of the people not yet found
-positive; every positive is quarantined for ``quarantine_days``. Rankers see the observed
+states of day ``t + 1``, from day ``free_days`` on: symptomatic detection (a fraction
+``detect`` of the people infected exactly ``tau`` days ago and still infectious test positive),
+the day's tests -- random ones, optional "oracle" ones among the truly infected, and the top of
+a ranking of the people not yet found positive; every positive is quarantined (its contacts get
+:math:`\lambda = 0`) for ``quarantine_days``, by default until the end. Rankers see the observed
 contacts of the last ``delta`` days and every test result:
 
 * ``"random"``: a random order;
@@ -183,13 +184,13 @@ def intervention(
     ranker="meanfield",
     *,
     tests_random=1,
-    tests_oracle=7,
+    tests_oracle=0,
     tests_ranked=21,
     free_days=10,
     tau=5,
     delta=15,
     detect=0.5,
-    quarantine_days=50,
+    quarantine_days=None,
     prior=None,
     seed=None,
 ):
@@ -209,16 +210,21 @@ def intervention(
     ranker : str or callable
         One of :data:`RANKERS` or ``ranker(context: RankContext) -> scores``.
     tests_random, tests_oracle, tests_ranked : int
-        Daily tests: random, among the truly infected, and from the top of the ranking.
+        Daily tests: random, among the truly infected (0 in the authors' runs), and from the
+        top of the ranking.
     free_days : int
-        Days without tests at the start.
+        Days without any intervention (no detection, tests or quarantine) at the start.
     tau : int
         Symptomatic detection delay; the rankers' assumed delay from infection to a positive.
     delta : int
         The rankers' window, in days.
     detect : float
-        Fraction of the people infected exactly ``tau`` days ago who are detected.
-    quarantine_days : int
+        Fraction of the people infected exactly ``tau`` days ago, and still infectious, who
+        are detected that day: ``floor(detect * count)`` of them, drawn at random (the
+        authors' rule).
+    quarantine_days : int, optional
+        How long a positive stays in quarantine; default: until the end of the run (the
+        authors' runs quarantine for the rest of the simulation).
     prior : float, optional
         The rankers' prior probability of being infected at the start of their window
         (default: the fraction infected on day 0).
@@ -236,10 +242,12 @@ def intervention(
         ("tests_ranked", tests_ranked),
         ("free_days", free_days),
         ("tau", tau),
-        ("quarantine_days", quarantine_days),
     ):
         _count(name, v)
     _count("delta", delta, 1)
+    if quarantine_days is None:
+        quarantine_days = contacts.days + 1
+    _count("quarantine_days", quarantine_days)
     budget = tests_random + tests_oracle + tests_ranked
     if budget > n:
         raise InputError(f"a daily test budget of {budget} is larger than the population ({n})")
@@ -312,9 +320,12 @@ def intervention(
         infected_day[left] = t + 1
         state, new = new, state
         day = t + 1
-        # symptomatic detection
-        due = np.nonzero((infected_day == day - tau) & ~found & positive_states[state])[0]
-        sick = due[rng.random(due.size) < detect]
+        # symptomatic detection: floor(detect * count) of those infected tau days ago
+        due = np.nonzero((infected_day == day - tau) & positive_states[state])[0]
+        if day < free_days:
+            due = due[:0]
+        sick = rng.choice(due, size=int(detect * due.size), replace=False)
+        sick = sick[~found[sick]]
         for i in sick:
             observations.append((int(i), model.states[int(state[i])], day))
             found[i] = True

@@ -95,10 +95,12 @@ def test_linear_f_on_orthogonal_features_is_the_iid_equation():
     model = CommitteeMachine(u, variable=u, K=2, M=1)
     rng = np.random.default_rng(5)
     C = _covariance(rng, 3)
-    delta, eta = 0.25, 0.7
+    # weight decay kappa / N per step is kappa delta / D: the iid decay rate is kappa delta
+    delta, eta, kappa = 0.25, 0.7, 0.4
     coef_in = {"b_f": 1.0, "c_f": 1.0, "sigma": 0.2, "A_0": 1.0, "T_0_0": C[2, 2], "eta": eta}
-    coef_in["kappa"] = 0.0
-    iid_in = {"eta": eta, "sigma": 0.2, "kappa": 0.0, "A_0": 1.0, "T_0_0": C[2, 2], "t": 0.0}
+    coef_in["kappa"] = kappa * delta
+    iid_in = {"eta": eta, "sigma": 0.2, "kappa": kappa * delta, "A_0": 1.0, "T_0_0": C[2, 2]}
+    iid_in["t"] = 0.0
     for i in range(2):
         for k in range(i, 2):
             coef_in[f"Sigma_{i}_{k}"] = coef_in[f"W_{i}_{k}"] = C[i, k]
@@ -106,7 +108,7 @@ def test_linear_f_on_orthogonal_features_is_the_iid_equation():
         coef_in[f"rbar_{i}_0"] = iid_in[f"R_{i}_0"] = C[i, 2]
     coef = _point(manifold_coefficients(model), coef_in)
     ode_in = dict(coef, rho=1.0, tt_0_0=C[2, 2], eta=eta, delta=delta, b_f=1.0, c_f=1.0, t=0.0)
-    ode_in.update(kappa=0.0, **{f"sigma_{i}_{k}": C[i, k] for i in range(2) for k in range(i, 2)})
+    ode_in.update(kappa=kappa, **{f"sigma_{i}_{k}": C[i, k] for i in range(2) for k in range(i, 2)})
     ode_in.update({f"r_{i}_0": C[i, 2] for i in range(2)})
     manifold = _point(saad_solla_manifold(model), ode_in)
     iid = _point(derive.online.saad_solla(model), iid_in)
@@ -116,6 +118,27 @@ def test_linear_f_on_orthogonal_features_is_the_iid_equation():
         assert delta * manifold["sigma" + name[1:]] == pytest.approx(iid[name], rel=1e-10)
         # W = w.w/N: for f linear x.x/N = c_f = 1, its equation is the iid one in time t
         assert coef["dW" + name[1:]] == pytest.approx(iid[name], rel=1e-10)
+
+
+def test_linear_second_layer_equation():
+    # g(u) = u: I2(a, b) = C_ab, so dv_i/dt = eta_v [sum_n A_n R_in - sum_k v_k Q_ik]
+    # (Goldt et al., arXiv:1906.08632, Eq. (13)), with Q and R the GET covariance
+    # Q = b^2 Sigma + (c_f - b^2) W, R = b rbar (Goldt et al. 2020, Eqs. (14)-(16)).
+    model = CommitteeMachine(u, variable=u, K=2, M=1)
+    eqs = manifold_coefficients(model, train_second_layer=True)
+    b, c = 0.7, 1.3
+    Sigma = np.array([[1.1, 0.2], [0.2, 0.9]])
+    W = np.array([[1.4, -0.1], [-0.1, 1.2]])
+    rbar, v = np.array([0.3, -0.5]), np.array([0.8, 1.1])
+    values = {"b_f": b, "c_f": c, "sigma": 0.0, "eta": 0.5, "eta_v": 0.3, "kappa": 0.0}
+    values.update(A_0=1.2, T_0_0=1.0, v_0=v[0], v_1=v[1], rbar_0_0=rbar[0], rbar_1_0=rbar[1])
+    for i in range(2):
+        for k in range(i, 2):
+            values[f"Sigma_{i}_{k}"], values[f"W_{i}_{k}"] = Sigma[i, k], W[i, k]
+    out = _point(eqs, values)
+    Q, R = b**2 * Sigma + (c - b**2) * W, b * rbar
+    for i in range(2):
+        assert out[f"dv_{i}"] == pytest.approx(0.3 * (1.2 * R[i] - Q[i] @ v), rel=1e-12)
 
 
 def test_equations_structure():

@@ -25,6 +25,7 @@ from .glm import (
 )
 from .model import Model, clear_memo, memoized
 from .online import CommitteeMachine, committee_integrals, saad_solla
+from .online_manifold import manifold_coefficients, saad_solla_manifold
 from .replica import replica_symmetric, tap
 from .spins import BETA, PairwiseModel, local_energy, meanfield
 
@@ -46,6 +47,8 @@ __all__ = [
     "CommitteeMachine",
     "committee_integrals",
     "saad_solla",
+    "saad_solla_manifold",
+    "manifold_coefficients",
     "GETMoments",
     "get_moments",
     "gardner",

@@ -32,6 +32,7 @@ from .homogeneous import (
 )
 from .ode import ODEResult, integrate
 from .online import OnlineResult, saad_solla
+from .online_manifold import marchenko_pastur_nodes, saad_solla_manifold
 from .online_sgd import HiddenManifold, online_sgd
 from .population import (
     InstabilityResult,
@@ -142,5 +143,7 @@ __all__ = [
     "OnlineResult",
     "saad_solla",
     "online_sgd",
+    "saad_solla_manifold",
+    "marchenko_pastur_nodes",
     "HiddenManifold",
 ]

@@ -19,6 +19,7 @@ from .errors import CookbookError
 from .verify_epidemics import verify_compartmental
 from .verify_erm import verify_erm
 from .verify_glm import verify_glm
+from .verify_online import verify_online
 
 __all__ = ["Family", "FAMILIES", "register", "family_of", "pairwise_derivations", "glm_derivations"]
 
@@ -225,6 +226,29 @@ FAMILIES.append(
 )
 
 
+def committee_steps(model):
+    """The derivations of a :class:`derive.CommitteeMachine`: the Saad-Solla ODEs."""
+    return [
+        ("saad-solla", "Saad-Solla ODEs (v = 1)", lambda: derive.saad_solla(model)),
+        (
+            "saad-solla-v",
+            "Saad-Solla ODEs, trained second layer",
+            lambda: derive.saad_solla(model, train_second_layer=True),
+        ),
+    ]
+
+
+FAMILIES.append(
+    Family(
+        "online learning (committee machines)",
+        derive.CommitteeMachine,
+        steps=committee_steps,
+        export=lambda model, path: numerics.export(derive.saad_solla(model), path),
+        verify=verify_online,
+    )
+)
+
+
 def register(family):
     """Add a family (first match wins, so register subclasses before their bases)."""
     if not isinstance(family, Family):
@@ -250,7 +274,7 @@ def family_of(model):
     >>> family_of(3.0)
     Traceback (most recent call last):
         ...
-    cookbooks.errors.CookbookError: model is of type float, which no family of cavitylab knows; known model types: PairwiseModel, GLM, Compartmental, ERM
+    cookbooks.errors.CookbookError: model is of type float, which no family of cavitylab knows; known model types: PairwiseModel, GLM, Compartmental, ERM, CommitteeMachine
     """
     for family in FAMILIES:
         if isinstance(model, family.model_type):

@@ -17,8 +17,8 @@ import numpy as np
 import sympy as sp
 
 import numerics
-from derive.online import CommitteeMachine
-from numerics.online_manifold import saad_solla_manifold
+from derive import CommitteeMachine
+from numerics import saad_solla_manifold
 
 U = sp.Symbol("u", real=True)
 

@@ -14,8 +14,7 @@ from hypothesis import strategies as st
 from scipy import special
 
 import derive
-from derive.online import CommitteeMachine
-from derive.online_manifold import manifold_coefficients, saad_solla_manifold
+from derive import CommitteeMachine, manifold_coefficients, saad_solla_manifold
 
 u = sp.Symbol("u", real=True)
 ERF = sp.erf(u / sp.sqrt(2))
@@ -111,7 +110,7 @@ def test_linear_f_on_orthogonal_features_is_the_iid_equation():
     ode_in.update(kappa=kappa, **{f"sigma_{i}_{k}": C[i, k] for i in range(2) for k in range(i, 2)})
     ode_in.update({f"r_{i}_0": C[i, 2] for i in range(2)})
     manifold = _point(saad_solla_manifold(model), ode_in)
-    iid = _point(derive.online.saad_solla(model), iid_in)
+    iid = _point(derive.saad_solla(model), iid_in)
     for name in ("R_0_0", "R_1_0"):
         assert delta * manifold["r" + name[1:]] == pytest.approx(iid[name], rel=1e-10)
     for name in ("Q_0_0", "Q_0_1", "Q_1_1"):

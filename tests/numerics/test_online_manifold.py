@@ -13,8 +13,8 @@ import sympy as sp
 
 import derive
 import numerics
-from derive.online import CommitteeMachine
-from numerics.online_manifold import marchenko_pastur_nodes, saad_solla_manifold
+from derive import CommitteeMachine
+from numerics import marchenko_pastur_nodes, saad_solla_manifold
 
 u = sp.Symbol("u", real=True)
 ERF = sp.erf(u / sp.sqrt(2))
@@ -110,7 +110,7 @@ def test_linear_f_orthogonal_features_reduce_to_iid_saad_solla():
     y0 = {"Q_0_0": hm.Q[0, 0, 0], "R_0_0": hm.R[0, 0, 0]}
     params = {"eta": eta, "sigma": 0.0, "kappa": 0.0, "T_0_0": hm.T[0, 0], "A_0": 1.0}
     iid = numerics.integrate(
-        derive.online.saad_solla(MODEL), y0, (0, t_iid), params, t_eval=times, rtol=1e-9,
+        derive.saad_solla(MODEL), y0, (0, t_iid), params, t_eval=times, rtol=1e-9,
         atol=1e-11,
     )  # fmt: skip
     assert hm.R[:, 0, 0] == pytest.approx(iid["R_0_0"], abs=1e-6)

@@ -32,7 +32,9 @@ proximal operator) is averaged over the Gaussian fields in a numba loop; a proxi
 operator without a closed form (logistic) is found there by safeguarded Newton iterations.
 """
 
+import functools
 import math
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -380,20 +382,34 @@ def erm_source(eqs, discrete):
     return solver_source([("", eqs)], header, preamble=[flags, ERM_DRIVER])
 
 
+_MODULES = {}
+_LOCK = threading.Lock()
+
+
 def erm_module(loss, teacher):
     """The loaded ERM module of ``(loss, teacher)`` (see :func:`erm_source`); a teacher with
     parameters must have numbers in their place (:func:`with_values`)."""
     eqs = derive_erm(loss, teacher)
-    return load_source(erm_source(eqs, teacher.support is not None), "cavitylab_erm")
+    key = (eqs.key, teacher.support is not None)
+    with _LOCK:
+        if key not in _MODULES:  # keyed by the equations' content hash, like compile's memo
+            _MODULES[key] = load_source(erm_source(eqs, key[1]), "cavitylab_erm")
+        return _MODULES[key]
+
+
+@functools.cache
+def _half_line_rule(nodes):
+    """Gauss-Legendre nodes on [0, XI_MAX] with the standard normal density in the weights."""
+    x, w = np.polynomial.legendre.leggauss(nodes)
+    xi = (x + 1) * (XI_MAX / 2)
+    return xi, w * (XI_MAX / 2) * np.exp(-(xi**2) / 2) / np.sqrt(2 * np.pi)
 
 
 def _classification_error(module, m, q, rho, ys, nodes=400):
     r""":math:`\sum_y \int d\xi\, \phi(\xi)\, Z^t_\mathrm{out}(y, (m/\sqrt q)\xi, \rho - m^2/q)\,
     \mathbb{1}[y\xi < 0]`: the probability that the student's sign is wrong, by Gauss–Legendre
     on the half-line where it is (the indicator splits the integral at 0)."""
-    x, w = np.polynomial.legendre.leggauss(nodes)
-    xi = (x + 1) * (XI_MAX / 2)
-    w = w * (XI_MAX / 2) * np.exp(-(xi**2) / 2) / np.sqrt(2 * np.pi)
+    xi, w = _half_line_rule(nodes)
     V0 = max(rho - m * m / q, 1e-300)
     total = 0.0
     for y in ys:

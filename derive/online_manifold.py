@@ -1,13 +1,13 @@
 r"""Online SGD of two-layer networks on hidden-manifold inputs: the extended Saad--Solla ODEs.
 
 Inputs live on a hidden manifold (Goldt, Mézard, Krzakala & Zdeborová, Phys. Rev. X 10,
-041044 (2020), arXiv:1909.11500, Sec. II and V): a latent :math:`c \sim N(0, I_D)`, features
+041044 (2020), arXiv:1909.11500, Sec. V): a latent :math:`c \sim N(0, I_D)`, features
 :math:`F` (:math:`N \times D`), inputs :math:`x = f(Fc/\sqrt D) - a` (centred), and a teacher
 on the latent, :math:`\nu_m = \theta_m\cdot c/\sqrt D`. A student
 :math:`\hat y = \sum_k v_k g(\lambda_k)`, :math:`\lambda_k = w_k\cdot x/\sqrt N`, learns online
 with :math:`w_k \leftarrow w_k + (\eta/\sqrt N) v_k g'(\lambda_k)(y - \hat y) x`.
 
-By the Gaussian equivalence theorem (ibid., Eqs. (14)-(16)) the fields
+By the Gaussian equivalence property (ibid.) the fields
 :math:`(\lambda, \nu)` are jointly Gaussian with
 
 .. math::
@@ -18,7 +18,7 @@ By the Gaussian equivalence theorem (ibid., Eqs. (14)-(16)) the fields
 :math:`c_f = \mathbb E (f(u) - a)^2 = c - a^2` the moments of the folding function. The
 overlaps through the features close only in the eigenbasis of
 :math:`\Omega = F^T F/N = \sum_\tau \rho_\tau \psi_\tau\psi_\tau^T` (ibid., Sec. V and
-Appendix D): with :math:`s_{k\tau} = \psi_\tau\cdot S_k` and :math:`e_{m\tau} = \psi_\tau\cdot
+its appendix): with :math:`s_{k\tau} = \psi_\tau\cdot S_k` and :math:`e_{m\tau} = \psi_\tau\cdot
 \theta_m`, the densities
 
 .. math::
@@ -49,15 +49,17 @@ step's direction with the fields are :math:`d(\rho)s_{j\tau}/D` with :math:`\lam
 
 .. math::
     \frac{dr_{km}(\rho)}{dt} &= \frac{\eta}{\delta}\Big[d(\rho)\sum_j G_{kj} r_{jm}(\rho)
-        + b\rho\sum_n H_{kn} t_{nm}(\rho)\Big] - \kappa r_{km}(\rho),\\
+        + b\rho\sum_n H_{kn} t_{nm}(\rho)\Big] - \kappa r_{km}(\rho),
+        &\text{(M1)}\\
     \frac{d\sigma_{kl}(\rho)}{dt} &= \frac{\eta}{\delta}\Big[d(\rho)\sum_j
         \big(G_{kj}\sigma_{jl}(\rho) + G_{lj}\sigma_{jk}(\rho)\big) + b\rho\sum_n
         \big(H_{kn} r_{ln}(\rho) + H_{ln} r_{kn}(\rho)\big)\Big]\\
         &\quad + \eta^2\rho\Big(\frac{b^2\rho}{\delta} + \kappa_\star^2\Big) E_{kl}
-        - 2\kappa\sigma_{kl}(\rho),\\
+        - 2\kappa\sigma_{kl}(\rho), &\text{(M2)}\\
     \frac{dW_{kl}}{dt} &= \eta(P_{kl} + P_{lk}) + \eta^2 c_f E_{kl} - 2\kappa W_{kl},
+        &\text{(M3)}
 
-with the coefficients (functions of :math:`Q, R, T` only)
+with the coefficients (functions of :math:`Q, R, T` only; (M4))
 
 .. math::
     G_{kk} &= \sum_n v_k A_n\frac{T_{nn}I_3(k,k,n) - R_{kn}I_3(k,n,n)}{Q_{kk}T_{nn} - R_{kn}^2}
@@ -70,7 +72,7 @@ with the coefficients (functions of :math:`Q, R, T` only)
     E_{kl} &= v_k v_l\Big[\sum_{nm}A_nA_m I_4(k,l,n,m) - 2\sum_{jm}v_jA_m I_4(k,l,j,m)
         + \sum_{ij}v_iv_j I_4(k,l,i,j) + \sigma^2 J_2(k,l)\Big]
 
-(Goldt et al. 2020, Eqs. (37)-(40) and Appendix D, in the form of the authors' integrator
+(Goldt et al. 2020, Sec. V and its appendix, in the form of the authors' integrator
 ``hmm_ode.cpp``, github.com/sgoldt/hidden-manifold-model, lines "first" to "fifth line";
 label noise :math:`\sigma` and weight decay :math:`\kappa` added as in Goldt et al.,
 arXiv:1906.08632). With a trained second layer
@@ -149,12 +151,12 @@ def manifold_coefficients(model, train_second_layer=False):
 
     The map :math:`(\Sigma, W, \bar r, T[, v]) \mapsto (G, H, E, dW/dt[, dv/dt])` of the module's
     equations (Goldt, Mézard, Krzakala & Zdeborová, PRX 10, 041044 (2020), Sec. V and
-    Appendix D), through the GET covariance
+    its appendix; Eq. (M4) of this module), through the GET covariance
 
     .. math::
         Q_{kl} = b^2\Sigma_{kl} + (c_f - b^2)W_{kl},\qquad R_{kn} = b\,\bar r_{kn}
 
-    (ibid., Eqs. (14)-(16)), on which the averages :math:`I_2, I_3, I_4, J_2` of
+    (the Gaussian equivalence property, ibid.), on which the averages :math:`I_2, I_3, I_4, J_2` of
     :func:`derive.online.committee_integral` are evaluated.
 
     Parameters
@@ -310,7 +312,7 @@ def manifold_coefficients(model, train_second_layer=False):
             f"Coefficients of the hidden-manifold Saad-Solla ODEs, K={K}, M={M}, "
             f"g = {model.student}, teacher g~ = {model.teacher}, from the GET covariance "
             "Q = b^2 Sigma + (c_f - b^2) W, R = b rbar (Goldt, Mezard, Krzakala, Zdeborova, "
-            "PRX 10, 041044 (2020), Sec. V, App. D)"
+            "PRX 10, 041044 (2020), Sec. V and appendix)"
         ),
         roles={s: "data" for s in inputs},
     )
@@ -321,7 +323,7 @@ def saad_solla_manifold(model):
     r"""The hidden-manifold Saad--Solla ODEs at one eigenvalue :math:`\rho` of :math:`\Omega`.
 
     The right-hand sides of the module's equations (Goldt, Mézard, Krzakala & Zdeborová,
-    PRX 10, 041044 (2020), Sec. V and Appendix D) for the densities
+    PRX 10, 041044 (2020), Sec. V and its appendix) for the densities
     :math:`\sigma_{kl}(\rho)`, :math:`r_{km}(\rho)` at the eigenvalue ``rho``, with the
     teacher's density :math:`t_{nm}(\rho)` as data:
 
@@ -404,7 +406,7 @@ def saad_solla_manifold(model):
             f"Saad-Solla ODEs on hidden-manifold inputs at one eigenvalue rho of "
             f"Omega = F^T F / N, K={K}, M={M}, g = {model.student}, teacher g~ = "
             f"{model.teacher} (Goldt, Mezard, Krzakala, Zdeborova, PRX 10, 041044 (2020), "
-            "Sec. V, App. D); the coefficients G, H, E and the global dW/dt (dv/dt) from "
+            "Sec. V and appendix); the coefficients G, H, E and the global dW/dt (dv/dt) from "
             "saad_solla_manifold_coefficients"
         ),
         roles=roles,

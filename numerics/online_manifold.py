@@ -1,7 +1,7 @@
 r"""``saad_solla_manifold``: the online-SGD ODEs on hidden-manifold inputs, integrated.
 
 The equations are those :func:`derive.saad_solla_manifold` derives (Goldt, Mézard, Krzakala &
-Zdeborová, Phys. Rev. X 10, 041044 (2020), arXiv:1909.11500, Sec. V and Appendix D): the
+Zdeborová, Phys. Rev. X 10, 041044 (2020), arXiv:1909.11500, Sec. V and its appendix): the
 densities :math:`\sigma_{kl}(\rho)`, :math:`r_{km}(\rho)` at each eigenvalue :math:`\rho` of
 :math:`\Omega = F^TF/N`, the teacher's :math:`t_{nm}(\rho)` (constant), the global
 :math:`W_{kl} = w_k\cdot w_l/N` (and :math:`v`). Each right-hand side evaluation computes the
@@ -125,7 +125,7 @@ def saad_solla_manifold(
     r"""Integrate the hidden-manifold Saad--Solla ODEs of ``model``.
 
     The equations of :func:`derive.saad_solla_manifold` (Goldt, Mézard, Krzakala &
-    Zdeborová, PRX 10, 041044 (2020), Sec. V and Appendix D; see :mod:`derive.online_manifold`),
+    Zdeborová, PRX 10, 041044 (2020), Sec. V and its appendix; see :mod:`derive.online_manifold`),
     e.g.
 
     .. math::

@@ -1,7 +1,7 @@
 """The hidden-manifold Saad--Solla ODEs (derive.saad_solla_manifold, manifold_coefficients).
 
 Goldt, Mézard, Krzakala & Zdeborová, Phys. Rev. X 10, 041044 (2020), arXiv:1909.11500,
-Sec. V and Appendix D: the mean step of the projections s_k(rho) of the student on the
+Sec. V and its appendix: the mean step of the projections s_k(rho) of the student on the
 eigenvectors of Omega is the mean of Delta_k z for Gaussian directions z, written through
 coefficients G, H (regression of z on two fields at a time) and the second moment E.
 """
@@ -37,7 +37,8 @@ def _covariance(rng, n):
 def test_linear_activation_coefficients_are_the_second_layers(seed):
     # For g(u) = u the step Delta_k = eta v_k (sum_n A_n nu_n - sum_j v_j lambda_j) is linear,
     # so E[Delta_k z] = eta v_k (sum_n A_n Cov(nu_n, z) - sum_j v_j Cov(lambda_j, z)) exactly:
-    # the regression through the 2 x 2 inverses of Goldt et al. (2020), App. D, must give
+    # the regression through the 2 x 2 inverses (Goldt et al. 2020, Sec. V; Eq. (M4) of
+    # derive.online_manifold) must give
     # G_kj = -v_k v_j and H_kn = v_k A_n at any valid covariance.
     rng = np.random.default_rng(seed)
     model = CommitteeMachine(u, variable=u, K=2, M=2)
@@ -63,7 +64,8 @@ def test_linear_activation_coefficients_are_the_second_layers(seed):
 
 def test_erf_coefficients_against_monte_carlo():
     # E[Delta_k z] = eta [d-part: sum_j G_kj Cov(lambda_j, z) + sum_n H_kn Cov(nu_n, z)] for any
-    # Gaussian z jointly with the fields (Goldt et al. 2020, App. D), and
+    # Gaussian z jointly with the fields (Goldt et al. 2020, Sec. V; Eqs. (M1), (M4) of
+    # derive.online_manifold), and
     # E[Delta_k Delta_l] = eta^2 E_kl; Monte Carlo with 4e5 samples: standard errors below
     # 2e-3, tolerance 0.01.
     rng = np.random.default_rng(3)
@@ -88,7 +90,7 @@ def test_erf_coefficients_against_monte_carlo():
 
 def test_linear_f_on_orthogonal_features_is_the_iid_equation():
     # b = c_f = 1 (f linear, kappa_star = 0) and rho = 1 (F^T F / N = I): delta * dr/dt at
-    # r = R, sigma = Q, t = T is the iid dR/dt of Saad & Solla (1995), Eq. (9), and
+    # r = R, sigma = Q, t = T is the iid dR/dt of Saad & Solla (1995), and
     # delta * dsigma/dt the iid dQ/dt (Goldt et al. 2020, Sec. V: the student sees a
     # D-dimensional Gaussian input, in the time t / delta).
     model = CommitteeMachine(u, variable=u, K=2, M=1)
@@ -121,8 +123,8 @@ def test_linear_f_on_orthogonal_features_is_the_iid_equation():
 
 def test_linear_second_layer_equation():
     # g(u) = u: I2(a, b) = C_ab, so dv_i/dt = eta_v [sum_n A_n R_in - sum_k v_k Q_ik]
-    # (Goldt et al., arXiv:1906.08632, Eq. (13)), with Q and R the GET covariance
-    # Q = b^2 Sigma + (c_f - b^2) W, R = b rbar (Goldt et al. 2020, Eqs. (14)-(16)).
+    # (Goldt et al., arXiv:1906.08632), with Q and R the GET covariance
+    # Q = b^2 Sigma + (c_f - b^2) W, R = b rbar (Goldt et al. 2020, the Gaussian equivalence property).
     model = CommitteeMachine(u, variable=u, K=2, M=1)
     eqs = manifold_coefficients(model, train_second_layer=True)
     b, c = 0.7, 1.3

@@ -1,7 +1,7 @@
 """The hidden-manifold online-SGD ODEs integrated (numerics.saad_solla_manifold).
 
 Goldt, Mézard, Krzakala & Zdeborová, Phys. Rev. X 10, 041044 (2020), arXiv:1909.11500:
-the GET covariance (Eqs. (14)-(16)) at t = 0, the ODEs of Sec. V / Appendix D against online
+the GET covariance at t = 0, the ODEs of Sec. V (Eqs. (M1)-(M4) of derive.online_manifold) against online
 SGD on hidden-manifold data, and their iid limit (Saad & Solla, PRE 52, 4225 (1995)).
 """
 
@@ -28,7 +28,7 @@ def _draw(N, D, K=1, M=1, seed=0):
 
 
 def test_initial_order_parameters_are_the_get_covariance():
-    # Goldt et al. (2020), Eqs. (14)-(16): Q = (c - a^2 - b^2) W + b^2 Sigma,
+    # Goldt et al. (2020), the Gaussian equivalence property: Q = (c - a^2 - b^2) W + b^2 Sigma,
     # R = b S theta^T / D, T = theta theta^T / D, measured from the weights and F directly
     # (numerics.get_covariance takes F as D x N); exact up to rounding.
     F, W, B = _draw(300, 20, K=1, M=1, seed=1)
@@ -94,7 +94,7 @@ def test_ode_follows_online_sgd_on_hidden_manifold_data(ode_and_sims):
 def test_linear_f_orthogonal_features_reduce_to_iid_saad_solla():
     # f(u) = u (b = 1, kappa_star = 0) and F^T F / N = I (orthogonal columns): the student sees
     # D-dimensional Gaussian inputs, so Q(t) = Q_iid(t / delta) with delta = D / N for the iid
-    # Saad-Solla ODEs (Saad & Solla 1995, Eqs. (9)-(10)) from the same Q, R, T; both
+    # Saad-Solla ODEs (Saad & Solla 1995) from the same Q, R, T; both
     # integrated to rtol 1e-9.
     N, D = 200, 20
     rng = np.random.default_rng(4)

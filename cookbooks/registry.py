@@ -30,6 +30,7 @@ RECIPE_MODULES = (
     "gaussian_equivalence",
     "double_descent",
     "gardner_capacity",
+    "contact_tracing",
 )
 
 
@@ -37,7 +38,7 @@ def recipes():
     """``{NAME: module}`` of every recipe, in order.
 
     >>> list(recipes())
-    ['ising-meanfield', 'bp-random-graphs', 'sk-phase-diagram', 'perceptron-binary', 'perceptron-gaussian', 'compressed-sensing', 'epidemic-dmp', 'gaussian-equivalence', 'double-descent', 'gardner-capacity']
+    ['ising-meanfield', 'bp-random-graphs', 'sk-phase-diagram', 'perceptron-binary', 'perceptron-gaussian', 'compressed-sensing', 'epidemic-dmp', 'gaussian-equivalence', 'double-descent', 'gardner-capacity', 'contact-tracing']
     """
     out = {}
     for module_name in RECIPE_MODULES:

@@ -7,11 +7,12 @@
    person-days are ``n`` times its number of steps; ours runs the same number of days.
    EoN is installed for this benchmark only (``pip install EoN``), not a dependency.
 2. ``graphs.ibmf`` and ``graphs.dmp`` over an OpenABM-like contact network (households,
-   workplaces, random contacts; about 12 contacts a person a day): seconds per run and DMP's
-   message memory.
+   workplaces, random contacts; about 12 contacts a person a day): seconds per run (wall and
+   CPU) and DMP's message memory; with ``--union`` also DMP's sweep over every edge of the
+   union of the contacts every day (the previous algorithm) and the largest difference.
 
     python benchmarks/epidemics.py [--n 10000] [--degree 12] [--p 0.2] [--runs 20]
-                                   [--abm-n 50000] [--abm-days 100]
+                                   [--abm-n 50000] [--abm-days 100] [--union]
 """
 
 import argparse
@@ -66,7 +67,7 @@ def simulator_vs_eon(n, degree, p, runs, repeat):
     print(f"  ratio: {ours_rate / eon_rate:.1f}x")
 
 
-def inference(n, days, repeat):
+def inference(n, days, repeat, union):
     model = sir()
     t0 = time.perf_counter()
     contacts = graphs.contacts.openabm_like(n, days, lam=0.01, seed=0)
@@ -76,18 +77,27 @@ def inference(n, days, repeat):
         f"person a day, {contacts.n_contacts} entries, generated in {t_gen:.1f} s"
     )
     prior = np.tile([0.999, 0.001, 0.0], (n, 1))
-    for name, fn in (("ibmf", graphs.ibmf), ("dmp", graphs.dmp)):
-        fn(model, contacts.window(0, 2), prior, {"mu": 0.033})  # compile
+    runs = [("ibmf", graphs.ibmf, {}), ("dmp", graphs.dmp, {})]
+    if union:  # the sweep over every edge of the union of the contacts, every day
+        runs.append(("dmp, sweep='union'", graphs.dmp, {"sweep": "union"}))
+    marginals = {}
+    for name, fn, kw in runs:
+        fn(model, contacts.window(0, 2), prior, {"mu": 0.033}, **kw)  # compile
         result = []
 
-        def once(fn=fn, result=result):
-            result.append(fn(model, contacts, prior, {"mu": 0.033}))
+        def once(fn=fn, result=result, kw=kw):
+            result.append(fn(model, contacts, prior, {"mu": 0.033}, **kw))
 
-        t = best_of(once, repeat)
+        wall = best_of(once, repeat)
+        cpu = best_of(once, repeat, clock=time.process_time)
+        marginals[name] = result[-1].marginals
         print(
-            f"  graphs.{name}: {t:.2f} s for {n * days:.3g} person-days; "
-            f"memory {result[-1].memory / 2**20:.1f} MiB"
+            f"  graphs.{name}: {wall:.2f} s wall, {cpu:.2f} s CPU for {n * days:.3g} "
+            f"person-days; memory {result[-1].memory / 2**20:.1f} MiB"
         )
+    if union:
+        gap = np.abs(marginals["dmp"] - marginals["dmp, sweep='union'"]).max()
+        print(f"  max |active - union| over all marginals: {gap:.1e}")
 
 
 def main():
@@ -99,9 +109,10 @@ def main():
     ap.add_argument("--abm-n", type=int, default=50_000)
     ap.add_argument("--abm-days", type=int, default=100)
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--union", action="store_true", help="also time DMP's union sweep (slow)")
     args = ap.parse_args()
     simulator_vs_eon(args.n, args.degree, args.p, args.runs, args.repeat)
-    inference(args.abm_n, args.abm_days, args.repeat)
+    inference(args.abm_n, args.abm_days, args.repeat, args.union)
 
 
 if __name__ == "__main__":

@@ -93,9 +93,11 @@ def fit_erm(loss, X, y, lam, module=None, w0=None, tol=1e-10, max_iter=10000):
 
     Returns ``(w, converged, message)``. A loss quadratic in ``z`` is solved exactly (with
     ``lam = 0``: the minimum-norm solution, by Cholesky otherwise); a twice-differentiable one
-    by Newton's method (L-BFGS if it fails), any other (hinge) by ADMM with the loss's
-    proximal operator (L-BFGS at ``lam = 0``); the loss, its derivatives and its prox come
-    from the kernel module :func:`numerics.erm.erm_module`.
+    by L-BFGS (``gtol = tol``; measured at n = 800, p = 400 as fast as scikit-learn's lbfgs at
+    ``tol=1e-8`` and 200 times closer to the minimiser), then Newton's method where L-BFGS
+    stalls; any other (hinge) by ADMM with the loss's proximal operator (L-BFGS at
+    ``lam = 0``). The loss, its derivatives and its prox come from the kernel module
+    :func:`numerics.erm.erm_module`.
     """
     n, p = X.shape
     quad = _quadratic(loss)
@@ -111,11 +113,8 @@ def fit_erm(loss, X, y, lam, module=None, w0=None, tol=1e-10, max_iter=10000):
         else:
             w = A.T @ linalg.cho_solve(linalg.cho_factor(A @ A.T + r * np.eye(n)), h)
         return w, True, "normal equations"
-    if _twice_differentiable(loss):
-        w, ok, msg = _newton(X, y, lam, module, tol)
-        if ok:
-            return w, ok, msg
-    elif lam > 0:
+    smooth = _twice_differentiable(loss)
+    if not smooth and lam > 0:
         return _admm(X, y, lam, module)
     out = np.empty((3, n))
     sq = math.sqrt(p)
@@ -134,7 +133,10 @@ def fit_erm(loss, X, y, lam, module=None, w0=None, tol=1e-10, max_iter=10000):
     )
     grad = np.abs(res.jac).max()
     ok = bool(res.success) or grad < 1e-6 * max(1.0, np.abs(res.x).max())
-    return res.x, ok, f"L-BFGS: {res.message} (|grad| = {grad:.2g}, {res.nit} iterations)"
+    msg = f"L-BFGS: {res.message} (|grad| = {grad:.2g}, {res.nit} iterations)"
+    if not ok and smooth:  # ill-conditioned: Newton from where L-BFGS stopped
+        return _newton(X, y, lam, module, tol, w0=res.x)
+    return res.x, ok, msg
 
 
 def _twice_differentiable(loss):
@@ -180,14 +182,14 @@ def _admm(X, y, lam, module, tol=1e-9, max_iter=20000):
     )
 
 
-def _newton(X, y, lam, module, tol, max_iter=100):
+def _newton(X, y, lam, module, tol, max_iter=100, w0=None):
     r"""Newton's method with Armijo backtracking on the penalised empirical risk (Hessian
     :math:`A^T \mathrm{diag}(\ell'') A + \lambda I`, ``A = X / sqrt(p)``, by Cholesky);
     ``ok=False`` when the Hessian is singular or the iteration stalls."""
     n, p = X.shape
     A = X / math.sqrt(p)
     out = np.empty((3, n))
-    w = np.zeros(p)
+    w = np.zeros(p) if w0 is None else np.array(w0, dtype=float)
 
     def risk(w):
         module.erm_loss_array(y, A @ w, out)

@@ -73,6 +73,7 @@ def _size(name, value):
     return int(value)
 
 
+@derive.memoized
 def _quadratic(loss):
     """``(c2, c1(y))`` when the loss is ``c2 z^2 + c1(y) z + c0(y)`` with a constant ``c2 > 0``."""
     try:
@@ -139,6 +140,7 @@ def fit_erm(loss, X, y, lam, module=None, w0=None, tol=1e-10, max_iter=10000):
     return res.x, ok, msg
 
 
+@derive.memoized
 def _twice_differentiable(loss):
     try:
         loss.derivative(2)

@@ -94,27 +94,32 @@ def test_ode_follows_online_sgd_on_hidden_manifold_data(ode_and_sims):
 def test_linear_f_orthogonal_features_reduce_to_iid_saad_solla():
     # f(u) = u (b = 1, kappa_star = 0) and F^T F / N = I (orthogonal columns): the student sees
     # D-dimensional Gaussian inputs, so Q(t) = Q_iid(t / delta) with delta = D / N for the iid
-    # Saad-Solla ODEs (Saad & Solla 1995) from the same Q, R, T; both
-    # integrated to rtol 1e-9.
+    # Saad-Solla ODEs with a trained second layer (Saad & Solla 1995; Goldt et al.,
+    # arXiv:1906.08632, whose rate per iid time is eta_v delta) from the same Q, R, T, v; both
+    # integrated to rtol 1e-9. (The equations with v = 1 are compared in
+    # tests/derive/test_online_manifold_derive.py; their integration against SGD above.)
     N, D = 200, 20
     rng = np.random.default_rng(4)
     F = math.sqrt(N) * np.linalg.qr(rng.standard_normal((N, D)))[0]
     W, B = rng.standard_normal((1, N)), rng.standard_normal((1, D))
-    delta, eta, t_iid = D / N, 0.5, 3.0
+    delta, eta, eta_v, t_iid = D / N, 0.5, 3.0, 3.0
     times = np.linspace(0, t_iid, 7)
     hm = saad_solla_manifold(
         MODEL, u, u, F, eta, t_iid * delta, init={"W": W, "B": B}, t_eval=times * delta,
-        rtol=1e-9, atol=1e-11,
+        rtol=1e-9, atol=1e-11, train_second_layer=True, eta_v=eta_v, v=[0.7],
     )  # fmt: skip
     assert np.allclose(hm.settings["rho"], 1.0)
-    y0 = {"Q_0_0": hm.Q[0, 0, 0], "R_0_0": hm.R[0, 0, 0]}
-    params = {"eta": eta, "sigma": 0.0, "kappa": 0.0, "T_0_0": hm.T[0, 0], "A_0": 1.0}
+    y0 = {"Q_0_0": hm.Q[0, 0, 0], "R_0_0": hm.R[0, 0, 0], "v_0": 0.7}
+    params = {"eta": eta, "eta_v": eta_v * delta, "sigma": 0.0, "kappa": 0.0}
+    params.update(T_0_0=hm.T[0, 0], A_0=1.0)
     iid = numerics.integrate(
-        derive.saad_solla(MODEL), y0, (0, t_iid), params, t_eval=times, rtol=1e-9,
-        atol=1e-11,
+        derive.saad_solla(MODEL, train_second_layer=True), y0, (0, t_iid), params,
+        t_eval=times, rtol=1e-9, atol=1e-11,
     )  # fmt: skip
     assert hm.R[:, 0, 0] == pytest.approx(iid["R_0_0"], abs=1e-6)
     assert hm.Q[:, 0, 0] == pytest.approx(iid["Q_0_0"], abs=1e-6)
+    assert hm.v[:, 0] == pytest.approx(iid["v_0"], abs=1e-6)
+    assert abs(hm.v[-1, 0] - 0.7) > 0.05  # v moved
 
 
 @pytest.mark.parametrize("delta", [0.5, 2.0])

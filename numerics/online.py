@@ -224,7 +224,9 @@ def saad_solla(
         For ``eta <= 0``, ``t_max <= 0``, or ``init`` of the wrong shape, not symmetric, or
         not positive semi-definite.
     """
-    K, M = int(model.K), int(model.M)
+    if not isinstance(model, derive.CommitteeMachine):
+        raise InputError(f"expected a derive.CommitteeMachine, got {type(model).__name__}")
+    K, M = model.K, model.M
     eta = _number("eta", eta)
     t_max = _number("t_max", t_max)
     sigma = _number("sigma", sigma, positive=False)

@@ -151,16 +151,9 @@ def sgd_steps(act, W, v, X, y, eta_w, eta_v, shrink, train_v, lam, g, dg):
 
 
 def _parts(model):
-    try:
-        student, variable, K, M = model.student, model.variable, int(model.K), int(model.M)
-    except AttributeError:
-        raise InputError(
-            f"expected a derive.CommitteeMachine, got {type(model).__name__}"
-        ) from None
-    teacher = getattr(model, "teacher", None)
-    if K < 1 or M < 1:
-        raise InputError(f"K and M must be >= 1, got K = {K}, M = {M}")
-    return student, (student if teacher is None else teacher), variable, K, M
+    if not isinstance(model, derive.CommitteeMachine):
+        raise InputError(f"expected a derive.CommitteeMachine, got {type(model).__name__}")
+    return model.student, model.teacher, model.variable, model.K, model.M
 
 
 def _positive(name, value, integer=False, allow_zero=False):

@@ -21,9 +21,7 @@ ERF = sp.erf(u / sp.sqrt(2))
 
 
 def committee(K=2, M=2, g=ERF):
-    import types  # TEMP
-
-    return types.SimpleNamespace(student=g, teacher=g, variable=u, K=K, M=M)
+    return derive.CommitteeMachine(student=g, teacher=g, variable=u, K=K, M=M)
 
 
 def _erf2(x):
@@ -193,3 +191,8 @@ def test_bad_input(kwargs, words):
 def test_activation_without_a_derivative_is_refused():
     with pytest.raises(derive.InputError, match="derivative"):
         activation_kernel(sp.sign(u), u)
+
+
+def test_not_a_committee_machine_is_refused():
+    with pytest.raises(derive.InputError, match="CommitteeMachine"):
+        numerics.online_sgd(object(), N=10, eta=0.5, t_max=1.0)

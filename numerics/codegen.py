@@ -84,9 +84,16 @@ GRAPH_ARGS = "indptr, indices, edge_id, state, node_values, edge_values"
 MESSAGE_ARGS = "indptr, indices, reverse, messages, node_values, edge_values"
 
 
+#: Python 3.11 compiles a call with more arguments than this into ``f(*tuple)``
+#: (CALL_FUNCTION_EX), which numba's inliner refuses ("calling a closure with *args"):
+#: point functions of more arguments are called, not inlined.
+MAX_INLINE_ARGS = 30
+
+
 def _function(name, args, exprs, printer, doc=""):
     lines, results = print_block(exprs, printer)
-    body = [NJIT_INLINE, f"def {name}({', '.join(args)}):"]
+    decorator = NJIT_INLINE if len(args) <= MAX_INLINE_ARGS else NJIT
+    body = [decorator, f"def {name}({', '.join(args)}):"]
     if doc:
         body.append(f'    """{doc}"""')
     body += lines

@@ -51,6 +51,32 @@ def test_ridgeless_iid_matches_hastie_et_al(alpha):
     assert res.excess_risk == pytest.approx(expected, abs=1e-6)
 
 
+def test_square_loss_channel_side_is_the_mismatched_gaussian_student():
+    # ERM is the zero-temperature limit of a mismatched student (Gerace et al. 2020, sec. 3):
+    # for the square loss, prox = (omega + V y) / (1 + V) is the Gaussian channel's
+    # g_out = (y - omega) / (1 + V) at any temperature, so the hats of the ERM driver equal
+    # those of derive.mismatched_state_evolution with a Channel.gaussian(1) student, derived
+    # and compiled separately (GaussianExpectation nodes, the trapezoid rule of the kernels);
+    # both quadratures are converged to ~1e-13
+    from derive import GLM, Prior
+
+    teacher = GLM(Prior.gaussian(0, 1), Channel.sign())
+    student = GLM(Prior.gaussian(0, 1), Channel.gaussian(1))
+    kernel = numerics.compile(derive.mismatched_state_evolution(teacher, student))
+    m, q, v, alpha = 0.4, 0.7, 1.3, 1.5
+    args = kernel.bind(dict(m=m, q=q, chi=v, m_hat=1, q_hat=1, chi_hat=1, alpha=alpha))
+    se = dict(zip(kernel.outputs, kernel(*args)))
+    module = erm_module(Loss.square(), Channel.sign())
+    xi = np.linspace(-11, 11, 801)
+    w = (xi[1] - xi[0]) * np.exp(-(xi**2) / 2) / np.sqrt(2 * np.pi)
+    sums = module.erm_average(
+        m, q, v, 1.0, np.array([-1.0, 1.0]), xi, w, np.zeros(1), np.ones(1), 0.0
+    )
+    assert alpha * sums[0] == pytest.approx(se["m_hat"], abs=1e-10)
+    assert alpha * sums[1] == pytest.approx(se["q_hat"], abs=1e-10)
+    assert alpha * sums[2] == pytest.approx(se["chi_hat"], abs=1e-10)
+
+
 def _tolerance(sim, p):
     # four standard errors of the mean over seeds (each seed's error spreads with the finite
     # p, n and test set) plus 2/p for the O(1/p) finite-size shift of the mean, measured at

@@ -31,6 +31,9 @@ RECIPE_MODULES = (
     "double_descent",
     "gardner_capacity",
     "contact_tracing",
+    "online_sgd",
+    "online_sgd_overparam",
+    "online_lr_scan",
 )
 
 
@@ -38,7 +41,7 @@ def recipes():
     """``{NAME: module}`` of every recipe, in order.
 
     >>> list(recipes())
-    ['ising-meanfield', 'bp-random-graphs', 'sk-phase-diagram', 'perceptron-binary', 'perceptron-gaussian', 'compressed-sensing', 'epidemic-dmp', 'gaussian-equivalence', 'double-descent', 'gardner-capacity', 'contact-tracing']
+    ['ising-meanfield', 'bp-random-graphs', 'sk-phase-diagram', 'perceptron-binary', 'perceptron-gaussian', 'compressed-sensing', 'epidemic-dmp', 'gaussian-equivalence', 'double-descent', 'gardner-capacity', 'contact-tracing', 'online-sgd', 'online-sgd-overparam', 'online-sgd-learning-rate']
     """
     out = {}
     for module_name in RECIPE_MODULES:

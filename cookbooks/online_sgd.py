@@ -37,7 +37,7 @@ SUMMARY = (
 )
 
 SETTINGS = {
-    False: dict(N=2000, eta=0.5, t_max=300.0, record=2.0, runs=3, hm=(10000, 100, 0.2, 100.0)),
+    False: dict(N=2000, eta=0.5, t_max=300.0, record=2.0, runs=3, hm=(10000, 100, 0.2, 60.0)),
     True: dict(N=500, eta=0.5, t_max=150.0, record=2.0, runs=1, hm=(1000, 50, 0.2, 40.0)),
 }
 

@@ -6,8 +6,8 @@ learning rate :math:`\eta` of a scan, ``numerics.saad_solla`` integrates the ODE
 reports the generalisation error reached at ``t_max``; online SGD (``numerics.online_sgd``) at
 a few learning rates checks the ODE. Learning succeeds (:math:`\epsilon_g \to 0` after the
 plateau) below a critical learning rate and fails above it: the student's norms grow without
-bound and :math:`\epsilon_g` stays finite (Saad & Solla, Phys. Rev. E 52, 4225 (1995),
-Sec. V). The critical value is located from the scan, not typed in.
+bound and :math:`\epsilon_g` stays finite (Saad & Solla, Phys. Rev. E 52,
+4225 (1995)). The critical value is located from the scan, not typed in.
 
 The scan is the named sweep ``online-sgd-learning-rate-ode`` over ``eta``; the simulations
 ``online-sgd-learning-rate-sgd``.

@@ -6,9 +6,9 @@ SGD, one fresh sample per step, from first-layer weights with i.i.d. N(0, 1) ent
 ``numerics.saad_solla`` integrates the ODEs that ``derive.saad_solla`` derives from the same
 model, started from the order parameters of the simulation's own start. The figure shows the
 fast drop, the unspecialised plateau (all :math:`R_{in}` equal) and the specialisation, for
-i.i.d. Gaussian inputs (Saad & Solla, Phys. Rev. E 52, 4225 (1995), Fig. 1); and online SGD
+i.i.d. Gaussian inputs (Saad & Solla, Phys. Rev. E 52, 4225 (1995)); and online SGD
 on hidden-manifold inputs (Goldt, Mézard, Krzakala & Zdeborová, Phys. Rev. X 10, 041044
-(2020), Fig. 2: :math:`f = \mathrm{sign}`, N = 10000, D = 100, :math:`\eta = 0.2` in the full
+(2020), the seed's figure: :math:`f = \mathrm{sign}`, N = 10000, D = 100, :math:`\eta = 0.2` in the full
 run), whose order parameters come from the Gaussian equivalence theorem. The library has no
 hidden-manifold ODEs yet, so that panel shows the simulation alone.
 

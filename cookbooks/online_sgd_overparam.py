@@ -7,7 +7,7 @@ from the simulation's own start (``numerics.saad_solla``). After the plateau the
 specialises: each teacher unit is taken up by a student unit (or shared by several), a
 spare unit's overlaps and norm decay, and the generalisation error keeps decaying without
 label noise (Goldt, Advani, Saxe, Krzakala & Zdeborová, NeurIPS 2019, arXiv:1906.08632,
-Sec. 3 and Fig. 2, where a trained second layer is discussed; here v = A = 1).
+who also train the second layer; here v = A = 1).
 
 The runs are the named sweep ``online-sgd-overparam-runs`` over K.
 """

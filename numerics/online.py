@@ -170,7 +170,7 @@ def saad_solla(
     r"""Integrate the Saad--Solla ODEs of ``model`` from ``init`` to ``t_max``.
 
     The right-hand sides are those :func:`derive.saad_solla` derives (Saad & Solla, Phys.
-    Rev. E 52, 4225 (1995), Eqs. (9)-(10); Goldt et al., arXiv:1906.08632, Eqs. (5)-(7)):
+    Rev. E 52, 4225 (1995); Goldt et al., arXiv:1906.08632):
 
     .. math::
         \frac{dR_{in}}{dt} = \eta v_i\Big[\sum_m A_m I_3(i,n,m) - \sum_j v_j I_3(i,n,j)\Big]

@@ -1,7 +1,7 @@
 r"""``online_sgd``: online SGD of a soft committee machine, simulated in numba.
 
 One fresh sample per step (Saad & Solla, Phys. Rev. E 52, 4225 (1995); Goldt et al.,
-arXiv:1906.08632, Eq. (3)):
+arXiv:1906.08632):
 
 .. math::
     w_k \leftarrow \Big(1 - \frac{\kappa}{N}\Big) w_k
@@ -183,7 +183,7 @@ class _Inputs:
 
     def __init__(self, spec, N, M, variable, rng, teacher):
         self.N, self.M = N, M
-        if spec == "iid" or spec is None:
+        if spec is None or (isinstance(spec, str) and spec == "iid"):
             self.hmm = None
             self.dim = N
         elif isinstance(spec, HiddenManifold):
@@ -227,7 +227,7 @@ class _Inputs:
         r"""``(Q, R)``: the covariances of :math:`\lambda` and with :math:`\nu`.
 
         i.i.d.: the weights' overlaps. Hidden manifold, by the Gaussian equivalence theorem
-        (Goldt et al. 2020, Eqs. (14)-(16)): :math:`Q = b^2\Sigma + (c - a^2 - b^2) W W^T/N`,
+        (Goldt et al., PRX 2020): :math:`Q = b^2\Sigma + (c - a^2 - b^2) W W^T/N`,
         :math:`R = b\, S\theta^T/D`, :math:`S = W F/\sqrt N`, :math:`\Sigma = S S^T/D`.
         """
         N = self.N

@@ -1,9 +1,9 @@
 """The online SGD simulator of soft committee machines (numerics.online_sgd).
 
-The update is the one of Saad & Solla, Phys. Rev. E 52, 4225 (1995), Eq. (3) (Goldt et al.,
-arXiv:1906.08632, Eq. (3) with a trained second layer); checked here step by step against a
+The update is the one of Saad & Solla, Phys. Rev. E 52, 4225 (1995) (Goldt et al.,
+arXiv:1906.08632, with a trained second layer); checked here step by step against a
 plain numpy loop, and its test-set error against the published eps_g = 2/3 of the
-unspecialised start Q = T = I, R = 0 (Saad & Solla 1995, Sec. III).
+unspecialised start Q = T = I, R = 0 (Saad & Solla 1995).
 """
 
 import math
@@ -33,7 +33,7 @@ def _derf2(x):
 
 
 def test_steps_equal_a_numpy_loop():
-    # Goldt et al. 2019, Eq. (3): w_k += eta/sqrt(N) v_k g'(lambda_k) (y - yhat) x, decay kappa/N,
+    # Goldt et al. 2019: w_k += eta/sqrt(N) v_k g'(lambda_k) (y - yhat) x, decay kappa/N,
     # v_k += eta_v/N g(lambda_k) (y - yhat); written out with math.erf as the oracle
     rng = np.random.default_rng(1)
     K, N, n = 3, 40, 25
@@ -122,7 +122,7 @@ def test_second_layer_initial_and_training():
 
 
 def test_hidden_manifold_overlaps_follow_the_gaussian_equivalence():
-    # Goldt, Mezard, Krzakala, Zdeborova, PRX 10, 041044 (2020), Eqs. (14)-(16): the covariance
+    # Goldt, Mezard, Krzakala, Zdeborova, PRX 10, 041044 (2020): the covariance
     # of lambda = w . x / sqrt(N) is b^2 Sigma + (c - b^2) W, with (a, b, c) = (0, sqrt(2/pi), 1)
     # for f = sign; checked against the empirical covariance of the fields on the stored test
     # set (20000 samples: standard error ~ sqrt(2/20000) = 0.01 on O(1) entries; 5 of them,

@@ -23,7 +23,7 @@ def committee(g=ERF, K=2, M=2):
 
 
 def test_unspecialised_start_has_eps_two_thirds():
-    # Saad & Solla 1995, Sec. III: K = M = 2, Q = T = I, R = 0 gives eps_g = 2/3 for erf(x/sqrt 2)
+    # Saad & Solla 1995: K = M = 2, Q = T = I, R = 0 gives eps_g = 2/3 for erf(x/sqrt 2)
     ode = numerics.saad_solla(committee(), eta=0.5, t_max=1.0, init=START, n_points=3)
     assert ode.eps_g[0] == pytest.approx(2 / 3, abs=1e-12)
     assert ode.Q.shape == (3, 2, 2) and ode.R.shape == (3, 2, 2) and ode.eps_g.shape == (3,)
@@ -60,7 +60,7 @@ def _compare(g, eta, N, t_max, every, seeds, **extra):
 
 @pytest.mark.parametrize("g, eta", [(ERF, 0.5)], ids=["erf"])
 def test_ode_follows_the_simulation(g, eta):
-    # Saad & Solla 1995, Fig. 1: the order parameters of
+    # Saad & Solla 1995: the order parameters of
     # online SGD at N = 1000 follow the ODE from the same start, during the early drop
     # (t = 2, 4, 6). Finite-size error: the order parameters fluctuate by O(N^-1/2) = 0.03
     # around the ODE, averaged here over 3 seeds; the bounds are 0.05 on R and Q and 10% on
@@ -72,7 +72,7 @@ def test_ode_follows_the_simulation(g, eta):
 
 
 def test_label_noise_and_weight_decay_follow_the_simulation():
-    # Goldt et al. 2019, Eqs. (5)-(7): label noise adds eta^2 sigma^2 J2 to dQ/dt, weight decay
+    # Goldt et al. 2019: label noise adds eta^2 sigma^2 J2 to dQ/dt, weight decay
     # -kappa R and -2 kappa Q (the simulator decays by kappa/N per step); same finite-size
     # bounds as above, 2 seeds
     extra = dict(sigma=0.5, weight_decay=0.2)
@@ -94,7 +94,7 @@ def _escape(N, t_max=320.0):
 
 
 def test_plateau_length_grows_like_log_n():
-    # Saad & Solla 1995, Sec. IV; Biehl, Riegler & Wöhler, J. Phys. A 29, 4769 (1996): the
+    # Saad & Solla 1995; Biehl, Riegler & Wöhler, J. Phys. A 29, 4769 (1996): the
     # unspecialised plateau is left when the O(N^-1/2) initial asymmetry has grown to O(1) at
     # an exponential rate, so its length grows by the same amount per factor 100 of N
     escape = [_escape(N)[2] for N in (1e3, 1e5, 1e7)]
@@ -104,7 +104,7 @@ def test_plateau_length_grows_like_log_n():
 
 
 def test_plateau_is_unspecialised():
-    # Saad & Solla 1995, Fig. 1: on the plateau every student unit has the same overlap with
+    # Saad & Solla 1995: on the plateau every student unit has the same overlap with
     # every teacher unit; at N = 1e6 the initial asymmetry is 1e-3, still below 1e-2 at t = 20
     ode, plateau, _ = _escape(1e6)
     R = ode.R[np.searchsorted(ode.t, 20.0)]

@@ -208,7 +208,8 @@ def intervention(
     params : mapping
         The model's per-person parameters (the contacts give :math:`\\lambda`).
     ranker : str or callable
-        One of :data:`RANKERS` or ``ranker(context: RankContext) -> scores``.
+        One of :data:`RANKERS` or ``ranker(context: RankContext) -> scores``; the highest
+        scores are tested, ties broken at random.
     tests_random, tests_oracle, tests_ranked : int
         Daily tests: random, among the truly infected (0 in the authors' runs), and from the
         top of the ranking.
@@ -360,9 +361,16 @@ def intervention(
                 scores = np.asarray(rank(ctx), dtype=float)
                 if scores.shape != (n,):
                     raise InputError(f"ranker {name!r} returned shape {scores.shape}, not ({n},)")
-                scores = np.where(found | tested, -np.inf, scores)
-                order = np.argsort(-scores, kind="stable")
-                ranked = order[: min(tests_ranked, int(np.sum(~(found | tested))))]
+                free = ~(found | tested)
+                scores = np.where(free, scores, -np.inf)
+                if np.unique(scores[free]).size < int(free.sum()):
+                    # ties (tracing: most people have no contact with a positive) are broken
+                    # at random, as the authors' rankers do; by index, the leftover tests
+                    # went to the same low-numbered people every day
+                    order = np.lexsort((rng.random(n), -scores))
+                else:
+                    order = np.argsort(-scores, kind="stable")
+                ranked = order[: min(tests_ranked, int(free.sum()))]
                 r_hits = test(ranked, day)
                 precision[day] = r_hits / ranked.size if ranked.size else np.nan
                 hits += r_hits

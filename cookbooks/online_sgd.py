@@ -9,8 +9,8 @@ fast drop, the unspecialised plateau (all :math:`R_{in}` equal) and the speciali
 i.i.d. Gaussian inputs (Saad & Solla, Phys. Rev. E 52, 4225 (1995)); and online SGD
 on hidden-manifold inputs (Goldt, Mézard, Krzakala & Zdeborová, Phys. Rev. X 10, 041044
 (2020), the seed's figure: :math:`f = \mathrm{sign}`, N = 10000, D = 100, :math:`\eta = 0.2` in the full
-run), whose order parameters come from the Gaussian equivalence theorem. The library has no
-hidden-manifold ODEs yet, so that panel shows the simulation alone.
+run), whose order parameters come from the Gaussian equivalence theorem, against the
+hidden-manifold ODEs (``numerics.saad_solla_manifold``) from the same features and weights.
 
 The runs go through named sweeps (``online-sgd-iid``, ``online-sgd-hidden-manifold``), one
 seed each from ``--seed``.
@@ -33,7 +33,7 @@ __all__ = ["NAME", "SUMMARY", "run", "table", "committee", "iid_run", "hidden_ma
 NAME = "online-sgd"
 SUMMARY = (
     "Online SGD of a soft committee machine (erf, K = M = 2): Saad-Solla ODE against "
-    "simulation, plateau and specialisation; hidden-manifold inputs"
+    "simulation, plateau and specialisation; the same on hidden-manifold inputs"
 )
 
 SETTINGS = {
@@ -70,16 +70,33 @@ def iid_run(run, seed, N, eta, t_max, record, K=2, M=2):
 
 
 def hidden_manifold_run(run, seed, N, D, eta, t_max, record):
-    """One simulation on hidden-manifold inputs, ``f = sign`` (a sweep task)."""
-    inputs = numerics.HiddenManifold(D=D, f=sp.sign(U))
+    """Online SGD on hidden-manifold inputs, ``f = sign``, and the hidden-manifold ODE from
+    the same features and weights (a sweep task)."""
+    rng = np.random.default_rng(seed)
+    F = rng.standard_normal((N, D))
+    init = {"W": rng.standard_normal((2, N)), "B": rng.standard_normal((2, D))}
+    f = sp.sign(U)
     sim = numerics.online_sgd(
-        committee(), N=N, eta=eta, t_max=t_max, seed=seed, inputs=inputs, record_every=record
+        committee(),
+        N=N,
+        eta=eta,
+        t_max=t_max,
+        seed=seed,
+        init=init,
+        inputs=numerics.HiddenManifold(D=D, f=f, F=F),
+        record_every=record,
+    )
+    ode = numerics.saad_solla_manifold(
+        committee(), f, U, F, eta=eta, t_max=t_max, init=init, t_eval=sim.t
     )
     return dict(
         t=sim.t,
         sim_eps=sim.eps_g,
         sim_eps_error=sim.eps_g_error,
         sim_R=sim.R,
+        ode_eps=ode.eps_g,
+        ode_R=ode.R,
+        ode_converged=ode.converged,
         test_size=sim.settings["test_size"],
         get_moments=sim.settings["get_moments"],
     )
@@ -125,7 +142,6 @@ def run(quick=False, out=None, seed=0):
             t_max=t_hm,
             f="sign",
             runs=hm,
-            note="simulation only: the library has no hidden-manifold ODEs yet",
         ),
         sweeps=counts,
     )
@@ -164,6 +180,7 @@ def plot(results):
     r = hm["runs"][0]
     t = np.array(r["t"])
     ax.plot(t, r["sim_eps"], "k.", ms=3, label="SGD ε_g")
+    ax.plot(t, r["ode_eps"], "k-", lw=1.2, label="ODE ε_g")
     ax.set_yscale("log")
     ax.set_xlabel("t = steps / N")
     ax.set_ylabel("generalisation error ε_g")
@@ -171,12 +188,13 @@ def plot(results):
     R = np.array(r["sim_R"])
     for i in range(R.shape[1]):
         for n in range(R.shape[2]):
-            twin.plot(t, R[:, i, n], "-", lw=1, color=f"C{2 * i + n}", label=f"R_{i}{n}")
-    twin.set_ylabel("R_in (Gaussian equivalence)")
+            c = f"C{2 * i + n}"
+            twin.plot(t, R[:, i, n], ".", ms=2, color=c)
+            twin.plot(t, np.array(r["ode_R"])[:, i, n], "-", lw=1, color=c, label=f"R_{i}{n}")
+    twin.set_ylabel("R_in (dots: SGD via the GET, lines: ODE)")
     twin.legend(fontsize=7, loc="center right")
     ax.set_title(
-        f"hidden manifold, sign, N = {hm['N']}, D = {hm['D']}, η = {hm['eta']}\n"
-        "(simulation only: no hidden-manifold ODE yet)",
+        f"hidden manifold, sign, N = {hm['N']}, D = {hm['D']}, η = {hm['eta']}",
         fontsize=9,
     )
     ax.legend(fontsize=7, loc="upper right")
@@ -207,7 +225,8 @@ def table(results):
     hm = results["hidden_manifold"]["runs"][0]
     out += (
         f"\nhidden manifold (N = {results['hidden_manifold']['N']}, "
-        f"D = {results['hidden_manifold']['D']}): eps_g {hm['sim_eps'][0]:.4f} -> "
-        f"{hm['sim_eps'][-1]:.4f} at t = {hm['t'][-1]:g} (simulation only)"
+        f"D = {results['hidden_manifold']['D']}): eps_g SGD {hm['sim_eps'][0]:.4f} -> "
+        f"{hm['sim_eps'][-1]:.4f}, ODE {hm['ode_eps'][0]:.4f} -> {hm['ode_eps'][-1]:.4f} "
+        f"at t = {hm['t'][-1]:g}"
     )
     return out

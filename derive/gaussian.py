@@ -882,6 +882,30 @@ def _condition(lin, zs, cov, mean):
     return density, zs[k], value, tuple(zs[i] for i in rest), new_cov, new_mean
 
 
+_RULE_FUNCTIONS = (
+    sp.exp,
+    sp.Heaviside,
+    Phi,
+    sp.DiracDelta,
+    sp.erf,
+    sp.erfc,
+    sp.sign,
+    sp.Abs,
+    sp.Max,
+    sp.Min,
+    sp.Piecewise,
+)
+
+
+def _may_close(expr, t):
+    """False when ``expr`` holds a function of ``t`` that no rule of :func:`expectation`
+    handles (``tanh``, ``log``...): then the 1-D engine would only rewrite it into a node."""
+    for f in expr.atoms(sp.Function):
+        if t in f.free_symbols and not isinstance(f, _RULE_FUNCTIONS):
+            return False
+    return True
+
+
 def _cholesky_fallback(expr, zs, cov, mean):
     r"""What the rules do not close: :math:`z = \mu + L t` (:math:`C = L L^T`), then the 1-D
     engine on :math:`t_n, t_{n-1}, \dots` (``t_n`` enters only :math:`z_n`) while it closes;
@@ -889,11 +913,13 @@ def _cholesky_fallback(expr, zs, cov, mean):
     (one tensor-product quadrature: nested one-dimensional nodes would each take the 1-D
     rule's node count)."""
     n = len(zs)
-    L = cov.cholesky(hermitian=False).applyfunc(_tidy)
+    L = cov.cholesky(hermitian=False)
     ts = [_fresh_variable(f"t_{i + 1}", (expr, cov, mean)) for i in range(n)]
     z_of_t = {zs[i]: mean[i] + sp.Add(*[L[i, j] * ts[j] for j in range(i + 1)]) for i in range(n)}
     body = expr.xreplace(z_of_t)
     for m in range(n - 1, -1, -1):
+        if not _may_close(body, ts[m]):  # e.g. tanh: skip the 1-D rules' rewriting
+            return GaussianExpectation(body, tuple(ts[: m + 1]))
         closed = expectation(body, ts[m])
         if closed.has(GaussianExpectation) and not body.has(GaussianExpectation):
             return GaussianExpectation(body, tuple(ts[: m + 1]))
@@ -1051,7 +1077,21 @@ def multivariate_expectation(expr, variables, covariance, mean=None):
     if n == 1:
         return expectation(expr, zs[0], mean[0], cov[0, 0])
     expr = _distribute(_to_phi(_to_indicators_mv(expr, zs)))
-    total = []
+    total, rest = [], []
     for term in sp.Add.make_args(expr):
-        total.append(_mv_term(_MvTerm.parse(term, zs), zs, cov, mean))
+        parsed = _MvTerm.parse(term, zs)
+        if parsed.other and not parsed.deltas and parsed.exponent == 0:
+            rest.append(term)  # no rule applies: one quadrature node for all of them
+        else:
+            total.append(_mv_term(parsed, zs, cov, mean))
+    if rest:
+        body = sp.Add(*rest)
+        used = [i for i, z in enumerate(zs) if body.has(z)]
+        total.append(
+            _cholesky_fallback(
+                body, tuple(zs[i] for i in used), cov.extract(used, used), mean.extract(used, [0])
+            )
+            if len(used) > 1
+            else expectation(body, zs[used[0]], mean[used[0]], cov[used[0], used[0]])
+        )
     return sp.Add(*total)

@@ -927,6 +927,29 @@ def _cholesky_fallback(expr, zs, cov, mean):
     return body
 
 
+def _distinct_steps(steps):
+    """Heavisides of proportional forms merged: ``Theta(c l) = Theta(l)`` for ``c > 0``
+    (a correlation of exactly 1 between two events would make the orthant formulas
+    singular); None when two are opposite, ``Theta(l) Theta(-l) = 0`` almost everywhere."""
+    kept = []
+    for a, b in steps:
+        duplicate = False
+        for a2, b2 in kept:
+            k = next(i for i, x in enumerate(a2) if x != 0)
+            lam = a[k] / a2[k]
+            if all(sp.simplify(x - lam * y) == 0 for x, y in zip(a, a2)) and (
+                sp.simplify(b - lam * b2) == 0
+            ):
+                if lam.is_positive:
+                    duplicate = True
+                    break
+                if lam.is_negative:
+                    return None
+        if not duplicate:
+            kept.append((a, b))
+    return kept
+
+
 def _mv_term(term, zs, cov, mean):
     """The expectation of one parsed product."""
     coeff = term.coeff
@@ -961,8 +984,11 @@ def _mv_term(term, zs, cov, mean):
             if cov[i, j] != 0:
                 total += cov[i, j] * multivariate_expectation(sp.diff(h, zj), zs, cov, mean)
         return coeff * total
+    steps = _distinct_steps(term.steps)
+    if steps is None:
+        return sp.S.Zero  # Theta(l) Theta(-l) vanishes almost everywhere
     events = []
-    for kind, factors in (("step", term.steps), ("phi", term.phis)):
+    for kind, factors in (("step", steps), ("phi", term.phis)):
         for a, b in factors:
             av = sp.Matrix(a)
             events.append((kind, av, (av.T * mean)[0] + b))

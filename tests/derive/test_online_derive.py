@@ -14,6 +14,7 @@ import pytest
 import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.special import ndtr
 
 import derive
 from derive import CommitteeMachine, GaussianExpectation, ModelError
@@ -145,7 +146,7 @@ def hermite_value(expr, cov, order=60):
     w = w / w.sum()
     values = {}
     for node in expr.atoms(GaussianExpectation):
-        f = sp.lambdify(node.variables, node.integrand, "numpy")
+        f = sp.lambdify(node.variables, node.integrand, modules=[{"Phi": ndtr}, "numpy"])
         grids = np.meshgrid(*[x] * len(node.variables), indexing="ij")
         weights = np.prod(np.meshgrid(*[w] * len(node.variables), indexing="ij"), axis=0)
         values[node] = float(np.sum(weights * f(*grids)))
@@ -236,3 +237,17 @@ def test_saad_solla_needs_a_committee_machine():
 def test_models_are_values():
     assert CommitteeMachine(ERF, variable=U) == CommitteeMachine(ERF, ERF, variable=U)
     assert hash(CommitteeMachine(U, variable=U, K=3)) == hash(CommitteeMachine(U, variable=U, K=3))
+
+
+def test_relu_four_field_average_with_a_repeated_field():
+    """ReLU I4(i, k, i, m) = E[H(a) H(b) relu(a) relu(d)]: the repeated field once made two
+    orthant events perfectly correlated (a NaN in the quadrature node); finite and equal to
+    Monte Carlo (400k draws, 5 standard errors)."""
+    model = CommitteeMachine(sp.Max(0, U), variable=U, K=1, M=1)
+    signature = ((0, S), (1, S), (0, S), (2, T))
+    expr, _ = committee_integral("I4", model.student, model.teacher, model.derivative, U, signature)
+    cov = np.array([[1.1, 0.3, -0.4], [0.3, 0.7, 0.2], [-0.4, 0.2, 1.0]])
+    mean, se = monte_carlo(lambda a, b, d: step(a) * step(b) * relu(a) * relu(d), cov)
+    got = hermite_value(expr, cov)
+    assert math.isfinite(got)
+    assert abs(got - mean) < 5 * se

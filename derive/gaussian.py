@@ -261,16 +261,40 @@ def _to_indicators(expr, z):
     if not expr.has(sp.Max, sp.Min, sp.Abs, sp.Piecewise):
         return expr
 
-    def rewrite(node):
-        return node.rewrite(sp.Piecewise) if node.has(z) else node
+    def splittable(node):
+        return isinstance(node, sp.Piecewise) and node.has(z) and _splittable(node, z)
 
-    expr = expr.replace(lambda e: isinstance(e, (sp.Max, sp.Min, sp.Abs)) and e.has(z), rewrite)
-    if not expr.has(sp.Piecewise):
+    expr = expr.replace(
+        lambda e: (
+            isinstance(e, (sp.Max, sp.Min, sp.Abs))
+            and e.has(z)
+            and _splittable(e.rewrite(sp.Piecewise), z)
+        ),
+        lambda e: e.rewrite(sp.Piecewise),
+    )
+    if not any(splittable(p) for p in expr.atoms(sp.Piecewise)):
         return expr
     expr = sp.piecewise_fold(expr)
-    return expr.replace(
-        lambda e: isinstance(e, sp.Piecewise) and e.has(z), lambda e: _piecewise_sum(e, z)
-    )
+    return expr.replace(splittable, lambda e: _piecewise_sum(e, z))
+
+
+def _splittable(pw, z):
+    """Whether the indicator rules can use the conditions of ``pw``: conditions in ``z``
+    alone (split at their breakpoints), or relations linear in ``z``. Anything else (the
+    branch choice of a stable log-sum-exp, quadratic in ``z`` with symbolic coefficients)
+    is kept as a ``Piecewise``: as indicators, each branch would be evaluated everywhere,
+    and ``inf * 0`` made the Gauss-Bernoulli state evolution NaN."""
+    if not isinstance(pw, sp.Piecewise):
+        return False
+    conditions = [c for _, c in pw.args]
+    if all(c.free_symbols <= {z} for c in conditions):
+        return True
+    for c in conditions:
+        for rel in c.atoms(sp.core.relational.Relational):
+            form = rel.lhs - rel.rhs
+            if form.has(z) and _linear(form, z) is None:
+                return False
+    return True
 
 
 def _linear(expr, z):

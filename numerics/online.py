@@ -23,6 +23,7 @@ import numpy as np
 
 import derive
 
+from .checks import finite_array
 from .compile import compile
 from .errors import InputError
 from .ode import METHODS, integrate
@@ -73,18 +74,6 @@ class OnlineResult(SimulationResult):
     settings: dict = field(default_factory=dict)
 
 
-def _matrix(name, value, shape):
-    try:
-        arr = np.array(value, dtype=float)
-    except (TypeError, ValueError):
-        raise InputError(f"init[{name!r}] is not an array of numbers: {value!r}") from None
-    if arr.shape != shape:
-        raise InputError(f"init[{name!r}] must have shape {shape}, got {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise InputError(f"init[{name!r}] contains NaN or inf")
-    return arr
-
-
 def check_order_parameters(init, K, M, second_layer=False, tol=1e-9):
     r"""Validated copies ``{"Q", "R", "T"[, "v"]}`` of initial order parameters.
 
@@ -119,9 +108,9 @@ def check_order_parameters(init, K, M, second_layer=False, tol=1e-9):
     missing = [k for k in known if k not in given]
     if missing:
         raise InputError(f"init: missing {missing}; the keys are {list(known)}")
-    Q = _matrix("Q", given["Q"], (K, K))
-    R = _matrix("R", given["R"], (K, M))
-    T = _matrix("T", given["T"], (M, M))
+    Q = finite_array("init['Q']", given["Q"], (K, K))
+    R = finite_array("init['R']", given["R"], (K, M))
+    T = finite_array("init['T']", given["T"], (M, M))
     C = np.block([[Q, R], [R.T, T]])
     scale = max(1.0, float(np.abs(C).max()))
     for name, X in (("Q", Q), ("T", T)):
@@ -135,7 +124,7 @@ def check_order_parameters(init, K, M, second_layer=False, tol=1e-9):
         )
     out = {"Q": (Q + Q.T) / 2, "R": R, "T": (T + T.T) / 2}
     if second_layer:
-        out["v"] = _matrix("v", given["v"], (K,))
+        out["v"] = finite_array("init['v']", given["v"], (K,))
     return out
 
 

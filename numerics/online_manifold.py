@@ -28,6 +28,7 @@ from scipy.integrate import solve_ivp
 from derive.online_manifold import manifold_coefficients
 from derive.online_manifold import saad_solla_manifold as _derive
 
+from .checks import finite_array
 from .compile import compile
 from .errors import InputError
 from .gaussian_equivalence import get_moments
@@ -52,18 +53,6 @@ def _number(name, value, positive=True, integer=False):
             raise InputError(f"{name} must be an integer, got {value!r}")
         return int(x)
     return x
-
-
-def _array(name, value, shape):
-    try:
-        arr = np.array(value, dtype=float)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} is not an array of numbers") from None
-    if arr.shape != shape:
-        raise InputError(f"{name} must have shape {shape}, got {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise InputError(f"{name} contains NaN or inf")
-    return arr
 
 
 def marchenko_pastur_nodes(delta, n_rho=64):
@@ -210,8 +199,8 @@ def saad_solla_manifold(
     eta_v = eta if eta_v is None else _number("eta_v", eta_v)
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}; use one of {METHODS}")
-    A = _array("A", np.ones(M) if A is None else np.ravel(A), (M,))
-    v0 = _array("v", np.ones(K) if v is None else np.ravel(v), (K,))
+    A = finite_array("A", np.ones(M) if A is None else np.ravel(A), (M,))
+    v0 = finite_array("v", np.ones(K) if v is None else np.ravel(v), (K,))
     if t_eval is None:
         n_points = _number("n_points", n_points, integer=True)
         t_eval = np.linspace(0.0, t_max, max(n_points, 2))
@@ -237,9 +226,9 @@ def saad_solla_manifold(
             )
         if "W" not in init:
             raise InputError("init['W'] (K x K overlaps w.w/N) is needed with sizes (N, D)")
-        W0 = _array("init['W']", init["W"], (K, K))
-        R0 = _array("init['R']", init.get("R", np.zeros((K, M))), (K, M))
-        T0 = _array("init['T']", init.get("T", np.eye(M)), (M, M))
+        W0 = finite_array("init['W']", init["W"], (K, K))
+        R0 = finite_array("init['R']", init.get("R", np.zeros((K, M))), (K, M))
+        T0 = finite_array("init['T']", init.get("T", np.eye(M)), (M, M))
         for name, X in (("W", W0), ("T", T0)):
             if np.abs(X - X.T).max() > 1e-9 * max(1.0, np.abs(X).max()) or (
                 np.linalg.eigvalsh((X + X.T) / 2).min() < -1e-9 * max(1.0, np.abs(X).max())
@@ -265,8 +254,16 @@ def saad_solla_manifold(
             raise InputError(
                 f"init: unknown key(s) {unknown}; with a feature matrix the keys are ['W', 'B']"
             )
-        B = _array("init['B']", init["B"], (M, D)) if "B" in init else rng.standard_normal((M, D))
-        Wts = _array("init['W']", init["W"], (K, N)) if "W" in init else rng.standard_normal((K, N))
+        B = (
+            finite_array("init['B']", init["B"], (M, D))
+            if "B" in init
+            else rng.standard_normal((M, D))
+        )
+        Wts = (
+            finite_array("init['W']", init["W"], (K, N))
+            if "W" in init
+            else rng.standard_normal((K, N))
+        )
         rho, psi = np.linalg.eigh(F.T @ F / N)
         rho = np.clip(rho, 0.0, None)
         weights = np.full(D, 1.0 / D)

@@ -15,6 +15,7 @@ import numerics
 
 u = sp.Symbol("u", real=True)
 ERF = sp.erf(u / sp.sqrt(2))
+RELU = sp.Max(0, u)
 START = {"Q": np.eye(2), "R": np.zeros((2, 2)), "T": np.eye(2)}
 
 
@@ -58,7 +59,7 @@ def _compare(g, eta, N, t_max, every, seeds, **extra):
     return {k: np.mean([g[k] for g in gaps], axis=0) for k in gaps[0]}
 
 
-@pytest.mark.parametrize("g, eta", [(ERF, 0.5)], ids=["erf"])
+@pytest.mark.parametrize("g, eta", [(ERF, 0.5), (RELU, 0.5)], ids=["erf", "relu"])
 def test_ode_follows_the_simulation(g, eta):
     # Saad & Solla 1995: the order parameters of
     # online SGD at N = 1000 follow the ODE from the same start, during the early drop

@@ -44,6 +44,7 @@ import derive
 from derive.erm import Loss
 from derive.erm import erm as derive_erm
 
+from .checks import number
 from .codegen import solver_source
 from .compile import load_source
 from .errors import InputError
@@ -110,17 +111,6 @@ class ERMResult(Result):
     gamma: float = float("nan")
     lam: float = float("nan")
     moments: tuple = field(default_factory=tuple)
-
-
-def _positive(name, value, allow_zero=False):
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(v) or (v < 0 if allow_zero else v <= 0):
-        need = "non-negative" if allow_zero else "positive"
-        raise InputError(f"{name} must be {need}, got {value!r}")
-    return v
 
 
 def _anderson(xs, fs, current, mapped, beta, depth):
@@ -491,9 +481,9 @@ def erm(
         raise InputError(f"loss must be a derive.Loss, got {type(loss).__name__}")
     if not isinstance(teacher, derive.Channel):
         raise InputError(f"teacher must be a derive.Channel, got {type(teacher).__name__}")
-    alpha = _positive("alpha", alpha)
-    gamma = _positive("gamma", gamma)
-    lam = _positive("lam", lam, allow_zero=True)
+    alpha = number("alpha", alpha)
+    gamma = number("gamma", gamma)
+    lam = number("lam", lam, allow_zero=True)
     a, b, c = resolve_moments(f, variable, moments)
     kappa2 = max(c - a * a - b * b, 0.0)
     values = parameter_values(teacher.params, params or {})
@@ -632,7 +622,7 @@ def erm_optimal_lam(
     """
     from scipy.optimize import minimize_scalar
 
-    lo, hi = (math.log10(_positive("bounds", b)) for b in bounds)
+    lo, hi = (math.log10(number("bounds", b)) for b in bounds)
     if not lo < hi:
         raise InputError(f"bounds must be increasing, got {bounds!r}")
     seen = {}

@@ -27,7 +27,8 @@ from scipy import linalg, optimize
 import derive
 from derive.erm import Loss
 
-from .erm import _positive, erm_module, with_values
+from .checks import number
+from .erm import erm_module, with_values
 from .errors import InputError
 from .hidden_manifold import hidden_manifold
 from .params import parameter_values
@@ -268,9 +269,9 @@ def erm_simulation(
             f"the nonlinearity {f} depends on {sorted(map(str, f.free_symbols - {variable}))}, "
             f"not only on {variable}"
         )
-    alpha = _positive("alpha", alpha)
-    gamma = _positive("gamma", gamma)
-    lam = _positive("lam", lam, allow_zero=True)
+    alpha = number("alpha", alpha)
+    gamma = number("gamma", gamma)
+    lam = number("lam", lam, allow_zero=True)
     p = _size("features", features)
     seeds = _size("seeds", seeds)
     n, d = int(round(alpha * p)), int(round(gamma * p))

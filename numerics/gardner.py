@@ -30,8 +30,8 @@ from scipy.optimize import brentq
 
 import derive
 
+from .checks import number
 from .compile import compile
-from .errors import InputError
 from .printer import default_order
 from .results import Result
 
@@ -100,26 +100,6 @@ class GardnerResult(Result):
     error_bound: float = None
 
 
-def _check_kappa(kappa):
-    try:
-        value = float(kappa)
-    except (TypeError, ValueError):
-        raise InputError(f"kappa must be a finite number, got {kappa!r}") from None
-    if not math.isfinite(value):
-        raise InputError(f"kappa must be a finite number, got {value}")
-    return value
-
-
-def _check_alpha(alpha):
-    try:
-        value = float(alpha)
-    except (TypeError, ValueError):
-        raise InputError(f"alpha must be a number >= 0, got {alpha!r}") from None
-    if not (math.isfinite(value) and value >= 0):
-        raise InputError(f"alpha must be a finite number >= 0, got {value}")
-    return value
-
-
 def gardner(prior, kappa=0.0, *, xtol=1e-11, alpha_max=100.0, check_quadrature=False, strict=False):
     r"""The storage capacity :math:`\alpha_c(\kappa)` of a perceptron with prior ``prior``.
 
@@ -159,7 +139,7 @@ def gardner(prior, kappa=0.0, *, xtol=1e-11, alpha_max=100.0, check_quadrature=F
     >>> round(gardner(derive.Prior.gaussian(0, 1), kappa=0.0).alpha_c, 10)
     2.0
     """
-    kappa = _check_kappa(kappa)
+    kappa = number("kappa", kappa, positive=False)
     kind = derive.gardner_kind(prior)
     if kind == "spherical":
         return _spherical(prior, kappa).finish(strict)
@@ -299,8 +279,8 @@ def gardner_saddle(prior, alpha, kappa=0.0, *, q0=0.0, tol=1e-13, max_iter=5000,
     -------
     GardnerSaddle
     """
-    kappa = _check_kappa(kappa)
-    alpha = _check_alpha(alpha)
+    kappa = number("kappa", kappa, positive=False)
+    alpha = number("alpha", alpha, allow_zero=True)
     derive.gardner_kind(prior)
     return _saddle(prior).solve(alpha, kappa, q0, tol, max_iter).finish(strict)
 

@@ -16,14 +16,13 @@ activations; :func:`saad_solla` integrates them, :func:`numerics.online_sgd` sim
 learning itself, and both return an :class:`OnlineResult`.
 """
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 import derive
 
-from .checks import finite_array
+from .checks import finite_array, number
 from .compile import compile
 from .errors import InputError
 from .ode import METHODS, integrate
@@ -128,16 +127,6 @@ def check_order_parameters(init, K, M, second_layer=False, tol=1e-9):
     return out
 
 
-def _number(name, value, positive=True):
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(x) or x < 0 or (positive and x == 0):
-        raise InputError(f"{name} must be {'> 0' if positive else '>= 0'}, got {value!r}")
-    return x
-
-
 def saad_solla(
     model,
     eta,
@@ -216,10 +205,10 @@ def saad_solla(
     if not isinstance(model, derive.CommitteeMachine):
         raise InputError(f"expected a derive.CommitteeMachine, got {type(model).__name__}")
     K, M = model.K, model.M
-    eta = _number("eta", eta)
-    t_max = _number("t_max", t_max)
-    sigma = _number("sigma", sigma, positive=False)
-    kappa = _number("weight_decay", weight_decay, positive=False)
+    eta = number("eta", eta)
+    t_max = number("t_max", t_max)
+    sigma = number("sigma", sigma, allow_zero=True)
+    kappa = number("weight_decay", weight_decay, allow_zero=True)
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}; use one of {METHODS}")
     start = check_order_parameters(init, K, M, second_layer=train_second_layer)
@@ -229,7 +218,7 @@ def saad_solla(
     if A.shape != (M,) or not np.all(np.isfinite(A)):
         raise InputError(f"A must be {M} finite numbers, got {A.tolist()}")
     if t_eval is None:
-        n_points = int(_number("n_points", n_points))
+        n_points = number("n_points", n_points, integer=True)
         t_eval = np.linspace(0.0, t_max, max(n_points, 2))
     t_eval = np.asarray(t_eval, dtype=float)
     if t_eval.ndim != 1 or t_eval.size == 0 or t_eval.min() < 0 or t_eval.max() > t_max:
@@ -244,7 +233,7 @@ def saad_solla(
     params.update({f"A_{n}": A[n] for n in range(M)})
     if train_second_layer:
         y0.update({f"v_{i}": start["v"][i] for i in range(K)})
-        params["eta_v"] = eta if eta_v is None else _number("eta_v", eta_v)
+        params["eta_v"] = eta if eta_v is None else number("eta_v", eta_v)
     sol = integrate(
         kernel, y0, (0.0, t_max), params, method=method, t_eval=t_eval, rtol=rtol, atol=atol
     )

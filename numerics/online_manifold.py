@@ -28,7 +28,7 @@ from scipy.integrate import solve_ivp
 from derive.online_manifold import manifold_coefficients
 from derive.online_manifold import saad_solla_manifold as _derive
 
-from .checks import finite_array
+from .checks import finite_array, number
 from .compile import compile
 from .errors import InputError
 from .gaussian_equivalence import get_moments
@@ -39,20 +39,6 @@ __all__ = ["saad_solla_manifold", "marchenko_pastur_nodes"]
 
 #: the most arguments for which the generated array form of a kernel compiles in numba
 _MAX_ARGS = 30
-
-
-def _number(name, value, positive=True, integer=False):
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(x) or x < 0 or (positive and x == 0):
-        raise InputError(f"{name} must be {'> 0' if positive else '>= 0'}, got {value!r}")
-    if integer:
-        if x != int(x):
-            raise InputError(f"{name} must be an integer, got {value!r}")
-        return int(x)
-    return x
 
 
 def marchenko_pastur_nodes(delta, n_rho=64):
@@ -71,8 +57,8 @@ def marchenko_pastur_nodes(delta, n_rho=64):
     -------
     rho, weights : ndarray
     """
-    delta = _number("delta", delta)
-    n_rho = _number("n_rho", n_rho, integer=True)
+    delta = number("delta", delta)
+    n_rho = number("n_rho", n_rho, integer=True)
     lo, hi = (1 - math.sqrt(delta)) ** 2, (1 + math.sqrt(delta)) ** 2
     m, h = (hi + lo) / 2, (hi - lo) / 2
     theta = (np.arange(n_rho) + 0.5) * np.pi / n_rho
@@ -192,17 +178,17 @@ def saad_solla_manifold(
         raise InputError(
             f"expected a derive.CommitteeMachine, got {type(model).__name__}"
         ) from None
-    eta = _number("eta", eta)
-    t_max = _number("t_max", t_max)
-    sigma = _number("sigma", sigma, positive=False)
-    kappa = _number("weight_decay", weight_decay, positive=False)
-    eta_v = eta if eta_v is None else _number("eta_v", eta_v)
+    eta = number("eta", eta)
+    t_max = number("t_max", t_max)
+    sigma = number("sigma", sigma, allow_zero=True)
+    kappa = number("weight_decay", weight_decay, allow_zero=True)
+    eta_v = eta if eta_v is None else number("eta_v", eta_v)
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}; use one of {METHODS}")
     A = finite_array("A", np.ones(M) if A is None else np.ravel(A), (M,))
     v0 = finite_array("v", np.ones(K) if v is None else np.ravel(v), (K,))
     if t_eval is None:
-        n_points = _number("n_points", n_points, integer=True)
+        n_points = number("n_points", n_points, integer=True)
         t_eval = np.linspace(0.0, t_max, max(n_points, 2))
     t_eval = np.asarray(t_eval, dtype=float)
     if t_eval.ndim != 1 or t_eval.size == 0 or t_eval.min() < 0 or t_eval.max() > t_max:
@@ -215,8 +201,8 @@ def saad_solla_manifold(
 
     sizes = isinstance(F, (tuple, list)) and len(F) == 2 and all(np.ndim(x) == 0 for x in F)
     if sizes:  # (N, D): Marchenko-Pastur
-        N = _number("N", F[0], integer=True)
-        D = _number("D", F[1], integer=True)
+        N = number("N", F[0], integer=True)
+        D = number("D", F[1], integer=True)
         delta = D / N
         rho, weights = marchenko_pastur_nodes(delta, n_rho)
         unknown = sorted(set(map(str, init)) - {"W", "R", "T"})

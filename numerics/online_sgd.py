@@ -34,6 +34,7 @@ import sympy as sp
 
 import derive
 
+from .checks import number
 from .compile import compile
 from .errors import InputError
 from .gaussian_equivalence import get_moments
@@ -156,20 +157,6 @@ def _parts(model):
     return model.student, model.teacher, model.variable, model.K, model.M
 
 
-def _positive(name, value, integer=False, allow_zero=False):
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(x) or x < 0 or (x == 0 and not allow_zero):
-        raise InputError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
-    if integer:
-        if x != int(x):
-            raise InputError(f"{name} must be an integer, got {value!r}")
-        return int(x)
-    return x
-
-
 def _apply(kernel, values):
     """The first output of an activation kernel, elementwise over an array."""
     flat = np.ascontiguousarray(values, dtype=np.float64).ravel()
@@ -188,7 +175,7 @@ class _Inputs:
             self.dim = N
         elif isinstance(spec, HiddenManifold):
             self.hmm = spec
-            D = _positive("HiddenManifold.D", spec.D, integer=True)
+            D = number("HiddenManifold.D", spec.D, integer=True)
             self.dim = D
             var = spec.variable if spec.variable is not None else variable
             self.f = activation_kernel(sp.sympify(spec.f), var, derivative=False)
@@ -300,19 +287,19 @@ def online_sgd(
         error; ``initial`` holds ``Q``, ``R``, ``T`` (and ``v``) of the drawn start.
     """
     student, teacher, variable, K, M = _parts(model)
-    N = _positive("N", N, integer=True)
-    eta = _positive("eta", eta)
-    t_max = _positive("t_max", t_max)
-    sigma = _positive("sigma", sigma, allow_zero=True)
-    kappa = _positive("weight_decay", weight_decay, allow_zero=True)
-    eta_v = eta if eta_v is None else _positive("eta_v", eta_v)
+    N = number("N", N, integer=True)
+    eta = number("eta", eta)
+    t_max = number("t_max", t_max)
+    sigma = number("sigma", sigma, allow_zero=True)
+    kappa = number("weight_decay", weight_decay, allow_zero=True)
+    eta_v = eta if eta_v is None else number("eta_v", eta_v)
     steps_per = max(1, round((t_max / 200 if record_every is None else record_every) * N))
     if record_every is not None:
-        _positive("record_every", record_every)
+        number("record_every", record_every)
     n_records = int(round(t_max * N)) // steps_per + 1
     if test_size is None:
         test_size = int(min(10000, max(1000, TEST_BUDGET // N)))
-    test_size = _positive("test_size", test_size, integer=True)
+    test_size = number("test_size", test_size, integer=True)
     A = _vector("A", A, M)
     v = _vector("v", v, K)
     init = dict(init or {})

@@ -19,6 +19,7 @@ learning itself, and both return an :class:`OnlineResult`.
 from dataclasses import dataclass, field
 
 import numpy as np
+import sympy as sp
 
 import derive
 
@@ -144,6 +145,8 @@ def saad_solla(
     atol=1e-10,
     order=None,
     strict=False,
+    inputs="iid",
+    N=None,
 ):
     r"""Integrate the Saad--Solla ODEs of ``model`` from ``init`` to ``t_max``.
 
@@ -190,20 +193,58 @@ def saad_solla(
         Quadrature nodes per Gaussian variable, for activations whose averages do not close.
     strict : bool
         Raise :class:`~numerics.ConvergenceError` if the integration fails.
+    inputs : "iid" or numerics.HiddenManifold
+        As in :func:`numerics.online_sgd`. For a ``HiddenManifold(D, f, variable, F)`` the
+        hidden-manifold ODEs are integrated by :func:`numerics.saad_solla_manifold` (folding
+        function ``f``; ``eta``, ``t_max``, ``sigma``, ``weight_decay``,
+        ``train_second_layer``, ``eta_v``, ``A``, ``method``, ``n_points``, ``t_eval``,
+        ``rtol``, ``atol`` and ``strict`` passed on), from one of two kinds of ``init``:
+
+        - the order parameters ``Q``, ``R``, ``T`` (and ``v``), e.g. ``online_sgd(...,
+          inputs=spec).initial``: the same start in ``Q``, ``R``, ``T``, spread isotropically
+          over the Marchenko--Pastur spectrum of i.i.d. :math:`N(0, 1)` features of size
+          ``N x D`` (what ``HiddenManifold`` draws when ``F`` is not given; with ``F`` given
+          only its shape is used). By the Gaussian equivalence :math:`Q(0) = c_f W(0)`,
+          :math:`c_f = \mathrm{Var} f(u)`, so the ODE starts from :math:`W = Q/c_f`.
+        - the weights ``W`` (K x N) and ``B`` (M x D), the ``init`` of
+          :func:`numerics.online_sgd`, with the features ``spec.F``: the exact start,
+          resolved over the empirical spectrum of :math:`F^TF/N`.
+    N : int, optional
+        The input dimension, needed for hidden-manifold inputs with order parameters in
+        ``init`` and no ``spec.F`` (:math:`\delta = D/N`); otherwise ``spec.F``'s rows.
 
     Returns
     -------
     OnlineResult
-        ``t``, ``Q``, ``R``, ``T``, ``v``, and ``eps_g`` from the derived observable.
+        ``t``, ``Q``, ``R``, ``T``, ``v``, and ``eps_g`` from the derived observable (for
+        hidden-manifold inputs, the ``settings`` of :func:`numerics.saad_solla_manifold`).
 
     Raises
     ------
     InputError
         For ``eta <= 0``, ``t_max <= 0``, or ``init`` of the wrong shape, not symmetric, or
-        not positive semi-definite.
+        not positive semi-definite; ``inputs`` neither ``"iid"`` nor a ``HiddenManifold``;
+        for hidden-manifold inputs, weights in ``init`` without ``spec.F``, or neither
+        ``spec.F`` nor ``N``.
+
+    Examples
+    --------
+    >>> spec = numerics.HiddenManifold(D=100, f=sp.sign(u))            # doctest: +SKIP
+    >>> sim = numerics.online_sgd(model, N=10000, eta=0.2, t_max=60, inputs=spec)  # doctest: +SKIP
+    >>> ode = numerics.saad_solla(model, 0.2, 60, init=sim.initial, inputs=spec,
+    ...                           N=10000)                              # doctest: +SKIP
     """
     if not isinstance(model, derive.CommitteeMachine):
         raise InputError(f"expected a derive.CommitteeMachine, got {type(model).__name__}")
+    if not (inputs is None or (isinstance(inputs, str) and inputs == "iid")):
+        return _saad_solla_manifold(
+            model, inputs, N, init, order,
+            dict(
+                eta=eta, t_max=t_max, sigma=sigma, weight_decay=weight_decay,
+                train_second_layer=train_second_layer, eta_v=eta_v, A=A, method=method,
+                n_points=n_points, t_eval=t_eval, rtol=rtol, atol=atol, strict=strict,
+            ),
+        )  # fmt: skip
     K, M = model.K, model.M
     eta = number("eta", eta)
     t_max = number("t_max", t_max)
@@ -278,3 +319,55 @@ def saad_solla(
         residuals=eps.copy(),
         message=message,
     ).finish(strict)
+
+
+def _saad_solla_manifold(model, spec, N, init, order, options):
+    """:func:`saad_solla` for hidden-manifold inputs: :func:`numerics.saad_solla_manifold`
+    with ``spec``'s folding function and features, from ``init`` as documented there."""
+    from .gaussian_equivalence import get_moments
+    from .online_manifold import saad_solla_manifold
+    from .online_sgd import HiddenManifold
+
+    if not isinstance(spec, HiddenManifold):
+        raise InputError(f"inputs must be 'iid' or a numerics.HiddenManifold, got {spec!r}")
+    if order is not None:
+        raise InputError("order (quadrature nodes) applies to i.i.d. inputs only")
+    K, M = model.K, model.M
+    D = number("HiddenManifold.D", spec.D, integer=True)
+    variable = spec.variable if spec.variable is not None else model.variable
+    f = spec.f
+    F = None
+    if spec.F is not None:
+        F = finite_array("HiddenManifold.F", spec.F, np.shape(spec.F))
+        if F.ndim != 2 or F.shape[1] != D:
+            raise InputError(f"HiddenManifold.F must be N x {D} (D = {D}), got shape {F.shape}")
+    if N is not None:
+        N = number("N", N, integer=True)
+        if F is not None and F.shape[0] != N:
+            raise InputError(f"N = {N} but HiddenManifold.F has {F.shape[0]} rows")
+    if not hasattr(init, "items"):
+        raise InputError(f"init must be a mapping, got {type(init).__name__}")
+    keys = {str(k) for k in init}
+    if keys and keys <= {"W", "B"}:  # the weights: the exact start over F's spectrum
+        if F is None:
+            raise InputError(
+                "init holds weights (W, B): they need the features, HiddenManifold(F=...); "
+                "or pass the order parameters Q, R, T (e.g. online_sgd(...).initial)"
+            )
+        return saad_solla_manifold(model, f, variable, F, init=dict(init), **options)
+    start = check_order_parameters(init, K, M, second_layer=bool(options["train_second_layer"]))
+    if N is None:
+        if F is None:
+            raise InputError(
+                "N (the input dimension) is needed for hidden-manifold inputs with order "
+                "parameters in init and no HiddenManifold.F"
+            )
+        N = F.shape[0]
+    a_f, _, c_raw = get_moments(sp.sympify(f), variable, strict=True).astuple()
+    c_f = c_raw - a_f**2
+    if not c_f > 0:
+        raise InputError(f"the folding function {f} has no variance (c - a^2 = {c_f})")
+    overlaps = {"W": start["Q"] / c_f, "R": start["R"], "T": start["T"]}
+    return saad_solla_manifold(
+        model, f, variable, (N, D), init=overlaps, v=start.get("v"), **options
+    )

@@ -178,3 +178,55 @@ def test_bad_input():
         saad_solla_manifold("model", SIGN, u, F, 0.5, 1.0, **ok)
     with pytest.raises(derive.ModelError):
         saad_solla_manifold(MODEL, sp.sign(sp.Symbol("x")), u, F, 0.5, 1.0, **ok)
+
+
+def test_saad_solla_routes_hidden_manifold_inputs():
+    # numerics.saad_solla(..., inputs=HiddenManifold(D, f, u, F)) with the weights in init is
+    # numerics.saad_solla_manifold on the same features: the same trajectory to rounding.
+    F, W, B = _draw(300, 20, seed=4)
+    spec = numerics.HiddenManifold(20, SIGN, u, F)
+    kw = dict(eta=0.5, t_max=1.0, init={"W": W, "B": B}, n_points=5, rtol=1e-7, atol=1e-9)
+    routed = numerics.saad_solla(MODEL, inputs=spec, **kw)
+    direct = saad_solla_manifold(MODEL, SIGN, u, F, **kw)
+    assert routed.settings["spectrum"] == "empirical"
+    for name in ("t", "Q", "R", "T", "v", "eps_g"):
+        assert getattr(routed, name) == pytest.approx(getattr(direct, name), rel=1e-12, abs=1e-14)
+
+
+def test_saad_solla_from_hidden_manifold_sgd_starts_where_the_simulation_did():
+    # init=sim.initial (the GET order parameters Q, R, T, v of online SGD on hidden-manifold
+    # inputs, Goldt et al. 2020): spread isotropically over the Marchenko-Pastur spectrum the ODE
+    # starts from the same Q, R, T, v, exactly (Q = c_f W at t = 0; f = erf(u/sqrt 2) has
+    # c_f = 1/3, so a missing 1/c_f would show).
+    spec = numerics.HiddenManifold(20, ERF, u)
+    sim = numerics.online_sgd(
+        MODEL, N=400, eta=0.5, t_max=0.05, seed=3, inputs=spec, train_second_layer=True, v=[0.7]
+    )
+    assert sorted(sim.initial) == ["Q", "R", "T", "v"]
+    ode = numerics.saad_solla(
+        MODEL, 0.5, 1.0, init=sim.initial, inputs=spec, N=400, train_second_layer=True,
+        n_points=3,
+    )  # fmt: skip
+    assert ode.settings["spectrum"] == "marchenko-pastur" and ode.converged
+    assert ode.settings["delta"] == pytest.approx(20 / 400)
+    for name in ("Q", "R", "v"):
+        assert getattr(ode, name)[0] == pytest.approx(sim.initial[name], rel=1e-9)
+    assert ode.T == pytest.approx(sim.initial["T"], rel=1e-9)
+
+
+def test_saad_solla_refuses_bad_hidden_manifold_routes():
+    F, W, B = _draw(40, 5)
+    start = {"Q": [[1.0]], "R": [[0.0]], "T": [[1.0]]}
+    with pytest.raises(
+        derive.InputError, match="inputs must be 'iid' or a numerics.HiddenManifold"
+    ):
+        numerics.saad_solla(MODEL, 0.5, 1.0, init=start, inputs="gaussian")
+    with pytest.raises(derive.InputError, match=r"HiddenManifold\(F=...\)"):
+        numerics.saad_solla(
+            MODEL, 0.5, 1.0, init={"W": W, "B": B}, inputs=numerics.HiddenManifold(5, SIGN)
+        )
+    with pytest.raises(derive.InputError, match="N .the input dimension"):
+        numerics.saad_solla(MODEL, 0.5, 1.0, init=start, inputs=numerics.HiddenManifold(5, SIGN))
+    with pytest.raises(derive.InputError, match="N = 30 but HiddenManifold.F has 40 rows"):
+        spec = numerics.HiddenManifold(5, SIGN, u, F)
+        numerics.saad_solla(MODEL, 0.5, 1.0, init=start, inputs=spec, N=30)

@@ -5,6 +5,7 @@
 """
 
 from .bp import belief_propagation, bethe_edge, bp_stability
+from .definitions import DefinedFunction, define, inline_definitions
 from .epidemics import Compartmental, dmp, ibmf
 from .equations import ROLES, Equations
 from .erm import ERM, Loss, erm
@@ -43,6 +44,9 @@ __all__ = [
     "clear_memo",
     "GaussianExpectation",
     "LogSumExp",
+    "define",
+    "DefinedFunction",
+    "inline_definitions",
     "multivariate_expectation",
     "CommitteeMachine",
     "committee_integrals",

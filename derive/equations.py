@@ -18,6 +18,7 @@ from types import MappingProxyType
 
 import sympy as sp
 
+from .definitions import definitions
 from .errors import ModelError
 from .functions import GaussianExpectation
 
@@ -60,6 +61,13 @@ def _symbols(seq, what):
     if len(set(seq)) != len(seq):
         raise ModelError(f"{what}: repeated symbol in {seq}")
     return seq
+
+
+def _uses_quadrature(expr):
+    """Whether ``expr``, or the body of a definition it applies, holds an expectation left open."""
+    return expr.has(GaussianExpectation) or any(
+        d.body.has(GaussianExpectation) for d in definitions(expr)
+    )
 
 
 def _free(expr):
@@ -191,15 +199,17 @@ class Equations:
         methods = dict(methods or {})
         for sym, expr in self._outputs + self._observables:
             methods.setdefault(
-                sym, "gaussian quadrature" if expr.has(GaussianExpectation) else "closed form"
+                sym, "gaussian quadrature" if _uses_quadrature(expr) else "closed form"
             )
         set_(self, "_methods", tuple((s, methods[s]) for s, _ in self._outputs + self._observables))
         set_(self, "time", time)
         set_(self, "_roles", self._fill_roles(dict(roles or {})))
         set_(self, "_operations", self._fill_operations(dict(operations or {})))
         self._check()
-        # products enter the key; all-sum equations keep the key they had before products
+        # products and definitions enter the key; equations without them keep the key they
+        # had before products and definitions existed
         products = tuple((s, op) for s, op in self._operations if op != "sum")
+        defined = tuple((d.__name__, d.params, d.body) for d in self.definitions)
         content = sp.srepr(
             (
                 self.name,
@@ -215,6 +225,7 @@ class Equations:
                 self.time,
             )
             + ((products,) if products else ())
+            + ((defined,) if defined else ())
         )
         set_(self, "_key", hashlib.sha256(content.encode()).hexdigest())
 
@@ -340,6 +351,13 @@ class Equations:
     def methods(self):
         """Ordered, read-only mapping output symbol -> how it was obtained."""
         return MappingProxyType(dict(self._methods))
+
+    @property
+    def definitions(self):
+        """The functions defined once and applied in the expressions (see
+        :func:`derive.definitions.define`), each after the definitions its body applies."""
+        exprs = [e for _, e in self._outputs + self._observables + self._aggregates]
+        return tuple(definitions(*exprs))
 
     def __getitem__(self, name):
         """An output, observable or aggregate by symbol or by name."""
@@ -502,6 +520,11 @@ class Equations:
             lines.append("  " + arrow.format(sym) + str(expr))
         for sym, expr in self._observables:
             lines.append(f"  {sym} = {expr}")
+        defined = self.definitions
+        if defined:
+            lines.append("where")
+        for d in defined:
+            lines.append(f"  {d.__name__}({', '.join(map(str, d.params))}) = {d.body}")
         return "\n".join(lines)
 
     def latex(self):
@@ -518,6 +541,7 @@ class Equations:
         ]
         rows += [f"{lhs.format(sp.latex(s))} &= {sp.latex(e)}" for s, e in self._outputs]
         rows += [f"{sp.latex(s)} &= {sp.latex(e)}" for s, e in self._observables]
+        rows += [rf"{sp.latex(d(*d.params))} &= {sp.latex(d.body)}" for d in self.definitions]
         return "\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}"
 
     def _repr_latex_(self):

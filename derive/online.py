@@ -30,8 +30,10 @@ import itertools
 
 import sympy as sp
 
+from .definitions import define
 from .equations import Equations
 from .errors import ModelError
+from .functions import GaussianExpectation
 from .gaussian import multivariate_expectation
 from .model import Model, memoized
 
@@ -266,14 +268,32 @@ class _Fields:
             fields = key[1]
             distinct = list(dict.fromkeys(fields))
             signature = tuple((distinct.index(f), f[0]) for f in fields)
-            expr, cov = _integral(self.model, name, signature)
-            values = {
-                cov[p, q]: self.cov(distinct[p], distinct[q])
-                for p in range(len(distinct))
-                for q in range(p, len(distinct))
-            }
-            self.cache[key] = expr.xreplace(values)
+            n = len(distinct)
+            values = [self.cov(distinct[p], distinct[q]) for p in range(n) for q in range(p, n)]
+            self.cache[key] = _average_function(self.model, name, signature)(*values)
         return self.cache[key]
+
+
+#: an average whose closed form is at most this many operations, free of functions, is
+#: written out at each application (``g = u``: I3 = C_12); any other is a definition
+_INLINE_OPS = 4
+
+
+def _average_function(model, name, signature):
+    r"""The average ``name`` over fields of ``signature`` as a function of the covariance
+    entries ``C_pq`` (``p <= q``, row by row): a :func:`~derive.definitions.define`\ d
+    function ``I3_s0s1t2`` (student fields ``s``, teacher fields ``t``, numbered by label),
+    derived once and applied at every tuple of units; a trivial closed form is a plain
+    substitution instead."""
+    expr, cov = _integral(model, name, signature)
+    if name == "I3":
+        signature = (signature[0], (signature[1][0], STUDENT), signature[2])
+    n = cov.shape[0]
+    params = [cov[p, q] for p in range(n) for q in range(p, n)]
+    if sp.count_ops(expr) <= _INLINE_OPS and not expr.has(sp.Function, GaussianExpectation):
+        return lambda *values: expr.xreplace(dict(zip(params, values)))
+    label = "".join(f"{kind[0]}{index}" for index, kind in signature)
+    return define(f"{name}_{label}", params, expr)
 
 
 def _canonical(name, fields):

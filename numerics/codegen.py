@@ -61,6 +61,7 @@ from derive.spins import BETA
 from . import special
 from .errors import CompileError
 from .printer import (
+    RESERVED,
     RULES,
     NumbaPrinter,
     expectation_function,
@@ -918,8 +919,11 @@ def _section(eqs, quadrature, order, prefix=""):
     outs = [e.xreplace(rename) for e in eqs.outputs.values()]
     obs = [e.xreplace(rename) for e in eqs.observables.values()]
     aggs = {rename[s]: e.xreplace(rename) for s, e in eqs.aggregates.items()}
-    (outs_obs, lifted) = lift_expectations(outs + obs)
-    outs, obs = outs_obs[: len(outs)], outs_obs[len(outs) :]
+    defined = _definitions(eqs, names)
+    bodies = [body for _, _, body in defined]
+    (lowered, lifted) = lift_expectations(outs + obs + bodies)
+    outs, obs = lowered[: len(outs)], lowered[len(outs) : len(outs) + len(obs)]
+    bodies = lowered[len(outs) + len(obs) :]
     printer = NumbaPrinter()
     args = [names[s] for s in eqs.arguments]
 
@@ -935,6 +939,8 @@ def _section(eqs, quadrature, order, prefix=""):
         fn, const = expectation_function(name, fargs, node, quadrature, order, printer)
         parts.append(NJIT + "\n" + fn)
         constants[const] = None
+    for (name, params, _), body in zip(defined, bodies):
+        parts.append(_defined_function(name, params, body, printer))
     parts.append(_function(f"{p}outputs", args, outs, printer, "The equations at one point."))
     parts.append(_function(f"{p}observables", args, obs, printer, "The observables at one point."))
     parts.append(_array_function(f"{p}outputs_array", f"{p}outputs", args, len(outs)))
@@ -987,6 +993,34 @@ def _section(eqs, quadrature, order, prefix=""):
         "constants": list(constants),
         "meta": meta,
     }
+
+
+def _definitions(eqs, names):
+    """``(name, parameter names, body)`` of each definition of ``eqs`` (``derive.define``),
+    its parameters renamed to valid local names."""
+    taken = set(names.values()) | RESERVED | {"rhs", "t", "y", "p", "out", "total", "math", "np"}
+    out = []
+    for d in eqs.definitions:
+        if d.__name__ in taken or d.__name__.startswith("_"):
+            raise CompileError(
+                f"'{eqs.name}': the definition {d.__name__} has the name of a symbol or of a "
+                "generated function; rename it"
+            )
+        local = safe_names(d.params)
+        body = d.body.xreplace({p: sp.Symbol(n) for p, n in local.items()})
+        out.append((d.__name__, [local[p] for p in d.params], body))
+    return out
+
+
+def _defined_function(name, params, body, printer):
+    """A definition as a compiled function of its own, called at each application."""
+    lines, (result,) = print_block([body], printer)
+    doc = f"{name}({', '.join(params)}) = {str(body)[:300]}".replace('"', "'").replace("\\", "/")
+    return "\n".join(
+        [NJIT, f"def {name}({', '.join(params)}):", f'    """{doc}"""']
+        + lines
+        + [f"    return {result}"]
+    )
 
 
 class _Renamed:

@@ -21,7 +21,7 @@ import sympy as sp
 from sympy.codegen.rewriting import log1p_opt, optimize
 from sympy.printing.pycode import PythonCodePrinter
 
-from derive import GaussianExpectation
+from derive import DefinedFunction, GaussianExpectation
 from derive.functions import nesting_level
 
 from .errors import CompileError
@@ -170,7 +170,8 @@ class NumbaPrinter(PythonCodePrinter):
 
     def _print_Function(self, expr):
         name = expr.func.__name__
-        if name.startswith("_expect_"):  # a lifted GaussianExpectation
+        # a lifted GaussianExpectation, or a definition (derive.define): a compiled function
+        if name.startswith("_expect_") or isinstance(expr, DefinedFunction):
             return f"{name}({', '.join(self._print(a) for a in expr.args)})"
         self.unsupported.add(name)
         return super()._print_Function(expr)
@@ -319,6 +320,27 @@ def quadrature_constants(rule, order):
     return tag, (f"_Z{tag} = np.array([{fmt(z)}])\n_W{tag} = np.array([{fmt(w)}])\n")
 
 
+def _loop_levels(integrand, zs):
+    """The common subexpressions of ``integrand``, each at the outermost loop it can live in.
+
+    In the loop nest over ``zs[0], zs[1], ...`` an expression that depends on the first ``d``
+    variables only is computed once per iteration of loop ``d`` (``d = 0``: before the loops),
+    not at every point of the tensor product: a four-dimensional average of
+    ``g'(L_00 z_0) g'(L_10 z_0 + L_11 z_1) ...`` evaluates each factor once per point of the
+    loops it needs. Returns ``len(zs) + 1`` lists of assignments ``(symbol, value)`` and the
+    integrand in their symbols.
+    """
+    replacements, (reduced,) = sp.cse(
+        [_stable(sp.sympify(integrand))], symbols=sp.numbered_symbols("_x"), order="none"
+    )
+    depth = {z: k + 1 for k, z in enumerate(zs)}
+    levels = [[] for _ in range(len(zs) + 1)]
+    for x, value in replacements:
+        depth[x] = max((depth.get(s, 0) for s in value.free_symbols), default=0)
+        levels[depth[x]].append((x, value))
+    return levels, reduced
+
+
 def expectation_function(name, args, node, rule, order, printer):
     """Source of a function computing ``node`` by quadrature; returns ``(source, constants)``.
 
@@ -339,21 +361,20 @@ def expectation_function(name, args, node, rule, order, printer):
         raise CompileError(
             f"expectation_function needs a lifted node (see lift_expectations): {node}"
         )
-    lines, (result,) = print_block([node.integrand], printer, indent="    " * (len(zs) + 1))
     src = [
         f"def {name}({', '.join(printer.doprint(a) for a in args)}):",
         f'    """{str(node)[:300]}, by the {rule} rule, {order} nodes per variable."""',
         "    total = 0.0",
     ]
-    depth = 1
+    levels, result = _loop_levels(node.integrand, zs)
+    src += [f"    {printer.doprint(x)} = {printer.doprint(v)}" for x, v in levels[0]]
     for k, z in enumerate(zs):
-        pad = "    " * depth
+        pad = "    " * (k + 1)
         src.append(f"{pad}for _k{k} in range({order}):")
         src.append(f"{pad}    {printer.doprint(z)} = _Z{tag}[_k{k}]")
-        depth += 1
-    pad = "    " * depth
-    weight = " * ".join(f"_W{tag}[_k{k}]" for k in range(len(zs)))
-    src += lines
-    src.append(f"{pad}total += {weight} * ({result})")
+        weight = f"_W{tag}[_k{k}]" + (f" * _w{k - 1}" if k else "")
+        src.append(f"{pad}    _w{k} = {weight}")
+        src += [f"{pad}    {printer.doprint(x)} = {printer.doprint(v)}" for x, v in levels[k + 1]]
+    src.append(f"{'    ' * (len(zs) + 1)}total += _w{len(zs) - 1} * ({printer.doprint(result)})")
     src.append("    return total")
     return "\n".join(src), constants

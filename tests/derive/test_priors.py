@@ -171,31 +171,39 @@ def posterior_oracle(f, kinks, support, atoms, a, b):
         a, b = mpmath.mpf(a), mpmath.mpf(b)
         lo, hi = support
         width = 1 / mpmath.sqrt(a)  # at most the posterior's width (log-concave pieces)
-        # the mode of density x tilt, on a grid of +-60 widths around the tilt's peak b/a:
-        # the quadrature is split around it, and the exponent shifted by its log there
-        grid = [b / a + width * (k / 25 - 60) for k in range(3001)]
-        grid = [w for w in grid if lo < w < hi] + [w for w in (lo, hi) if mpmath.isfinite(w)]
         log_post = lambda w: (  # noqa: E731
             mpmath.log(f(w)) + b * w - a * w**2 / 2 if f(w) > 0 else -mpmath.inf
         )
-        peak = max(grid, key=log_post)
+
+        def grid_peak(centre, step, count):
+            grid = [centre + step * (k - count) for k in range(2 * count + 1)]
+            grid = [w for w in grid if lo < w < hi] + [w for w in (lo, hi) if mpmath.isfinite(w)]
+            return max(grid, key=log_post)
+
+        # the mode of density x tilt, searched over +-60 widths around the tilt's peak b/a:
+        # the quadrature is split around it, and the exponent shifted by its log there.
+        # Every density here is log-concave on its support (so is its product with the
+        # Gaussian tilt): the posterior is unimodal, and a search on a grid of one width
+        # refined on +-1 width at width/25 finds the same point as the full width/25 grid
+        # over +-60 widths (3001 points, 40% of this oracle's time), in 172 evaluations.
+        coarse = grid_peak(b / a, width, 60)
+        peak = grid_peak(coarse, width / 25, 25)
         shift = log_post(peak)  # values of order 1: mpmath.quad's tolerance is absolute
         extra = [peak + j * width for j in (-20, -5, -1, 0, 1, 5, 20) if lo < peak + j * width < hi]
         tilt = lambda w: mpmath.exp(b * w - a * w**2 / 2 - shift)  # noqa: E731
         points = sorted(set([p for p in kinks if lo < p < hi] + extra))
+        # Z and E w (the second moment is not needed: the variance is computed below as
+        # E (w - mean)^2, without the cancellation of E w^2 - mean^2)
         m = [
             mpmath.quad(lambda w, k=k: f(w) * w**k * tilt(w), [lo] + points + [hi])
-            for k in range(3)
+            for k in range(2)
         ]
         for value, mass in atoms:
-            for k in range(3):
+            for k in range(2):
                 m[k] += mass * value**k * tilt(value)
         mean = m[1] / m[0]
-        var = mpmath.fsum([m[2] / m[0], -(mean**2)])
-        # variance again as E (w - mean)^2, without the cancellation of E w^2 - mean^2
         central = mpmath.quad(lambda w: f(w) * (w - mean) ** 2 * tilt(w), [lo] + points + [hi])
         central += sum(mass * (value - mean) ** 2 * tilt(value) for value, mass in atoms)
-        del var
         return float(mean), float(central / m[0])
 
 
@@ -263,7 +271,12 @@ def test_gauss_bernoulli_variance_keeps_its_digits_at_large_precision():
 
 
 def cdf_by_quadrature(f, kinks, lo, hi):
-    """The CDF of the density f on (lo, hi), by scipy.quad split at the kinks."""
+    """The CDF of the density f on (lo, hi), by scipy.quad split at the kinks.
+
+    Evaluated at an array of points, it integrates between consecutive sorted points and
+    sums: the same quadrature as one integral from lo to each point (scipy's ~1e-10
+    per piece, 4000 pieces: ~1e-6 at worst, far below the KS statistic's resolution
+    1/sqrt(4000) ~ 0.016), in short pieces instead of 4000 integrals over a half-line."""
     g = lambda w: float(f(w))  # noqa: E731
 
     def mass(a, b):
@@ -271,7 +284,17 @@ def cdf_by_quadrature(f, kinks, lo, hi):
         return sum(integrate.quad(g, u, v, limit=200)[0] for u, v in zip(cuts[:-1], cuts[1:]))
 
     total = mass(lo, hi)
-    return np.vectorize(lambda x: mass(lo, min(x, hi)) / total if x > lo else 0.0)
+
+    def cdf(x):
+        x = np.asarray(x, dtype=float)
+        order = np.argsort(x, axis=None)
+        inside = np.clip(x.ravel()[order], lo, hi)
+        pieces = [mass(u, v) if v > u else 0.0 for u, v in zip([lo, *inside[:-1]], inside)]
+        values = np.empty(x.size)
+        values[order] = np.minimum(np.cumsum(pieces) / total, 1.0)
+        return values.reshape(x.shape)
+
+    return cdf
 
 
 @pytest.mark.parametrize("name", ["laplace", "exponential", "uniform", "piecewise"])

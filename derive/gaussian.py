@@ -944,6 +944,58 @@ def _cholesky_fallback(expr, zs, cov, mean):
     return body
 
 
+def _without(powers, i):
+    return [0 if j == i else p for j, p in enumerate(powers)]
+
+
+def _fallback(body, zs, cov, mean):
+    """What no rule closes: a variable that enters only as a power is integrated out
+    (:func:`_integrate_out`), the rest is one quadrature node (:func:`_cholesky_fallback`)."""
+    if len(zs) > 1:
+        terms = [_MvTerm.parse(t, zs) for t in sp.Add.make_args(body)]
+        for i, z in enumerate(zs):
+            if any(t.powers[i] for t in terms) and not any(
+                t.rebuilt(powers=_without(t.powers, i)).has(z) for t in terms
+            ):
+                return _integrate_out(terms, i, zs, cov, mean)
+    return _cholesky_fallback(body, zs, cov, mean)
+
+
+def _integrate_out(terms, i, zs, cov, mean):
+    r"""A variable that enters only as powers, integrated out by conditioning:
+
+    .. math:: \mathbb E[z_i^p\, h(z_r)] = \mathbb E_{z_r}\big[\mathbb E[z_i^p \mid z_r]\,
+              h(z_r)\big],\quad z_i \mid z_r \sim N\big(\mu_i + C_{ir}C_{rr}^{-1}(z_r - \mu_r),\;
+              C_{ii} - C_{ir}C_{rr}^{-1}C_{ri}\big),
+
+    with :math:`\mathbb E[x^p] = \sum_k \binom{p}{2k} m^{p-2k} s^{2k} (2k-1)!!` for
+    :math:`x \sim N(m, s^2)`. The average over the others is one dimension lower: the
+    committee machine's :math:`I_3 = \mathbb E[g'(a)\, b\, g(c)]` of a ``tanh`` is a
+    two-dimensional quadrature instead of a three-dimensional one.
+    """
+    rest = [j for j in range(len(zs)) if j != i]
+    c_rr, c_ir = cov.extract(rest, rest), cov.extract([i], rest)
+    det = _tidy(c_rr.det())
+    weights = (c_ir * c_rr.adjugate()).applyfunc(sp.expand)  # C_ir C_rr^-1 = weights / det
+    z_r = sp.Matrix([zs[j] for j in rest])
+    mean_r = mean.extract(rest, [0])
+    m = mean[i] + _tidy((weights * (z_r - mean_r))[0]) / det
+    s2 = _tidy(cov[i, i] - (weights * c_ir.T)[0] / det)
+
+    def moment(p):
+        return sp.Add(
+            *[
+                sp.binomial(p, 2 * k) * m ** (p - 2 * k) * s2**k * sp.factorial2(2 * k - 1)
+                for k in range(p // 2 + 1)
+            ]
+        )
+
+    body = sp.Add(
+        *[t.coeff * moment(t.powers[i]) * t.rebuilt(powers=_without(t.powers, i)) for t in terms]
+    )
+    return multivariate_expectation(body, tuple(zs[j] for j in rest), c_rr, mean_r)
+
+
 def _distinct_steps(steps):
     """Heavisides of proportional forms merged: ``Theta(c l) = Theta(l)`` for ``c > 0``
     (a correlation of exactly 1 between two events would make the orthant formulas
@@ -989,7 +1041,7 @@ def _mv_term(term, zs, cov, mean):
         inner = term.rebuilt(deltas=term.deltas[1:]).subs(pivot, value)
         return coeff * density * multivariate_expectation(inner, rest, cov2, mean2)
     if term.other:
-        return coeff * _cholesky_fallback(body, zs, cov, mean)
+        return coeff * _fallback(body, zs, cov, mean)
     if any(term.powers):
         # Stein's lemma: E[z_i h] = mu_i E[h] + sum_j C_ij E[d_j h]
         i = next(k for k, p in enumerate(term.powers) if p)
@@ -1131,7 +1183,7 @@ def multivariate_expectation(expr, variables, covariance, mean=None):
         body = sp.Add(*rest)
         used = [i for i, z in enumerate(zs) if body.has(z)]
         total.append(
-            _cholesky_fallback(
+            _fallback(
                 body, tuple(zs[i] for i in used), cov.extract(used, used), mean.extract(used, [0])
             )
             if len(used) > 1

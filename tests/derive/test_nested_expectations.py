@@ -150,7 +150,8 @@ def oracle_q_hat(like, alpha, q, rho=1.0, support=(-1.0, 1.0)):
         total = 0.0
         for y in support:
             Zv, dZ = z_out(like, y, math.sqrt(q) * xi, V)
-            total += dZ * dZ / Zv
+            if Zv > 0:  # a label of likelihood 0 at this xi (noisy sign, epsilon = 0) adds 0
+                total += dZ * dZ / Zv
         return total * math.exp(-xi * xi / 2) / math.sqrt(2 * math.pi)
 
     value = sum(

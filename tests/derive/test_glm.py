@@ -210,14 +210,20 @@ def breakpoints(likelihood, omega, var, width):
     which the second difference turned into a 1e-5 error of dg_out."""
     s = mpmath.sqrt(var)
     grid = np.linspace(float(omega - 12 * s), float(omega + 12 * s), 401)
+
+    def log_post(k):
+        z = grid[k]
+        if likelihood(z) > 0:
+            return mpmath.log(likelihood(z)) + mpmath.log(mpmath.npdf(z, omega, s))
+        return -mpmath.inf
+
+    # The likelihoods here (a step, Phi, a Gaussian) and the Gaussian are log-concave, so
+    # the product is unimodal on the grid: the best of every tenth point, refined on the
+    # ten points either side, is the grid's argmax (62 evaluations instead of 401)
     with mpmath.workdps(15):
-        logs = [
-            mpmath.log(likelihood(z)) + mpmath.log(mpmath.npdf(z, omega, s))
-            if likelihood(z) > 0
-            else -mpmath.inf
-            for z in grid
-        ]
-    peak = mpmath.mpf(grid[int(np.argmax(logs))])
+        coarse = max(range(0, 401, 10), key=log_post)
+        best = max(range(max(coarse - 10, 0), min(coarse + 11, 401)), key=log_post)
+    peak = mpmath.mpf(grid[best])
     scale = min(s, mpmath.mpf(width))
     return sorted(
         {mpmath.mpf(0)} | {omega + j * s for j in SIGMAS} | {peak + j * scale for j in SIGMAS}

@@ -159,7 +159,10 @@ def definitions(*exprs):
     order, seen, names = [], set(), {}
 
     def visit(expr):
-        for app in sp.sympify(expr).atoms(DefinedFunction):
+        # in a fixed order (atoms is a set): the generated module, its hash and the disk
+        # cache of its machine code must not depend on the process's hash seed
+        applied = sp.sympify(expr).atoms(DefinedFunction)
+        for app in sorted(applied, key=lambda e: (e.func.__name__, sp.default_sort_key(e))):
             cls = app.func
             if cls in seen:
                 continue

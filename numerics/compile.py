@@ -69,11 +69,15 @@ class Kernel:
         that is not a valid or free Python identifier; its ``ARGUMENTS`` says how).
     outputs, observables : tuple of str
         Names of the results, in order.
+    quadrature, order
+        How its Gaussian averages were lowered (see :func:`compile`).
     """
 
-    def __init__(self, equations, module):
+    def __init__(self, equations, module, quadrature=DEFAULT_RULE, order=None):
         self.equations = equations
         self.module = module
+        self.quadrature = quadrature
+        self.order = order
         self.arguments = tuple(s.name for s in equations.arguments)
         self.outputs = tuple(s.name for s in equations.outputs)
         self.observables = tuple(s.name for s in equations.observables)
@@ -196,8 +200,10 @@ def compile(equations, quadrature=DEFAULT_RULE, order=None):
         How ``GaussianExpectation`` nodes are lowered: the truncated trapezoidal
         rule (default; exponentially convergent for analytic integrands) or
         Gauss--Hermite.
-    order : int, optional
-        Quadrature nodes per Gaussian variable; default by rule and dimension.
+    order : int or mapping, optional
+        Quadrature nodes per Gaussian variable: one number for every expectation, or a
+        mapping dimension -> nodes (``{4: 25}``: four-dimensional averages on 25 nodes per
+        variable, the others by default); default by rule and dimension.
 
     Returns
     -------
@@ -217,16 +223,38 @@ def compile(equations, quadrature=DEFAULT_RULE, order=None):
     >>> round(k(0.5, 2.0), 12)
     0.761594155956
     """
+    order = _order(order)
     key = (equations.key, quadrature, order)
     with _LOCK:
         kernel = _MEMORY.get(key)
         if kernel is not None:
             return kernel
-        source = module_source(equations, quadrature=quadrature, order=order)
+        nodes = dict(order) if isinstance(order, tuple) else order
+        source = module_source(equations, quadrature=quadrature, order=nodes)
         module = load_source(source, "cavitylab_k")
         _check_compiles(equations, module)
-        kernel = _MEMORY[key] = Kernel(equations, module)
+        kernel = _MEMORY[key] = Kernel(equations, module, quadrature, nodes)
         return kernel
+
+
+def _order(order):
+    """``order`` checked: None, a node count >= 2, or a mapping dimension -> node count
+    (returned as a sorted tuple of pairs, hashable)."""
+
+    def count(n, what, least=2):
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < least:
+            raise InputError(f"{what} must be a whole number >= {least}, got {n!r}")
+        return int(n)
+
+    if order is None:
+        return None
+    if hasattr(order, "items"):
+        return tuple(
+            sorted(
+                (count(d, "a dimension in order", 1), count(n, "order")) for d, n in order.items()
+            )
+        )
+    return count(order, "order")
 
 
 def _check_compiles(equations, module):

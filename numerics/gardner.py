@@ -32,7 +32,7 @@ import derive
 
 from .checks import number
 from .compile import compile
-from .printer import default_order
+from .printer import default_order, trapezoid_half_width
 from .results import Result
 
 __all__ = ["gardner", "gardner_saddle", "GardnerResult", "GardnerSaddle"]
@@ -40,8 +40,6 @@ __all__ = ["gardner", "gardner_saddle", "GardnerResult", "GardnerSaddle"]
 #: The trapezoidal rules tried in turn for a prior of atoms (nodes on [-12, 12]).
 ORDERS = (241, 481, 961)
 QUADRATURE_TOL = 1e-9
-#: The trapezoidal rule's nodes span [-QUADRATURE_RANGE, QUADRATURE_RANGE] (numerics.printer).
-QUADRATURE_RANGE = 12.0
 ROUNDING_TOL = 1e-9
 
 
@@ -196,7 +194,7 @@ class _Saddle:
         :math:`d_1 = 2.81\sqrt{(\rho - q)/q}`; the atoms' Boltzmann weights
         :math:`e^{\sqrt{\hat q}\xi v}` have the poles of their ratios at
         :math:`d_2 = \pi/(\sqrt{\hat q}\,\Delta v)`, :math:`\Delta v` the widest spread."""
-        h = 2 * QUADRATURE_RANGE / (self.order - 1)
+        h = 2 * trapezoid_half_width(self.order) / (self.order - 1)
         d = math.inf
         if q > 0:
             d = 2.81 * math.sqrt(max(self.rho - q, 0.0) / q)

@@ -189,8 +189,12 @@ def saad_solla(
     t_eval : array, optional
     rtol, atol : float
         Tolerances of the integrator.
-    order : int, optional
-        Quadrature nodes per Gaussian variable, for activations whose averages do not close.
+    order : int or mapping, optional
+        Quadrature nodes per Gaussian variable, for activations whose averages do not close
+        (``tanh``): one number, or by dimension (``{4: 25}``); see :func:`numerics.compile`.
+        The integration recomputes the right-hand side on 1.5 times the nodes at the first,
+        middle and last states and reports ``converged=False`` when it changes by more than
+        :data:`numerics.ode.QUADRATURE_RESOLUTION` (``settings["quadrature_resolution"]``).
     strict : bool
         Raise :class:`~numerics.ConvergenceError` if the integration fails.
     inputs : "iid" or numerics.HiddenManifold
@@ -312,6 +316,7 @@ def saad_solla(
             A=A.tolist(),
             method=method,
             nfev=sol.nfev,
+            quadrature_resolution=sol.quadrature_resolution,
         ),
         converged=converged,
         iterations=sol.nfev,

@@ -111,9 +111,11 @@ def verify_online(model, examples=10, seed=None):
             f"{worst_fraction:.3f}",
         )
     eqs = derive.saad_solla(model)
-    nodes = set().union(*[e.atoms(derive.GaussianExpectation) for e in eqs.outputs.values()])
+    bodies = [d.body for d in eqs.definitions] + list(eqs.outputs.values())
+    nodes = set().union(*[e.atoms(derive.GaussianExpectation) for e in bodies])
     yield Check(
         "Saad-Solla equations derive",
         True,
-        f"K = {model.K}, M = {model.M}: {len(eqs.outputs)} ODEs, {len(nodes)} quadrature nodes",
+        f"K = {model.K}, M = {model.M}: {len(eqs.outputs)} ODEs, {len(eqs.definitions)} "
+        f"averages defined once, {len(nodes)} quadrature nodes",
     )

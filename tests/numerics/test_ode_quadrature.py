@@ -58,3 +58,12 @@ def test_order_by_dimension():
         math.exp(-2 * math.exp(-0.5)), rel=1e-7
     )  # the integrator's rtol is 1e-8
     assert kernel.order == {2: 31}
+
+
+@pytest.mark.parametrize(
+    "order, words",
+    [(1, "order must be a whole number >= 2"), (2.5, "order"), ({0: 31}, "a dimension")],
+)
+def test_bad_orders(order, words):
+    with pytest.raises(numerics.InputError, match=words):
+        numerics.compile(DECAY, order=order)

@@ -83,11 +83,18 @@ def gauss_quad(f, mu, var, kinks=()):
         # mass ~1e-20 that tanh-sinh on (-inf, kink] resolves only to ~1e-5 relative otherwise
         grid = {mu + j * s for j in SIGMAS} | {mpmath.mpf(k) + j * s for k in kinks for j in SIGMAS}
         points = [-mpmath.inf] + sorted(grid) + [mpmath.inf]
-        value = mpmath.quad(lambda t: f(t) * mpmath.npdf(t, mu, s), points)
+        value = mpmath.quad(lambda t: f(t) * normal_pdf(t, mu, s), points)
     with mpmath.workdps(8):
         points = [-mpmath.inf] + sorted({mu, *map(mpmath.mpf, kinks)}) + [mpmath.inf]
-        scale = mpmath.quad(lambda t: abs(f(t)) * mpmath.npdf(t, mu, s), points)
+        scale = mpmath.quad(lambda t: abs(f(t)) * normal_pdf(t, mu, s), points)
     return value, scale
+
+
+def normal_pdf(t, mu, s):
+    """N(t; mu, s^2) at the working precision: mpmath.npdf's formula, exp(-(t - mu)^2 /
+    (2 s^2)) / (s sqrt(2 pi)), without its argument conversions (2.5x faster; the oracle
+    evaluates it ~2000 times a quadrature)."""
+    return mpmath.exp(-(((t - mu) / s) ** 2) / 2) / (s * mpmath.sqrt(2 * mpmath.pi))
 
 
 def assert_close(got, expected, scale, rtol=RTOL):

@@ -38,6 +38,13 @@ SIGMA = sp.Symbol("sigma", positive=True)
 DELTA = sp.Symbol("Delta", positive=True)
 
 
+def normal_pdf(t, mu, s):
+    """N(t; mu, s^2) at the working precision: mpmath.npdf's formula, exp(-(t - mu)^2 /
+    (2 s^2)) / (s sqrt(2 pi)), without its argument conversions (2.5x faster; the oracles
+    evaluate it thousands of times a quadrature)."""
+    return mpmath.exp(-(((t - mu) / s) ** 2) / 2) / (s * mpmath.sqrt(2 * mpmath.pi))
+
+
 def call(kernel, **values):
     """A kernel at named arguments (``select`` drops the arguments an output does not use)."""
     return kernel(*[values[a] for a in kernel.arguments])
@@ -140,7 +147,7 @@ def gauss_bernoulli_moments(a, b, rho, mu, s2):
         width = 1 / mpmath.sqrt(prec)
         shift = b * peak - a * peak**2 / 2  # log of the tilt at the peak, against overflow
         tilted = lambda w, k: (
-            w**k * mpmath.npdf(w, mu, mpmath.sqrt(s2)) * mpmath.exp(b * w - a * w**2 / 2 - shift)
+            w**k * normal_pdf(w, mu, mpmath.sqrt(s2)) * mpmath.exp(b * w - a * w**2 / 2 - shift)
         )  # noqa: E731
         points = (
             [-mpmath.inf] + [peak + j * width for j in (-12, -6, -2, 0, 2, 6, 12)] + [mpmath.inf]
@@ -189,7 +196,7 @@ CHANNELS = {
     ),
     "gaussian": (
         Channel.gaussian(DELTA),
-        lambda y, p: lambda z: mpmath.npdf(y, z, mpmath.sqrt(p)),
+        lambda y, p: lambda z: normal_pdf(y, z, mpmath.sqrt(p)),
         st.floats(-3.0, 3.0),
         "Delta",
     ),
@@ -244,7 +251,7 @@ def posterior_derivatives(likelihood, omega, var, width):
         omega, var = mpmath.mpf(omega), mpmath.mpf(var)
         nodes = [-mpmath.inf] + breakpoints(likelihood, omega, var, width) + [mpmath.inf]
         s = mpmath.sqrt(var)
-        post = lambda z: likelihood(z) * mpmath.npdf(z, omega, s)  # noqa: E731
+        post = lambda z: likelihood(z) * normal_pdf(z, omega, s)  # noqa: E731
         zout = mpmath.quad(post, nodes)
         mean = mpmath.quad(lambda z: z * post(z), nodes) / zout
         central = mpmath.quad(lambda z: (z - mean) ** 2 * post(z), nodes) / zout

@@ -923,6 +923,26 @@ def _may_close(expr, t):
     return True
 
 
+def _cholesky(cov):
+    r"""The lower-triangular :math:`L` with :math:`L L^T = C`, valid for a singular :math:`C`
+    too: each pivot (a conditional variance, which rounding can push below 0 when two fields
+    become proportional, as a student unit that has learned its teacher unit) is
+    :math:`\sqrt{\max(v, 0)}`, and a column whose pivot vanishes is 0 (the standard
+    positive-semidefinite factor; :math:`C_{ij} = \sum_k L_{ik}L_{jk}` still holds)."""
+    n = cov.shape[0]
+    L = sp.zeros(n, n)
+    for j in range(n):
+        v = _tidy(cov[j, j] - sp.Add(*[L[j, k] ** 2 for k in range(j)]))
+        pivot = sp.sqrt(v) if v.is_positive else sp.sqrt(sp.Max(v, 0))
+        L[j, j] = pivot
+        for i in range(j + 1, n):
+            num = _tidy(cov[i, j] - sp.Add(*[L[i, k] * L[j, k] for k in range(j)]))
+            L[i, j] = (
+                num / pivot if v.is_positive else sp.Piecewise((num / pivot, v > 0), (0, True))
+            )
+    return L
+
+
 def _cholesky_fallback(expr, zs, cov, mean):
     r"""What the rules do not close: :math:`z = \mu + L t` (:math:`C = L L^T`), then the 1-D
     engine on :math:`t_n, t_{n-1}, \dots` (``t_n`` enters only :math:`z_n`) while it closes;
@@ -930,7 +950,7 @@ def _cholesky_fallback(expr, zs, cov, mean):
     (one tensor-product quadrature: nested one-dimensional nodes would each take the 1-D
     rule's node count)."""
     n = len(zs)
-    L = cov.cholesky(hermitian=False)
+    L = _cholesky(cov)
     ts = [_fresh_variable(f"t_{i + 1}", (expr, cov, mean)) for i in range(n)]
     z_of_t = {zs[i]: mean[i] + sp.Add(*[L[i, j] * ts[j] for j in range(i + 1)]) for i in range(n)}
     body = expr.xreplace(z_of_t)

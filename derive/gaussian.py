@@ -949,12 +949,23 @@ def _cholesky_fallback(expr, zs, cov, mean):
     the variables left are kept in one multivariate :class:`GaussianExpectation` node
     (one tensor-product quadrature: nested one-dimensional nodes would each take the 1-D
     rule's node count)."""
+    body, ts = _standardised(expr, zs, cov, mean)
+    return _close_or_node(body, ts)
+
+
+def _standardised(expr, zs, cov, mean):
+    """``expr`` in independent standard variables ``t`` with ``z = mean + L t``
+    (:func:`_cholesky`); returns ``(expr in t, ts)``."""
     n = len(zs)
     L = _cholesky(cov)
     ts = [_fresh_variable(f"t_{i + 1}", (expr, cov, mean)) for i in range(n)]
     z_of_t = {zs[i]: mean[i] + sp.Add(*[L[i, j] * ts[j] for j in range(i + 1)]) for i in range(n)}
-    body = expr.xreplace(z_of_t)
-    for m in range(n - 1, -1, -1):
+    return expr.xreplace(z_of_t), ts
+
+
+def _close_or_node(body, ts):
+    """The 1-D engine on the last variables while it closes, the rest one quadrature node."""
+    for m in range(len(ts) - 1, -1, -1):
         if not _may_close(body, ts[m]):  # e.g. tanh: skip the 1-D rules' rewriting
             return GaussianExpectation(body, tuple(ts[: m + 1]))
         closed = expectation(body, ts[m])
@@ -985,35 +996,22 @@ def _integrate_out(terms, i, zs, cov, mean):
     r"""A variable that enters only as powers, integrated out by conditioning:
 
     .. math:: \mathbb E[z_i^p\, h(z_r)] = \mathbb E_{z_r}\big[\mathbb E[z_i^p \mid z_r]\,
-              h(z_r)\big],\quad z_i \mid z_r \sim N\big(\mu_i + C_{ir}C_{rr}^{-1}(z_r - \mu_r),\;
-              C_{ii} - C_{ir}C_{rr}^{-1}C_{ri}\big),
+              h(z_r)\big].
 
-    with :math:`\mathbb E[x^p] = \sum_k \binom{p}{2k} m^{p-2k} s^{2k} (2k-1)!!` for
-    :math:`x \sim N(m, s^2)`. The average over the others is one dimension lower: the
-    committee machine's :math:`I_3 = \mathbb E[g'(a)\, b\, g(c)]` of a ``tanh`` is a
-    two-dimensional quadrature instead of a three-dimensional one.
+    With :math:`z_i` last in the Cholesky factor, :math:`z = \mu + L t`, the variable
+    :math:`t_i` enters only :math:`z_i = \mu_i + \sum_{k<i} L_{ik} t_k + L_{ii} t_i`, as a
+    polynomial: its average closes (Gaussian moments), and the average over the others is
+    one dimension lower (the committee machine's :math:`I_3 = \mathbb E[g'(a)\, b\, g(c)]`
+    of a ``tanh``: a two-dimensional quadrature instead of a three-dimensional one). The
+    factor is the positive-semidefinite one, so proportional fields (a student unit that has
+    learned its teacher unit) do not divide by a vanishing determinant.
     """
-    rest = [j for j in range(len(zs)) if j != i]
-    c_rr, c_ir = cov.extract(rest, rest), cov.extract([i], rest)
-    det = _tidy(c_rr.det())
-    weights = (c_ir * c_rr.adjugate()).applyfunc(sp.expand)  # C_ir C_rr^-1 = weights / det
-    z_r = sp.Matrix([zs[j] for j in rest])
-    mean_r = mean.extract(rest, [0])
-    m = mean[i] + _tidy((weights * (z_r - mean_r))[0]) / det
-    s2 = _tidy(cov[i, i] - (weights * c_ir.T)[0] / det)
-
-    def moment(p):
-        return sp.Add(
-            *[
-                sp.binomial(p, 2 * k) * m ** (p - 2 * k) * s2**k * sp.factorial2(2 * k - 1)
-                for k in range(p // 2 + 1)
-            ]
-        )
-
-    body = sp.Add(
-        *[t.coeff * moment(t.powers[i]) * t.rebuilt(powers=_without(t.powers, i)) for t in terms]
+    order = [j for j in range(len(zs)) if j != i] + [i]
+    body = sp.Add(*[t.coeff * t.rebuilt() for t in terms])
+    inner, ts = _standardised(
+        body, tuple(zs[j] for j in order), cov.extract(order, order), mean.extract(order, [0])
     )
-    return multivariate_expectation(body, tuple(zs[j] for j in rest), c_rr, mean_r)
+    return _close_or_node(expectation(inner, ts[-1]), ts[:-1])
 
 
 def _distinct_steps(steps):

@@ -279,3 +279,23 @@ def test_tanh_three_field_average_is_a_two_dimensional_node():
     assert hermite_value(expr, cov) == pytest.approx(direct, rel=1e-5)
     mean, se = monte_carlo(integrand, cov)
     assert abs(direct - mean) < 5 * se
+
+
+@pytest.mark.parametrize("name, n", [("I3", 3), ("I4", 4)])
+def test_tanh_averages_at_a_learned_teacher_unit(name, n):
+    """When a student field equals a teacher field (R_in = T_nn = Q_ii: the unit has learned,
+    the covariance is singular) the quadrature forms stay finite and continuous: the
+    Cholesky factor is the positive-semidefinite one. Oracle: the same average 1e-8 away
+    from the singular point (its change there is O(1e-8))."""
+    model = CommitteeMachine(sp.tanh(U), variable=U, K=1, M=1)
+    kinds = (S, S, T, T)[:n]
+    expr, _ = committee_integral(
+        name, model.student, model.teacher, model.derivative, U, tuple(enumerate(kinds))
+    )
+    cov = np.eye(n) + 0.3 * (np.ones((n, n)) - np.eye(n))
+    cov[0, 2] = cov[2, 0] = 1.0  # field 2 (teacher) equals field 0 (student)
+    near = cov.copy()
+    near[0, 2] = near[2, 0] = 1.0 - 1e-8
+    singular = hermite_value(expr, cov, order=24)  # the same rule at both points
+    assert math.isfinite(singular)
+    assert singular == pytest.approx(hermite_value(expr, near, order=24), abs=1e-6)

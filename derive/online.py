@@ -230,9 +230,15 @@ def committee_integrals(model):
     return out
 
 
+def _normalised(name, signature):
+    """I3's middle field enters linearly: its kind does not matter (one derivation for both)."""
+    if name == "I3":
+        return (signature[0], (signature[1][0], STUDENT), signature[2])
+    return signature
+
+
 def _integral(model, name, signature):
-    if name == "I3":  # the middle field enters linearly: its kind does not matter
-        signature = (signature[0], (signature[1][0], STUDENT), signature[2])
+    signature = _normalised(name, signature)
     return committee_integral(
         name, model.student, model.teacher, model.derivative, model.variable, signature
     )
@@ -286,8 +292,7 @@ def _average_function(model, name, signature):
     derived once and applied at every tuple of units; a trivial closed form is a plain
     substitution instead."""
     expr, cov = _integral(model, name, signature)
-    if name == "I3":
-        signature = (signature[0], (signature[1][0], STUDENT), signature[2])
+    signature = _normalised(name, signature)
     n = cov.shape[0]
     params = [cov[p, q] for p in range(n) for q in range(p, n)]
     if sp.count_ops(expr) <= _INLINE_OPS and not expr.has(sp.Function, GaussianExpectation):
